@@ -1,0 +1,462 @@
+package singlesession_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+// databaseURL is where the PostgreSQL tests connect; DATABASE_URL overrides it.
+func databaseURL() string {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// unreachable stops a test that cannot reach PostgreSQL: a failure under
+// CI=true, a skip that says how to run it otherwise.
+func unreachable(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("PostgreSQL at %s is unreachable (CI=true makes this a failure): %v", databaseURL(), err)
+	}
+	t.Skipf("PostgreSQL at %s is unreachable: %v; start it or set DATABASE_URL (./scripts/test.sh does both)", databaseURL(), err)
+}
+
+// testSchema creates a schema of its own for t, dropped when t ends, and
+// returns its name.
+func testSchema(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, databaseURL())
+	if err != nil {
+		unreachable(t, err)
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "ss_test_" + hex.EncodeToString(b)
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, databaseURL())
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+// schemaPool returns a pool whose connections work in schema.
+func schemaPool(t testing.TB, schema string, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(databaseURL())
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.Tracer = tracer
+	cfg.MaxConns = 20
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(ctx); err != nil {
+		unreachable(t, err)
+	}
+	return pool
+}
+
+// migratedPool returns a pool on a fresh, migrated schema.
+func migratedPool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool := schemaPool(t, testSchema(t), nil)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	return pool
+}
+
+// env is one store under test, with what the tests need to look inside it.
+type env struct {
+	name  string
+	store singlesession.Store
+	pool  *pgxpool.Pool // nil for the memory store
+}
+
+// forEachStore runs f once on a MemoryStore and once on a PostgresStore in a
+// schema of its own.
+func forEachStore(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Helper()
+	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
+		f(t, &env{name: "memory", store: singlesession.NewMemoryStore()})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		pool := migratedPool(t)
+		f(t, &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool})
+	})
+}
+
+// sessionsOf returns how many unexpired sessions are linked to userID.
+func (e *env) sessionsOf(t testing.TB, userID string) int {
+	t.Helper()
+	list, err := e.store.Sessions(context.Background(), userID)
+	require.NoError(t, err)
+	return len(list)
+}
+
+// app is an HTTP application over a Manager, with routes that drive each hook.
+type app struct {
+	t        testing.TB
+	sessions *scs.SessionManager
+	store    singlesession.Store
+	m        *singlesession.Manager
+	srv      *httptest.Server
+	hashed   bool
+
+	// slowPut: the handler signals entered, then waits for release.
+	entered chan struct{}
+	release chan struct{}
+
+	errors atomic.Int32 // calls of ErrorFunc
+}
+
+type appOption func(*scs.SessionManager, *singlesession.Config)
+
+func withPolicy(p singlesession.Policy) appOption {
+	return func(_ *scs.SessionManager, c *singlesession.Config) { c.Policy = p }
+}
+
+func keepOthersOnLogout() appOption {
+	return func(_ *scs.SessionManager, c *singlesession.Config) { c.KeepOtherSessionsOnLogout = true }
+}
+
+func withSessions(f func(*scs.SessionManager)) appOption {
+	return func(s *scs.SessionManager, _ *singlesession.Config) { f(s) }
+}
+
+// newApp serves a Manager over store on an httptest server.
+func newApp(t testing.TB, store singlesession.Store, opts ...appOption) *app {
+	t.Helper()
+	a := &app{t: t, store: store, entered: make(chan struct{}, 64), release: make(chan struct{})}
+	a.sessions = scs.New()
+	cfg := singlesession.Config{
+		ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			a.errors.Add(1)
+			t.Logf("ErrorFunc: %v", err)
+			http.Error(w, "store error: "+err.Error(), http.StatusInternalServerError)
+		},
+	}
+	for _, o := range opts {
+		o(a.sessions, &cfg)
+	}
+	a.hashed = a.sessions.HashTokenInStore
+	m, err := singlesession.New(a.sessions, store, cfg)
+	require.NoError(t, err)
+	a.m = m
+	a.srv = httptest.NewServer(m.Middleware(a.routes()))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.m.LoginHook(r.Context(), r.FormValue("user")); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("X-User-After", a.m.UserID(r.Context()))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.m.LogoutHook(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("X-User-After", a.m.UserID(r.Context()))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, a.m.UserID(r.Context()))
+	})
+	mux.HandleFunc("POST /put", func(w http.ResponseWriter, r *http.Request) {
+		a.sessions.Put(r.Context(), r.FormValue("key"), r.FormValue("val"))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, a.sessions.GetString(r.Context(), r.FormValue("key")))
+	})
+	mux.HandleFunc("POST /slow-put", func(w http.ResponseWriter, r *http.Request) {
+		a.entered <- struct{}{}
+		<-a.release
+		a.sessions.Put(r.Context(), r.FormValue("key"), r.FormValue("val"))
+		io.WriteString(w, "done")
+	})
+	return mux
+}
+
+// storeToken is the key the store keeps a cookie value under.
+func (a *app) storeToken(cookie string) string {
+	if !a.hashed {
+		return cookie
+	}
+	h := sha256.Sum256([]byte(cookie))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// browser is one browser: its own cookie jar.
+type browser struct {
+	t    testing.TB
+	a    *app
+	c    *http.Client
+	name string
+}
+
+func (a *app) browser(name string) *browser {
+	jar, err := cookiejar.New(nil)
+	require.NoError(a.t, err)
+	return &browser{t: a.t, a: a, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}, name: name}
+}
+
+// on returns the same browser (same cookies) pointed at another app, as a
+// browser that talks to two instances of one application behind a balancer.
+func (b *browser) on(a *app) *browser {
+	u, _ := url.Parse(a.srv.URL)
+	jar := b.c.Jar
+	// Cookies are per host: copy the session cookie to the other instance.
+	old, _ := url.Parse(b.a.srv.URL)
+	jar.SetCookies(u, jar.Cookies(old))
+	return &browser{t: b.t, a: a, c: b.c, name: b.name}
+}
+
+func (b *browser) do(method, path string, form url.Values) (*http.Response, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.a.srv.URL+path, body)
+	require.NoError(b.t, err)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, err := b.c.Do(req)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	text, err := io.ReadAll(res.Body)
+	require.NoError(b.t, err)
+	return res, string(text)
+}
+
+func (b *browser) login(user string) *http.Response {
+	b.t.Helper()
+	res, _ := b.do("POST", "/login", url.Values{"user": {user}})
+	return res
+}
+
+func (b *browser) mustLogin(user string) {
+	b.t.Helper()
+	res := b.login(user)
+	require.Equal(b.t, http.StatusNoContent, res.StatusCode, "%s: login as %q", b.name, user)
+}
+
+func (b *browser) logout() *http.Response {
+	b.t.Helper()
+	res, _ := b.do("POST", "/logout", url.Values{})
+	return res
+}
+
+func (b *browser) whoami() string {
+	b.t.Helper()
+	res, body := b.do("GET", "/whoami", nil)
+	require.Equal(b.t, http.StatusOK, res.StatusCode, "%s: whoami: %s", b.name, body)
+	return body
+}
+
+func (b *browser) put(key, val string) {
+	b.t.Helper()
+	res, body := b.do("POST", "/put", url.Values{"key": {key}, "val": {val}})
+	require.Equal(b.t, http.StatusNoContent, res.StatusCode, "%s: put: %s", b.name, body)
+}
+
+func (b *browser) get(key string) string {
+	b.t.Helper()
+	_, body := b.do("GET", "/get?key="+url.QueryEscape(key), nil)
+	return body
+}
+
+// cookie returns the browser's session cookie value ("" when none).
+func (b *browser) cookie() string {
+	u, _ := url.Parse(b.a.srv.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == b.a.sessions.Cookie.Name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// setCookie replaces the browser's session cookie, as a replayed or forged one.
+func (b *browser) setCookie(value string) {
+	u, _ := url.Parse(b.a.srv.URL)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: b.a.sessions.Cookie.Name, Value: value, Path: "/"}})
+}
+
+// exists reports whether the store still holds the browser's session.
+func (b *browser) exists() bool {
+	b.t.Helper()
+	_, _, found, err := b.a.store.Find(context.Background(), b.a.storeToken(b.cookie()))
+	require.NoError(b.t, err)
+	return found
+}
+
+// queryCounter counts the queries and batches a pool sends.
+type queryCounter struct {
+	mu      sync.Mutex
+	queries []string // one entry per round trip: a query, or "batch(n)"
+	inBatch int
+}
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queries = append(c.queries, strings.Join(strings.Fields(d.SQL), " "))
+	return ctx
+}
+
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queries = append(c.queries, fmt.Sprintf("batch(%d statements)", d.Batch.Len()))
+	return ctx
+}
+
+func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// take returns the round trips since the last take and forgets them.
+func (c *queryCounter) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q := c.queries
+	c.queries = nil
+	return q
+}
+
+// expire makes the session with the store token expired.
+func expire(t testing.TB, e *env, token string) {
+	t.Helper()
+	switch s := e.store.(type) {
+	case *singlesession.MemoryStore:
+		s.ExpireNow(token)
+	default:
+		_, err := e.pool.Exec(context.Background(), `UPDATE sessions SET expiry = now() - interval '1 second' WHERE token = $1`, token)
+		require.NoError(t, err)
+	}
+}
+
+// hasRow reports whether the store holds a session with the store token,
+// expired or not.
+func hasRow(t testing.TB, e *env, token string) bool {
+	t.Helper()
+	if s, ok := e.store.(*singlesession.MemoryStore); ok {
+		return s.HasRow(token)
+	}
+	var n int
+	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM sessions WHERE token = $1`, token).Scan(&n))
+	return n > 0
+}
+
+// assertGone checks that no row of the session with the store token is left.
+func assertGone(t testing.TB, e *env, token string) {
+	t.Helper()
+	assert.False(t, hasRow(t, e, token), "session %s should have no row", singlesession.SessionID(token))
+}
+
+// rows returns how many sessions and links the store holds, expired included.
+func rows(t testing.TB, e *env) (sessions, links int) {
+	t.Helper()
+	if s, ok := e.store.(*singlesession.MemoryStore); ok {
+		return s.Rows()
+	}
+	require.NoError(t, e.pool.QueryRow(context.Background(),
+		`SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM singlesession_links)`).Scan(&sessions, &links))
+	return sessions, links
+}
+
+// failingStore fails every call while fail is set.
+type failingStore struct {
+	singlesession.Store
+	fail atomic.Bool
+}
+
+var errBroken = errors.New("broken store")
+
+func (f *failingStore) Find(ctx context.Context, token string) ([]byte, string, bool, error) {
+	if f.fail.Load() {
+		return nil, "", false, errBroken
+	}
+	return f.Store.Find(ctx, token)
+}
+
+func (f *failingStore) Update(ctx context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+	if f.fail.Load() {
+		return false, errBroken
+	}
+	return f.Store.Update(ctx, token, data, expiry)
+}
+
+func (f *failingStore) Insert(ctx context.Context, token string, data []byte, expiry time.Time) error {
+	if f.fail.Load() {
+		return errBroken
+	}
+	return f.Store.Insert(ctx, token, data, expiry)
+}
+
+func (f *failingStore) Login(ctx context.Context, l singlesession.Login) (int, error) {
+	if f.fail.Load() {
+		return 0, errBroken
+	}
+	return f.Store.Login(ctx, l)
+}
+
+// newServer serves h on an httptest server closed when t ends.
+func newServer(t testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}

@@ -1,0 +1,65 @@
+package singlesession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// A Policy decides, when userID signs in, whether that user's other sessions
+// end. It returns true for "one session only".
+//
+// [Manager.LoginHook] calls the policy exactly once per login, with the user who
+// signs in, before it changes anything; it never calls it on logout or on
+// ordinary requests. The policy runs on a goroutine of its own: if ctx is done
+// before it returns, the login fails with ctx's error and nothing changes; a
+// policy that ignores ctx keeps running until it returns, but holds no lock and
+// delays no other login. A policy that panics fails the login with an error
+// wrapping [ErrPolicyPanic]; nothing changes either.
+type Policy func(ctx context.Context, userID string) bool
+
+var (
+	// Always ends every other session of the user who signs in. It is the
+	// default (a nil Config.Policy).
+	Always Policy = func(context.Context, string) bool { return true }
+
+	// Never keeps every session: a user may be signed in on any number of
+	// browsers. Logout still ends all of them unless
+	// Config.KeepOtherSessionsOnLogout is set.
+	Never Policy = func(context.Context, string) bool { return false }
+)
+
+// ErrPolicyPanic is wrapped by the error [Manager.LoginHook] returns when the
+// policy panicked.
+var ErrPolicyPanic = errors.New("singlesession: policy panicked")
+
+// decide runs the policy for userID and reports whether the user's other
+// sessions end. A nil policy means Always and costs nothing.
+func (m *Manager) decide(ctx context.Context, userID string) (bool, error) {
+	if m.policy == nil {
+		return true, nil
+	}
+	type verdict struct {
+		endOthers bool
+		err       error
+	}
+	done := make(chan verdict, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- verdict{err: fmt.Errorf("%w for %q: %v", ErrPolicyPanic, userID, p)}
+			}
+		}()
+		done <- verdict{endOthers: m.policy(ctx, userID)}
+	}()
+	select {
+	case v := <-done:
+		if v.err == nil && ctx.Err() != nil {
+			// The policy answered, but too late to act on: the request is over.
+			return false, fmt.Errorf("singlesession: policy for %q: %w", userID, context.Cause(ctx))
+		}
+		return v.endOthers, v.err
+	case <-ctx.Done():
+		return false, fmt.Errorf("singlesession: policy for %q: %w", userID, context.Cause(ctx))
+	}
+}

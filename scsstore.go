@@ -1,0 +1,196 @@
+package singlesession
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+// scsStore is the scs.CtxStore that [New] installs in the SessionManager. It
+// turns scs's find, commit and delete calls into the [Store] operation each
+// one means, using the request state that [Manager.Middleware] put in the
+// context. scs holds the session's mutex while it calls these methods, so they
+// never call back into the SessionManager.
+type scsStore struct{ m *Manager }
+
+var _ scs.CtxStore = (*scsStore)(nil)
+
+func isAdapter(s scs.Store) bool {
+	_, ok := s.(*scsStore)
+	return ok
+}
+
+// emptyTokenHash is what scs hands the store for a session that never had a
+// token when HashTokenInStore is set: Destroy deletes sha256("").
+var emptyTokenHash = func() string {
+	h := sha256.Sum256(nil)
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}()
+
+// plausibleToken reports whether token could have come from scs, which makes
+// tokens (and their hashes) of 43 base64url characters. Anything else, a
+// forged or garbage cookie, is not looked up at all.
+func plausibleToken(token string) bool {
+	if token == "" || len(token) > 128 {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// FindCtx loads a session and records which user it is linked to.
+func (a *scsStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	st := a.m.state(ctx)
+	if st == nil {
+		return nil, false, ErrNoMiddleware
+	}
+	if !plausibleToken(token) {
+		return nil, false, nil
+	}
+	data, userID, found, err := a.m.store.Find(ctx, token)
+	if err != nil {
+		return nil, false, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.loadDone {
+		// The load, not a later MergeSession of another token.
+		st.loadDone = true
+		if found {
+			st.loaded, st.userID = token, userID
+		}
+	}
+	return data, found, nil
+}
+
+// CommitCtx saves a session: a pending login as one transaction; a session
+// this request loaded with an update that never re-creates it; any other
+// session, new this request, with an insert.
+func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
+	st := a.m.state(ctx)
+	if st == nil {
+		return ErrNoMiddleware
+	}
+	st.mu.Lock()
+	login, retired, loaded := st.login, st.retired, st.loaded
+	st.mu.Unlock()
+
+	switch {
+	case login != nil:
+		ended, err := a.m.store.Login(ctx, Login{
+			UserID: login.userID, Token: token, Data: data, Expiry: expiry,
+			Replaces: retired, EndOthers: login.endOthers,
+		})
+		st.mu.Lock()
+		st.login = nil
+		if err == nil {
+			st.loaded, st.retired = token, nil
+		}
+		st.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		a.m.logger.DebugContext(ctx, "singlesession: signed in", "user", login.userID, "session", SessionID(token), "ended", ended)
+		return nil
+
+	case token == loaded:
+		found, err := a.m.store.Update(ctx, token, data, expiry)
+		if err != nil {
+			return err
+		}
+		if !found {
+			// Ended while this request was in flight: drop the write. The
+			// browser keeps a token that no longer exists, so its next
+			// request is anonymous.
+			st.mu.Lock()
+			st.userID = ""
+			st.mu.Unlock()
+			a.m.logger.DebugContext(ctx, "singlesession: session ended during the request; its changes were dropped", "session", SessionID(token))
+		}
+		return nil
+
+	default:
+		if err := a.m.store.Insert(ctx, token, data, expiry); err != nil {
+			return err
+		}
+		st.mu.Lock()
+		st.loaded = token
+		st.mu.Unlock()
+		return nil
+	}
+}
+
+// DeleteCtx ends a session. Inside LoginHook's token renewal it only notes the
+// old token, which the login transaction deletes; inside LogoutHook it also
+// ends every other session of the user; either way a pending login is
+// cancelled by a later delete.
+func (a *scsStore) DeleteCtx(ctx context.Context, token string) error {
+	if token == emptyTokenHash {
+		token = ""
+	}
+	st := a.m.state(ctx)
+	if st == nil {
+		// Outside a request (a background job): deleting is always safe.
+		if token == "" {
+			return nil
+		}
+		_, err := a.m.store.End(ctx, nil, []string{token})
+		return err
+	}
+	st.mu.Lock()
+	if st.renewing {
+		if token != "" {
+			st.retired = append(st.retired, token)
+		}
+		st.mu.Unlock()
+		return nil
+	}
+	tokens := append([]string(nil), st.retired...)
+	if token != "" {
+		tokens = append(tokens, token)
+	}
+	var users []string
+	if st.logout != nil && st.logout.userID != "" {
+		users = []string{st.logout.userID}
+	}
+	st.mu.Unlock()
+
+	if _, err := a.m.store.End(ctx, users, tokens); err != nil {
+		return err
+	}
+	st.mu.Lock()
+	st.retired, st.login, st.userID = nil, nil, ""
+	st.mu.Unlock()
+	return nil
+}
+
+// Find is scs.Store's context-free method; scs calls FindCtx instead.
+func (a *scsStore) Find(token string) ([]byte, bool, error) {
+	return a.FindCtx(context.Background(), token)
+}
+
+// Commit is scs.Store's context-free method; scs calls CommitCtx instead.
+func (a *scsStore) Commit(token string, b []byte, expiry time.Time) error {
+	return a.CommitCtx(context.Background(), token, b, expiry)
+}
+
+// Delete is scs.Store's context-free method; scs calls DeleteCtx instead.
+func (a *scsStore) Delete(token string) error {
+	return a.DeleteCtx(context.Background(), token)
+}
+
+// SessionID returns an opaque, stable identifier of a session for logs and
+// pages: the first 12 characters of the base64url SHA-256 of the store token.
+// It reveals nothing that would let anyone use the session.
+func SessionID(token string) string {
+	h := sha256.Sum256([]byte("singlesession:" + token))
+	return base64.RawURLEncoding.EncodeToString(h[:])[:12]
+}

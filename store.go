@@ -1,0 +1,280 @@
+package singlesession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// A Store keeps sessions and the links between sessions and users. The
+// [Manager] is its only caller: it hands the Store to scs through an adapter and
+// decides which method each save needs, so every method is one atomic operation
+// and, for a database, one round trip. [PostgresStore] and [MemoryStore]
+// implement it; implement it yourself for another database by honouring each
+// method's contract.
+//
+// Tokens are the values scs hands its stores: the cookie value, or its SHA-256
+// when scs's HashTokenInStore is set. A session is linked to at most one user.
+type Store interface {
+	// Find returns the data of the unexpired session with the given token and
+	// the user it is linked to ("" when it is linked to none). found is false,
+	// with a nil error, when there is no such session or it has expired.
+	Find(ctx context.Context, token string) (data []byte, userID string, found bool, err error)
+
+	// Insert adds a new session that is linked to no user.
+	Insert(ctx context.Context, token string, data []byte, expiry time.Time) error
+
+	// Update replaces the data and expiry of an existing session. It reports
+	// false, with a nil error, when the session does not exist: Update never
+	// creates a session, which is what keeps an ended session from coming back.
+	Update(ctx context.Context, token string, data []byte, expiry time.Time) (found bool, err error)
+
+	// Login applies l as one transaction: it deletes the sessions l.Replaces
+	// names, deletes every session linked to l.UserID when l.EndOthers is set,
+	// adds the session l.Token and links it to l.UserID. Logins of the same user
+	// must be serialised, so that of concurrent logins the last to finish sees
+	// and ends all the others. It returns how many sessions of l.UserID it
+	// ended besides those in l.Replaces.
+	Login(ctx context.Context, l Login) (ended int, err error)
+
+	// End deletes, as one operation, the sessions with the given tokens and
+	// every session linked to one of userIDs, expired ones included. It returns
+	// how many linked sessions of each user ended; users with none are absent.
+	// Unknown tokens and users are ignored.
+	End(ctx context.Context, userIDs []string, tokens []string) (map[string]int, error)
+
+	// Sessions returns the unexpired sessions linked to userID, oldest login
+	// first; none for an unknown user.
+	Sessions(ctx context.Context, userID string) ([]SessionInfo, error)
+
+	// DeleteExpired deletes every expired session, with its link, and returns
+	// how many it deleted.
+	DeleteExpired(ctx context.Context) (int, error)
+}
+
+// SessionInfo describes one signed-in session without revealing its token.
+type SessionInfo struct {
+	ID      string    // opaque identifier: [SessionID] of the token
+	Created time.Time // when the user signed in on it
+	Expiry  time.Time // when it expires, unless it ends sooner
+}
+
+// Login is one sign-in, as [Store.Login] applies it.
+type Login struct {
+	UserID    string    // the user who signs in
+	Token     string    // the session's new token
+	Data      []byte    // the session's data, encoded by scs's codec
+	Expiry    time.Time // when the session expires
+	Replaces  []string  // tokens the browser held before this login; they end
+	EndOthers bool      // whether every other session of UserID ends
+}
+
+// PostgresStore is a [Store] over PostgreSQL: scs's sessions table, unchanged,
+// and the link table singlesession_links, which references it with ON DELETE
+// CASCADE. Create both with [Migrate]. The tables are found through the
+// connection's search_path.
+//
+// Every method is one round trip. A login is one implicit transaction of two
+// statements (a per-user advisory lock, then one statement that ends, inserts
+// and links), whatever the number of the user's sessions.
+type PostgresStore struct {
+	pool *pgxpool.Pool
+}
+
+// NewPostgresStore returns a store that uses pool. Apply [Migrate] first.
+func NewPostgresStore(pool *pgxpool.Pool) *PostgresStore {
+	return &PostgresStore{pool: pool}
+}
+
+const (
+	sqlFind = `SELECT s.data, COALESCE(l.user_id, '')
+FROM sessions s LEFT JOIN singlesession_links l ON l.token = s.token
+WHERE s.token = $1 AND now() < s.expiry`
+
+	sqlInsert = `INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)`
+
+	sqlUpdate = `UPDATE sessions SET data = $2, expiry = $3 WHERE token = $1`
+
+	// sqlLockUser serialises the logins of one user. It runs as its own
+	// statement, before sqlLogin, because a statement's snapshot is taken when
+	// it starts: sqlLogin must start after the lock is held to see the links
+	// that the previous login of the user committed. Every advisory lock of
+	// singlesession has the two-key form with 1936942451 ("sses") first, so it
+	// never meets an application's single-key locks.
+	sqlLockUser = `SELECT pg_advisory_xact_lock(1936942451, hashtext($1))`
+
+	sqlLogin = `WITH ended AS (
+	DELETE FROM sessions
+	WHERE token = ANY($5::text[])
+	   OR ($6 AND token IN (SELECT token FROM singlesession_links WHERE user_id = $1))
+	RETURNING token
+), added AS (
+	INSERT INTO sessions (token, data, expiry) VALUES ($2, $3, $4)
+)
+INSERT INTO singlesession_links (token, user_id) VALUES ($2, $1)
+RETURNING (SELECT count(*) FROM ended WHERE token <> ALL($5::text[]))`
+
+	sqlEnd = `WITH ended AS (
+	DELETE FROM sessions
+	WHERE token = ANY($2::text[])
+	   OR token IN (SELECT token FROM singlesession_links WHERE user_id = ANY($1::text[]))
+	RETURNING token
+)
+SELECT l.user_id, count(*) FROM ended JOIN singlesession_links l USING (token)
+GROUP BY l.user_id`
+
+	sqlEndTokens = `DELETE FROM sessions WHERE token = ANY($1::text[])`
+
+	sqlSessions = `SELECT l.token, l.created, s.expiry
+FROM singlesession_links l JOIN sessions s USING (token)
+WHERE l.user_id = $1 AND now() < s.expiry
+ORDER BY l.created, l.token`
+
+	// sqlDeleteExpired deletes in bounded batches so a large backlog never
+	// holds its locks for long.
+	sqlDeleteExpired = `DELETE FROM sessions WHERE token IN (
+	SELECT token FROM sessions WHERE expiry < now() LIMIT 5000)`
+	deleteExpiredBatch = 5000
+)
+
+// Find implements [Store.Find] with one query that reads the session and its
+// link together.
+func (p *PostgresStore) Find(ctx context.Context, token string) ([]byte, string, bool, error) {
+	var (
+		data   []byte
+		userID string
+	)
+	err := p.pool.QueryRow(ctx, sqlFind, token).Scan(&data, &userID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", false, nil
+	}
+	if err != nil {
+		return nil, "", false, fmt.Errorf("singlesession: find session: %w", err)
+	}
+	return data, userID, true, nil
+}
+
+// Insert implements [Store.Insert].
+func (p *PostgresStore) Insert(ctx context.Context, token string, data []byte, expiry time.Time) error {
+	if _, err := p.pool.Exec(ctx, sqlInsert, token, data, expiry); err != nil {
+		return fmt.Errorf("singlesession: insert session: %w", err)
+	}
+	return nil
+}
+
+// Update implements [Store.Update] with an UPDATE, never an UPSERT.
+func (p *PostgresStore) Update(ctx context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+	tag, err := p.pool.Exec(ctx, sqlUpdate, token, data, expiry)
+	if err != nil {
+		return false, fmt.Errorf("singlesession: update session: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Login implements [Store.Login] in one round trip: a batch of two statements
+// that PostgreSQL runs as one implicit transaction.
+func (p *PostgresStore) Login(ctx context.Context, l Login) (int, error) {
+	replaces := l.Replaces
+	if replaces == nil {
+		replaces = []string{}
+	}
+	b := &pgx.Batch{}
+	b.Queue(sqlLockUser, l.UserID)
+	b.Queue(sqlLogin, l.UserID, l.Token, l.Data, l.Expiry, replaces, l.EndOthers)
+	br := p.pool.SendBatch(ctx, b)
+	var ended int
+	_, err := br.Exec()
+	if err == nil {
+		err = br.QueryRow().Scan(&ended)
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, fmt.Errorf("singlesession: login of %q: %w", l.UserID, err)
+	}
+	return ended, nil
+}
+
+// End implements [Store.End] with one statement, however many users and
+// tokens it names.
+func (p *PostgresStore) End(ctx context.Context, userIDs []string, tokens []string) (map[string]int, error) {
+	if tokens == nil {
+		tokens = []string{}
+	}
+	counts := map[string]int{}
+	if len(userIDs) == 0 {
+		if len(tokens) == 0 {
+			return counts, nil
+		}
+		// Only tokens: nothing to count per user, so skip the join.
+		if _, err := p.pool.Exec(ctx, sqlEndTokens, tokens); err != nil {
+			return nil, fmt.Errorf("singlesession: end sessions: %w", err)
+		}
+		return counts, nil
+	}
+	rows, err := p.pool.Query(ctx, sqlEnd, userIDs, tokens)
+	if err != nil {
+		return nil, fmt.Errorf("singlesession: end sessions: %w", err)
+	}
+	var (
+		userID string
+		n      int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&userID, &n}, func() error {
+		counts[userID] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("singlesession: end sessions: %w", err)
+	}
+	return counts, nil
+}
+
+// Sessions implements [Store.Sessions].
+func (p *PostgresStore) Sessions(ctx context.Context, userID string) ([]SessionInfo, error) {
+	rows, err := p.pool.Query(ctx, sqlSessions, userID)
+	if err != nil {
+		return nil, fmt.Errorf("singlesession: sessions of %q: %w", userID, err)
+	}
+	var (
+		token string
+		info  SessionInfo
+		list  []SessionInfo
+	)
+	_, err = pgx.ForEachRow(rows, []any{&token, &info.Created, &info.Expiry}, func() error {
+		info.ID = SessionID(token)
+		list = append(list, info)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("singlesession: sessions of %q: %w", userID, err)
+	}
+	return list, nil
+}
+
+// DeleteExpired implements [Store.DeleteExpired], in batches of 5,000 rows.
+func (p *PostgresStore) DeleteExpired(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		tag, err := p.pool.Exec(ctx, sqlDeleteExpired)
+		if err != nil {
+			return total, fmt.Errorf("singlesession: delete expired sessions: %w", err)
+		}
+		total += int(tag.RowsAffected())
+		if tag.RowsAffected() < deleteExpiredBatch {
+			return total, nil
+		}
+	}
+}
+
+func (p *PostgresStore) validate() error {
+	if p == nil || p.pool == nil {
+		return errors.New("PostgresStore has no pool: create it with NewPostgresStore(pool)")
+	}
+	return nil
+}
