@@ -193,7 +193,13 @@ func newApp(t testing.TB, store singlesession.Store, opts ...appOption) *app {
 func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if err := a.m.LoginHook(r.Context(), r.FormValue("user")); err != nil {
+		ctx := r.Context()
+		if d, err := time.ParseDuration(r.FormValue("timeout")); err == nil {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		if err := a.m.LoginHook(ctx, r.FormValue("user")); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -217,6 +223,11 @@ func (a *app) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /get", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, a.sessions.GetString(r.Context(), r.FormValue("key")))
+	})
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		a.entered <- struct{}{}
+		<-a.release
+		io.WriteString(w, "done")
 	})
 	mux.HandleFunc("POST /slow-put", func(w http.ResponseWriter, r *http.Request) {
 		a.entered <- struct{}{}

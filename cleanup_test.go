@@ -1,0 +1,102 @@
+package singlesession_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+// Rule 9: cleanup deletes expired sessions and their links with them.
+func TestDeleteExpired(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.store)
+		old, live, anon := a.browser("old"), a.browser("live"), a.browser("anon")
+		old.mustLogin("alice")
+		live.mustLogin("bob")
+		anon.put("k", "v")
+		expire(t, e, a.storeToken(old.cookie()))
+		expire(t, e, a.storeToken(anon.cookie()))
+
+		n, err := a.m.DeleteExpired(context.Background())
+		require.NoError(t, err)
+		assert.Equal(t, 2, n)
+		sessions, links := rows(t, e)
+		assert.Equal(t, 1, sessions)
+		assert.Equal(t, 1, links, "the expired session's link went with it")
+		assert.Equal(t, "bob", live.whoami())
+	})
+}
+
+// Rule 9, with scs's own cleanup: pgxstore and postgresstore delete expired
+// rows with a plain DELETE; the link goes by cascade.
+func TestScsCleanupTakesLinks(t *testing.T) {
+	t.Parallel()
+	pool := migratedPool(t)
+	e := &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool}
+	a := newApp(t, e.store)
+	b := a.browser("b")
+	b.mustLogin("alice")
+	expire(t, e, a.storeToken(b.cookie()))
+	_, err := pool.Exec(context.Background(), `DELETE FROM sessions WHERE expiry < current_timestamp`) // pgxstore's statement
+	require.NoError(t, err)
+	sessions, links := rows(t, e)
+	assert.Zero(t, sessions)
+	assert.Zero(t, links)
+}
+
+// Rule 13: repeated cycles of login, expiry and cleanup leave every table
+// other than sessions bounded (here: empty after each cleanup).
+func TestCyclesStayBounded(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.store)
+		for cycle := range 10 {
+			var browsers []*browser
+			for i := range 6 {
+				b := a.browser(fmt.Sprint(i))
+				b.mustLogin(fmt.Sprint("user-", i%3))
+				b.put("k", "v")
+				browsers = append(browsers, b)
+			}
+			for _, b := range browsers {
+				expire(t, e, a.storeToken(b.cookie()))
+			}
+			_, err := a.m.DeleteExpired(context.Background())
+			require.NoError(t, err)
+			sessions, links := rows(t, e)
+			require.Zero(t, sessions, "cycle %d", cycle)
+			require.Zero(t, links, "cycle %d", cycle)
+		}
+	})
+}
+
+// RunCleanup deletes on its ticker and stops when its context ends.
+func TestRunCleanup(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.store)
+		b := a.browser("b")
+		b.mustLogin("alice")
+		token := a.storeToken(b.cookie())
+		expire(t, e, token)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan error, 1)
+		go func() { stopped <- a.m.RunCleanup(ctx, 10*time.Millisecond) }()
+		assert.Eventually(t, func() bool { return !hasRow(t, e, token) }, 10*time.Second, 10*time.Millisecond)
+		cancel()
+		select {
+		case err := <-stopped:
+			assert.True(t, errors.Is(err, context.Canceled), "RunCleanup returns the cause: %v", err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("RunCleanup did not stop when its context ended")
+		}
+
+		assert.Error(t, a.m.RunCleanup(context.Background(), 0), "a zero interval is refused at once")
+	})
+}

@@ -1,0 +1,122 @@
+package singlesession_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/migrations"
+)
+
+func tables(t *testing.T, pool interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) []string {
+	t.Helper()
+	var names []string
+	require.NoError(t, pool.QueryRow(context.Background(), `
+SELECT coalesce(array_agg(table_name::text ORDER BY table_name), '{}')
+FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&names))
+	return names
+}
+
+// Migrate is idempotent and records versions as goose does.
+func TestMigrateIdempotent(t *testing.T) {
+	t.Parallel()
+	pool := schemaPool(t, testSchema(t), nil)
+	for range 3 {
+		require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	}
+	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_links"}, tables(t, pool))
+	var versions []int64
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT array_agg(version_id ORDER BY id) FROM singlesession_db_version`).Scan(&versions))
+	assert.Equal(t, []int64{0, 1, 2}, versions, "each version once, after goose's 0")
+}
+
+// Instances that start at once all succeed, and migrate once.
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	pool := schemaPool(t, testSchema(t), nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() { errs <- singlesession.Migrate(context.Background(), pool) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	var n int
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM singlesession_db_version`).Scan(&n))
+	assert.Equal(t, 3, n)
+}
+
+// Migrate keeps an existing scs sessions table and its rows.
+func TestMigrateKeepsSessionsTable(t *testing.T) {
+	t.Parallel()
+	pool := schemaPool(t, testSchema(t), nil)
+	_, err := pool.Exec(context.Background(), `
+CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL);
+INSERT INTO sessions VALUES ('kept', '\x01', now() + interval '1 hour');`)
+	require.NoError(t, err)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	var token string
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT token FROM sessions`).Scan(&token))
+	assert.Equal(t, "kept", token)
+}
+
+// Migrate fails clearly on a nil pool.
+func TestMigrateNilPool(t *testing.T) {
+	err := singlesession.Migrate(context.Background(), nil)
+	assert.ErrorContains(t, err, "singlesession: migrate: pool is nil")
+}
+
+// The files work with goose too, and goose and Migrate see each other's work:
+// goose applies, Migrate finds nothing to do; goose rolls back, Migrate
+// re-applies.
+func TestMigrationsWorkWithGoose(t *testing.T) {
+	t.Parallel()
+	schema := testSchema(t)
+	pool := schemaPool(t, schema, nil)
+	cfg, err := pgx.ParseConfig(databaseURL())
+	require.NoError(t, err)
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() })
+
+	store, err := database.NewStore(database.DialectPostgres, migrations.VersionTable)
+	require.NoError(t, err)
+	provider, err := goose.NewProvider("", db, migrations.FS, goose.WithStore(store))
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	results, err := provider.Up(ctx)
+	require.NoError(t, err)
+	assert.Len(t, results, 2)
+	require.NoError(t, singlesession.Migrate(ctx, pool))
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM singlesession_db_version`).Scan(&n))
+	assert.Equal(t, 3, n, "Migrate re-applied nothing goose had applied")
+
+	_, err = provider.Down(ctx) // drops singlesession_links
+	require.NoError(t, err)
+	assert.NotContains(t, tables(t, pool), "singlesession_links")
+	require.NoError(t, singlesession.Migrate(ctx, pool))
+	assert.Contains(t, tables(t, pool), "singlesession_links", "Migrate saw goose's rollback")
+
+	version, err := provider.GetDBVersion(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, version, "goose sees Migrate's work")
+	pending, err := provider.HasPending(ctx)
+	require.NoError(t, err)
+	assert.False(t, pending)
+}

@@ -1,0 +1,178 @@
+package singlesession_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+// policyLog records every call of a policy.
+type policyLog struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (p *policyLog) policy(decide func(userID string) bool) singlesession.Policy {
+	return func(_ context.Context, userID string) bool {
+		p.mu.Lock()
+		p.calls = append(p.calls, userID)
+		p.mu.Unlock()
+		return decide(userID)
+	}
+}
+
+func (p *policyLog) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.calls
+	p.calls = nil
+	return c
+}
+
+// Rule 2: the policy is called exactly once per login, with the user who signs
+// in, and never on logout or ordinary requests; its answer applies per user.
+func TestPolicyPerUser(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		var log policyLog
+		a := newApp(t, e.store, withPolicy(log.policy(func(u string) bool { return u != "bob" })))
+		a1, a2, b1, b2 := a.browser("a1"), a.browser("a2"), a.browser("b1"), a.browser("b2")
+
+		a1.mustLogin("alice")
+		assert.Equal(t, []string{"alice"}, log.take())
+		a2.mustLogin("alice")
+		b1.mustLogin("bob")
+		b2.mustLogin("bob")
+		assert.Equal(t, []string{"alice", "bob", "bob"}, log.take(), "once per login, with the user who signs in")
+
+		assert.Equal(t, "", a1.whoami())
+		assert.Equal(t, "alice", a2.whoami())
+		assert.Equal(t, "bob", b1.whoami(), "the policy keeps bob's sessions")
+		assert.Equal(t, "bob", b2.whoami())
+
+		a2.put("k", "v")
+		a2.get("k")
+		b2.logout()
+		assert.Empty(t, log.take(), "not called on ordinary requests or logout")
+		assert.Equal(t, "", b1.whoami(), "logout ends all of bob's sessions whatever the policy")
+	})
+}
+
+// Rule 2: a nil policy is Always.
+func TestPolicyNilIsAlways(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		for _, pol := range []singlesession.Policy{nil, singlesession.Always} {
+			a := newApp(t, e.store, withPolicy(pol))
+			one, two := a.browser("one"), a.browser("two")
+			one.mustLogin("carol")
+			two.mustLogin("carol")
+			assert.Equal(t, "", one.whoami())
+			assert.Equal(t, 1, e.sessionsOf(t, "carol"))
+		}
+	})
+}
+
+// Rules 2 and 13: a policy that panics fails the login, and nothing changes.
+func TestPolicyPanics(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		panicky := true
+		var mu sync.Mutex
+		a := newApp(t, e.store, withPolicy(func(_ context.Context, userID string) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if panicky {
+				panic("policy bug")
+			}
+			return true
+		}))
+		err := a.m.LoginHook(context.Background(), "alice")
+		assert.ErrorIs(t, err, singlesession.ErrNoMiddleware, "the middleware check comes first")
+
+		elsewhere, here := a.browser("elsewhere"), a.browser("here")
+		mu.Lock()
+		panicky = false
+		mu.Unlock()
+		elsewhere.mustLogin("alice")
+		here.mustLogin("bob")
+		here.put("cart", "figs")
+		cookie := here.cookie()
+
+		mu.Lock()
+		panicky = true
+		mu.Unlock()
+		res, body := here.do("POST", "/login", url.Values{"user": {"alice"}})
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+		assert.Contains(t, body, singlesession.ErrPolicyPanic.Error())
+		assert.Contains(t, body, "policy bug")
+
+		assert.Equal(t, cookie, here.cookie(), "the token was not renewed")
+		assert.Equal(t, "bob", here.whoami(), "the browser is as it was")
+		assert.Equal(t, "figs", here.get("cart"))
+		assert.Equal(t, "alice", elsewhere.whoami(), "alice's other session did not end")
+
+		mu.Lock()
+		panicky = false
+		mu.Unlock()
+		here.mustLogin("alice")
+		assert.Equal(t, "", elsewhere.whoami(), "the next login works")
+	})
+}
+
+// Rules 2 and 13: a policy that blocks until the request is cancelled, or
+// past it, fails the login whole; the next login of the user is not blocked.
+func TestPolicyBlocks(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		for name, block := range map[string]func(ctx context.Context, stuck chan struct{}){
+			"until cancelled": func(ctx context.Context, _ chan struct{}) { <-ctx.Done() },
+			"ignoring ctx":    func(_ context.Context, stuck chan struct{}) { <-stuck },
+		} {
+			t.Run(name, func(t *testing.T) {
+				stuck := make(chan struct{})
+				defer close(stuck)
+				var mu sync.Mutex
+				blocking := false
+				a := newApp(t, e.store, withPolicy(func(ctx context.Context, userID string) bool {
+					mu.Lock()
+					b := blocking
+					mu.Unlock()
+					if b {
+						block(ctx, stuck)
+					}
+					return true
+				}))
+				elsewhere, here := a.browser("elsewhere"), a.browser("here")
+				elsewhere.mustLogin("alice")
+				here.put("cart", "dates")
+				cookie := here.cookie()
+
+				mu.Lock()
+				blocking = true
+				mu.Unlock()
+				begin := time.Now()
+				res, body := here.do("POST", "/login", url.Values{"user": {"alice"}, "timeout": {"100ms"}})
+				assert.Less(t, time.Since(begin), 10*time.Second, "LoginHook returns when ctx is done")
+				assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+				assert.Contains(t, body, "context deadline exceeded")
+				assert.Equal(t, cookie, here.cookie())
+				assert.Equal(t, "", here.whoami())
+				assert.Equal(t, "dates", here.get("cart"))
+				assert.Equal(t, "alice", elsewhere.whoami())
+
+				mu.Lock()
+				blocking = false
+				mu.Unlock()
+				here.mustLogin("alice")
+				assert.Equal(t, "alice", here.whoami())
+				assert.Equal(t, "", elsewhere.whoami())
+				require.Equal(t, 1, e.sessionsOf(t, "alice"))
+			})
+		}
+	})
+}
