@@ -261,17 +261,6 @@ func (a *app) browser(name string) *browser {
 	return &browser{t: a.t, a: a, c: &http.Client{Jar: jar, Timeout: 30 * time.Second}, name: name}
 }
 
-// on returns the same browser (same cookies) pointed at another app, as a
-// browser that talks to two instances of one application behind a balancer.
-func (b *browser) on(a *app) *browser {
-	u, _ := url.Parse(a.srv.URL)
-	jar := b.c.Jar
-	// Cookies are per host: copy the session cookie to the other instance.
-	old, _ := url.Parse(b.a.srv.URL)
-	jar.SetCookies(u, jar.Cookies(old))
-	return &browser{t: b.t, a: a, c: b.c, name: b.name}
-}
-
 func (b *browser) do(method, path string, form url.Values) (*http.Response, string) {
 	b.t.Helper()
 	var body io.Reader
@@ -357,7 +346,6 @@ func (b *browser) exists() bool {
 type queryCounter struct {
 	mu      sync.Mutex
 	queries []string // one entry per round trip: a query, or "batch(n)"
-	inBatch int
 }
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {

@@ -230,17 +230,28 @@ func (m *Manager) UserID(ctx context.Context) string {
 // an error (0 sessions). It returns an error wrapping [ErrInvalidUserID], and
 // ends nothing, for an unacceptable userID such as "".
 func (m *Manager) LogoutUser(ctx context.Context, userID string) (int, error) {
+	counts, err := m.LogoutUsers(ctx, []string{userID})
+	return counts[userID], err
+}
+
+// LogoutUsers is [Manager.LogoutUser] for many users at once: one store
+// operation (one statement in PostgreSQL) however many users there are. It
+// returns how many sessions of each user ended; users who had none are absent.
+// Repeated IDs are fine. If any ID is unacceptable it returns an error wrapping
+// [ErrInvalidUserID] that names it, and ends nothing.
+func (m *Manager) LogoutUsers(ctx context.Context, userIDs []string) (map[string]int, error) {
 	if ctx == nil {
-		return 0, errors.New("singlesession: logout user: nil context")
+		return nil, errors.New("singlesession: logout users: nil context")
 	}
-	if err := validUserID(userID); err != nil {
-		return 0, fmt.Errorf("singlesession: logout user: %w", err)
+	for _, id := range userIDs {
+		if err := validUserID(id); err != nil {
+			return nil, fmt.Errorf("singlesession: logout users: %.40q: %w", id, err)
+		}
 	}
-	counts, err := m.store.End(ctx, []string{userID}, nil)
-	if err != nil {
-		return 0, err
+	if len(userIDs) == 0 {
+		return map[string]int{}, nil
 	}
-	return counts[userID], nil
+	return m.store.End(ctx, userIDs, nil)
 }
 
 // validUserID reports why userID cannot be stored, or nil.

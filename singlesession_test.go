@@ -348,3 +348,28 @@ func TestStoreErrorsReachErrorFunc(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
 }
+
+// LogoutUsers ends the sessions of many users in one operation.
+func TestLogoutUsers(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.store, withPolicy(singlesession.Never))
+		browsers := map[string]*browser{}
+		for _, u := range []string{"u1", "u1", "u2", "u3"} {
+			b := a.browser(u)
+			b.mustLogin(u)
+			browsers[u+"-"+b.cookie()[:4]] = b
+		}
+		counts, err := a.m.LogoutUsers(context.Background(), []string{"u1", "u2", "u2", "ghost"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"u1": 2, "u2": 1}, counts)
+		assert.Equal(t, 1, e.sessionsOf(t, "u3"))
+
+		counts, err = a.m.LogoutUsers(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Empty(t, counts)
+
+		_, err = a.m.LogoutUsers(context.Background(), []string{"u3", ""})
+		assert.ErrorIs(t, err, singlesession.ErrInvalidUserID)
+		assert.Equal(t, 1, e.sessionsOf(t, "u3"), "a bad ID anywhere ends nothing")
+	})
+}
