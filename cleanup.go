@@ -25,8 +25,11 @@ func (m *Manager) DeleteExpired(ctx context.Context) (int, error) {
 //	defer stop()
 //	go m.RunCleanup(ctx, 5*time.Minute)
 //
-// It returns an error at once if interval is not positive.
+// It returns an error at once if ctx is nil or interval is not positive.
 func (m *Manager) RunCleanup(ctx context.Context, interval time.Duration) error {
+	if ctx == nil {
+		return errors.New("singlesession: run cleanup: nil context")
+	}
 	if interval <= 0 {
 		return fmt.Errorf("singlesession: run cleanup: interval %v is not positive", interval)
 	}

@@ -35,7 +35,7 @@ var (
 	// ErrInvalidUserID is wrapped by the errors [Manager.LoginHook] and
 	// [Manager.LogoutUser] return for a user ID that is empty, longer than
 	// [MaxUserIDLen] bytes, not valid UTF-8, or contains a NUL byte.
-	ErrInvalidUserID = errors.New("singlesession: invalid user ID")
+	ErrInvalidUserID = errors.New("invalid user ID")
 )
 
 // Config holds the options of a [Manager]. A zero Config uses the defaults:

@@ -1,0 +1,68 @@
+// Package singlesession gives each user of a net/http application one active
+// [scs] session: signing in on a new browser or device ends the user's older
+// sessions, signing out ends them all, and operators can sign chosen users out
+// everywhere. It is the Go counterpart of the Django app django-single-session.
+//
+// The guarantees hold under concurrency: a session that has ended never comes
+// back, not even through a request of it that was in flight and saves the
+// session; concurrent logins of one user, on any number of instances sharing
+// the database, leave exactly one session. An ordinary request costs no
+// database round trip beyond scs's own session load.
+//
+// # Setup
+//
+// Create the tables once with [Migrate], then give the library your
+// [scs.SessionManager] and a [Store]. [New] sets the SessionManager's Store;
+// every other scs option (Lifetime, IdleTimeout, Cookie, Codec,
+// HashTokenInStore) keeps working.
+//
+//	pool, _ := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+//	if err := singlesession.Migrate(ctx, pool); err != nil { ... }
+//	sessions := scs.New()
+//	m, err := singlesession.New(sessions, singlesession.NewPostgresStore(pool), singlesession.Config{})
+//	if err != nil { ... }
+//	http.ListenAndServe(addr, m.Middleware(mux)) // Middleware includes sessions.LoadAndSave
+//
+// In handlers, call [Manager.LoginHook] once the user has proved who they are,
+// [Manager.LogoutHook] to sign out, and [Manager.UserID] to know who is signed
+// in. Schedule [Manager.DeleteExpired] or run [Manager.RunCleanup] to remove
+// expired sessions; their links go with them.
+//
+// [MemoryStore] keeps everything in process memory with the same rules, for
+// demos, tests and single-instance programs.
+//
+// # Policies
+//
+// [Config.Policy] decides at each login whether the user's other sessions
+// end: [Always] (the default), [Never], or a function of your own that decides
+// per user. Logout ends every session of the user whatever the policy, unless
+// [Config.KeepOtherSessionsOnLogout] is set.
+//
+// # Operators
+//
+// [Manager.LogoutUser] and [Manager.LogoutUsers] end every session of chosen
+// users, with no permission check. The permissions [PermLogout] and
+// [PermLogoutAll] guard the operators' actions.
+//
+// # Migrations
+//
+// The SQL lives in the goose-format files of [migrations.FS]: scs's sessions
+// table, unchanged (an existing one is kept with its rows), and the link table
+// singlesession_links, which references it with ON DELETE CASCADE. [Migrate]
+// applies them in one transaction under an advisory lock, so instances that
+// start together are safe, and records versions in goose's layout, so teams
+// that use goose can apply the same files with it.
+//
+// # How it works
+//
+// The Store is installed in scs through an adapter. A session's user is its
+// row in the link table, read together with the session in scs's one load
+// query. A login is applied inside scs's save, as one transaction that takes a
+// per-user advisory lock, ends the browser's previous token and (per the
+// policy) the user's other sessions, then writes and links the new session. A
+// session that was loaded in the request is saved with an UPDATE, never an
+// UPSERT: if it ended meanwhile, the write is dropped and the browser's next
+// request is anonymous.
+//
+// [scs]: https://github.com/alexedwards/scs
+package singlesession

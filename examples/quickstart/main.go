@@ -1,0 +1,76 @@
+// Command quickstart is the smallest complete application with singlesession:
+// one session per user, kept in PostgreSQL. README.md shows it in full.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+func main() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	if err := singlesession.Migrate(ctx, pool); err != nil {
+		log.Fatal(err)
+	}
+
+	sessions := scs.New() // every scs option still applies
+	m, err := singlesession.New(sessions, singlesession.NewPostgresStore(pool), singlesession.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	go m.RunCleanup(ctx, 5*time.Minute) // removes expired sessions and their links
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		user := r.PostFormValue("username")
+		if !passwordOK(user, r.PostFormValue("password")) {
+			http.Error(w, "wrong username or password", http.StatusUnauthorized)
+			return
+		}
+		// Renews the token, links the session to user, ends user's other sessions.
+		err := m.LoginHook(r.Context(), user)
+		if errors.Is(err, singlesession.ErrInvalidUserID) {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		} else if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		// Ends this session and every other session of the user.
+		if err := m.LogoutHook(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "signed in as %q\n", m.UserID(r.Context()))
+	})
+
+	// Middleware includes sessions.LoadAndSave; do not add it again.
+	handler := http.NewCrossOriginProtection().Handler(m.Middleware(mux))
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", handler))
+}
+
+// passwordOK stands in for your password check (bcrypt, an identity provider...).
+func passwordOK(user, password string) bool {
+	return user != "" && password == "secret"
+}
