@@ -111,7 +111,7 @@ func ExampleManager_LogoutUser() {
 	fmt.Println(err)
 	// Output:
 	// 0 <nil>
-	// singlesession: logout users: "": invalid user ID: empty
+	// singlesession: logout user: invalid user ID: empty
 }
 
 // Set up PostgreSQL: apply the migrations, then use the store. Expired
@@ -162,4 +162,3 @@ func get(c *http.Client, u string) string {
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
 }
-

@@ -1,6 +1,7 @@
 package singlesession_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -150,28 +152,43 @@ type app struct {
 	release chan struct{}
 
 	errors atomic.Int32 // calls of ErrorFunc
+	logs   *syncBuffer  // the Manager's logs, Debug and up
+
 }
 
-type appOption func(*scs.SessionManager, *singlesession.Config)
+// appSetup is what the options of newApp change.
+type appSetup struct {
+	sessions *scs.SessionManager
+	cfg      singlesession.Config
+	routes   map[string]func(a *app) http.HandlerFunc
+}
+
+type appOption func(*appSetup)
 
 func withPolicy(p singlesession.Policy) appOption {
-	return func(_ *scs.SessionManager, c *singlesession.Config) { c.Policy = p }
+	return func(s *appSetup) { s.cfg.Policy = p }
 }
 
 func keepOthersOnLogout() appOption {
-	return func(_ *scs.SessionManager, c *singlesession.Config) { c.KeepOtherSessionsOnLogout = true }
+	return func(s *appSetup) { s.cfg.KeepOtherSessionsOnLogout = true }
 }
 
 func withSessions(f func(*scs.SessionManager)) appOption {
-	return func(s *scs.SessionManager, _ *singlesession.Config) { f(s) }
+	return func(s *appSetup) { f(s.sessions) }
+}
+
+// withRoute adds a route whose handler is made once the app exists.
+func withRoute(pattern string, h func(a *app) http.HandlerFunc) appOption {
+	return func(s *appSetup) { s.routes[pattern] = h }
 }
 
 // newApp serves a Manager over store on an httptest server.
 func newApp(t testing.TB, store singlesession.Store, opts ...appOption) *app {
 	t.Helper()
-	a := &app{t: t, store: store, entered: make(chan struct{}, 64), release: make(chan struct{})}
-	a.sessions = scs.New()
-	cfg := singlesession.Config{
+	a := &app{t: t, store: store, entered: make(chan struct{}, 64), release: make(chan struct{}), logs: &syncBuffer{}}
+	setup := &appSetup{sessions: scs.New(), routes: map[string]func(*app) http.HandlerFunc{}}
+	setup.cfg = singlesession.Config{
+		Logger: slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			a.errors.Add(1)
 			t.Logf("ErrorFunc: %v", err)
@@ -179,18 +196,23 @@ func newApp(t testing.TB, store singlesession.Store, opts ...appOption) *app {
 		},
 	}
 	for _, o := range opts {
-		o(a.sessions, &cfg)
+		o(setup)
 	}
+	a.sessions = setup.sessions
 	a.hashed = a.sessions.HashTokenInStore
-	m, err := singlesession.New(a.sessions, store, cfg)
+	m, err := singlesession.New(a.sessions, store, setup.cfg)
 	require.NoError(t, err)
 	a.m = m
-	a.srv = httptest.NewServer(m.Middleware(a.routes()))
+	mux := a.routes()
+	for pattern, h := range setup.routes {
+		mux.HandleFunc(pattern, h(a))
+	}
+	a.srv = httptest.NewServer(m.Middleware(mux))
 	t.Cleanup(a.srv.Close)
 	return a
 }
 
-func (a *app) routes() http.Handler {
+func (a *app) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -216,6 +238,9 @@ func (a *app) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, a.m.UserID(r.Context()))
+	})
+	mux.HandleFunc("GET /token", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, a.sessions.Token(r.Context()))
 	})
 	mux.HandleFunc("POST /put", func(w http.ResponseWriter, r *http.Request) {
 		a.sessions.Put(r.Context(), r.FormValue("key"), r.FormValue("val"))
@@ -458,4 +483,22 @@ func newServer(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

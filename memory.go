@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -95,25 +94,55 @@ func (s *MemoryStore) Login(_ context.Context, l Login) (int, error) {
 	return ended, nil
 }
 
+// Logout implements [Store.Logout].
+func (s *MemoryStore) Logout(_ context.Context, userID string, tokens []string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, wasUsers := 0, false
+	for _, t := range tokens {
+		if _, ok := s.sessions[t]; !ok {
+			continue
+		}
+		if u := s.delete(t); userID != "" && u == userID {
+			wasUsers = true
+		}
+		n++
+	}
+	if wasUsers {
+		for t := range s.byUser[userID] {
+			s.delete(t)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // End implements [Store.End].
-func (s *MemoryStore) End(_ context.Context, userIDs []string, tokens []string) (map[string]int, error) {
+func (s *MemoryStore) End(_ context.Context, userIDs []string) (map[string]int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	counts := map[string]int{}
-	count := func(userID string) {
-		if userID != "" {
-			counts[userID]++
-		}
-	}
-	for _, t := range tokens {
-		count(s.delete(t))
-	}
 	for _, u := range userIDs {
-		for _, t := range slices.Collect(maps.Keys(s.byUser[u])) {
-			count(s.delete(t))
+		for t := range s.byUser[u] {
+			s.delete(t)
+			counts[u]++
 		}
 	}
 	return counts, nil
+}
+
+// All implements [Store.All].
+func (s *MemoryStore) All(context.Context) (map[string][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	all := map[string][]byte{}
+	for t, sess := range s.sessions {
+		if now.Before(sess.expiry) {
+			all[t] = slices.Clone(sess.data)
+		}
+	}
+	return all, nil
 }
 
 // Sessions implements [Store.Sessions].
@@ -121,18 +150,16 @@ func (s *MemoryStore) Sessions(_ context.Context, userID string) ([]SessionInfo,
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
+	tokens := slices.Sorted(maps.Keys(s.byUser[userID]))
+	slices.SortStableFunc(tokens, func(a, b string) int {
+		return s.sessions[a].created.Compare(s.sessions[b].created)
+	})
 	var list []SessionInfo
-	for t := range s.byUser[userID] {
+	for _, t := range tokens {
 		if sess := s.sessions[t]; now.Before(sess.expiry) {
 			list = append(list, SessionInfo{ID: SessionID(t), Created: sess.created, Expiry: sess.expiry})
 		}
 	}
-	slices.SortFunc(list, func(a, b SessionInfo) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
 	return list, nil
 }
 

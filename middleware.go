@@ -16,7 +16,14 @@ import (
 // request that does not change its session, and one more when the session is
 // saved. Errors of the load or the save go to Config.ErrorFunc.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
-	loadAndSave := m.sessions.LoadAndSave(next)
+	loadAndSave := m.sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if st := m.state(r.Context()); st != nil {
+			st.mu.Lock()
+			st.handling = true // finds from now on are not the request's load
+			st.mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m.state(r.Context()) != nil {
 			// Already inside this Manager's middleware: load and save once.
@@ -24,7 +31,9 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		st := &requestState{}
-		loadAndSave.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{m}, st)))
+		guard := &cookieGuard{ResponseWriter: w, st: st, name: m.sessions.Cookie.Name}
+		loadAndSave.ServeHTTP(guard, r.WithContext(context.WithValue(r.Context(), stateKey{m}, st)))
+		guard.beforeHeaders() // scs saved after the handler; net/http sends the headers next
 		st.mu.Lock()
 		unsaved := st.login
 		st.mu.Unlock()
@@ -35,6 +44,59 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// cookieGuard removes scs's session cookie from a response whose save was
+// dropped because the session had ended. Sending that dead token could
+// replace a newer one that another request of the same browser (a login)
+// set meanwhile; not sending it leaves the browser's cookie as it is.
+type cookieGuard struct {
+	http.ResponseWriter
+	st      *requestState
+	name    string
+	checked bool
+}
+
+func (g *cookieGuard) beforeHeaders() {
+	if g.checked {
+		return
+	}
+	g.checked = true
+	g.st.mu.Lock()
+	dropped := g.st.dropped
+	g.st.mu.Unlock()
+	if !dropped {
+		return
+	}
+	h := g.Header()
+	var keep []string
+	for _, v := range h.Values("Set-Cookie") {
+		if c, err := http.ParseSetCookie(v); err == nil && c.Name == g.name {
+			continue
+		}
+		keep = append(keep, v)
+	}
+	h.Del("Set-Cookie")
+	for _, v := range keep {
+		h.Add("Set-Cookie", v)
+	}
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (g *cookieGuard) WriteHeader(code int) {
+	g.beforeHeaders()
+	g.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (g *cookieGuard) Write(b []byte) (int, error) {
+	g.beforeHeaders()
+	return g.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (g *cookieGuard) Unwrap() http.ResponseWriter {
+	return g.ResponseWriter
+}
+
 // stateKey is the context key of a request's state; each Manager has its own.
 type stateKey struct{ m *Manager }
 
@@ -43,8 +105,9 @@ type stateKey struct{ m *Manager }
 // because scs saves with the context it had before the handlers ran.
 type requestState struct {
 	mu       sync.Mutex
-	loadDone bool           // scs's load has asked the store
+	handling bool           // the handler runs: scs's load is over
 	loaded   string         // the token this request found or saved in the store ("" for none)
+	dropped  bool           // the save found the session ended and dropped the write
 	userID   string         // the user the session is signed in as
 	login    *pendingLogin  // set by LoginHook until the save applies it
 	retired  []string       // tokens LoginHook's renewals held back from deletion
@@ -53,8 +116,10 @@ type requestState struct {
 }
 
 type pendingLogin struct {
-	userID    string
-	endOthers bool
+	userID         string
+	endOthers      bool
+	token          string // the renewed token, as the store sees it
+	previousUserID string // who the browser was before, restored if the save fails
 }
 
 type pendingLogout struct {

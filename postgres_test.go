@@ -53,7 +53,7 @@ func TestRoundTrips(t *testing.T) {
 	b := a.browser("b")
 	assert.Len(t, cost("anonymous GET without a cookie", func() { b.whoami() }), 0)
 	q := cost("login without a cookie", func() { b.mustLogin("alice") })
-	assert.Equal(t, []string{"batch(2 statements)"}, q)
+	assert.Equal(t, []string{"batch(4 statements)"}, q)
 	q = cost("signed-in GET, session unchanged", func() { b.whoami() })
 	require.Len(t, q, 1)
 	assert.Contains(t, q[0], "SELECT s.data")
@@ -79,7 +79,7 @@ INSERT INTO singlesession_links (token, user_id) SELECT token, $1 FROM s`, user,
 		require.NoError(t, err)
 		nb := a.browser(user)
 		q := cost(fmt.Sprintf("login with %d existing sessions", n), func() { nb.mustLogin(user) })
-		assert.Equal(t, []string{"batch(2 statements)"}, q)
+		assert.Equal(t, []string{"batch(4 statements)"}, q)
 		assert.Equal(t, 1, (&env{store: store}).sessionsOf(t, user))
 	}
 }

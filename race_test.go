@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +47,9 @@ func TestNoResurrectionOfInFlightSession(t *testing.T) {
 		for variant, opt := range scsVariants {
 			for ender, end := range enders {
 				for _, path := range []string{"/slow-put", "/slow"} {
+					if path == "/slow" && !strings.Contains(variant, "idle") {
+						continue // without IdleTimeout a request that writes nothing never saves
+					}
 					t.Run(fmt.Sprintf("%s/%s/%s", variant, ender, path), func(t *testing.T) {
 						pol := singlesession.Always
 						if ender == "logout elsewhere" {

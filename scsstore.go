@@ -16,7 +16,10 @@ import (
 // never call back into the SessionManager.
 type scsStore struct{ m *Manager }
 
-var _ scs.CtxStore = (*scsStore)(nil)
+var (
+	_ scs.CtxStore         = (*scsStore)(nil)
+	_ scs.IterableCtxStore = (*scsStore)(nil)
+)
 
 func isAdapter(s scs.Store) bool {
 	_, ok := s.(*scsStore)
@@ -46,7 +49,8 @@ func plausibleToken(token string) bool {
 	return true
 }
 
-// FindCtx loads a session and records which user it is linked to.
+// FindCtx loads a session and, for the request's own load, records which
+// user it is linked to.
 func (a *scsStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	st := a.m.state(ctx)
 	if st == nil {
@@ -61,23 +65,27 @@ func (a *scsStore) FindCtx(ctx context.Context, token string) ([]byte, bool, err
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if !st.loadDone {
-		// The load, not a later MergeSession of another token.
-		st.loadDone = true
-		if found {
-			st.loaded, st.userID = token, userID
-		}
+	if !st.handling && found {
+		// scs's load, not a MergeSession in a handler.
+		st.loaded, st.userID = token, userID
 	}
 	return data, found, nil
 }
 
+// loginSaveTimeout bounds a login's save. The save does not stop when the
+// request's context ends: a cancelled batch may still commit on the server,
+// and the library would then report a failed login that happened.
+const loginSaveTimeout = 30 * time.Second
+
 // CommitCtx saves a session: a pending login as one transaction; a session
 // this request loaded with an update that never re-creates it; any other
-// session, new this request, with an insert.
+// session, new this request, with an insert. Outside the middleware (scs's
+// Iterate) it only updates.
 func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
 	st := a.m.state(ctx)
 	if st == nil {
-		return ErrNoMiddleware
+		_, err := a.m.store.Update(ctx, token, data, expiry)
+		return err
 	}
 	st.mu.Lock()
 	login, retired, loaded := st.login, st.retired, st.loaded
@@ -85,21 +93,7 @@ func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, exp
 
 	switch {
 	case login != nil:
-		ended, err := a.m.store.Login(ctx, Login{
-			UserID: login.userID, Token: token, Data: data, Expiry: expiry,
-			Replaces: retired, EndOthers: login.endOthers,
-		})
-		st.mu.Lock()
-		st.login = nil
-		if err == nil {
-			st.loaded, st.retired = token, nil
-		}
-		st.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		a.m.logger.DebugContext(ctx, "singlesession: signed in", "user", login.userID, "session", SessionID(token), "ended", ended)
-		return nil
+		return a.commitLogin(ctx, st, login, retired, token, data, expiry)
 
 	case token == loaded:
 		found, err := a.m.store.Update(ctx, token, data, expiry)
@@ -107,11 +101,11 @@ func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, exp
 			return err
 		}
 		if !found {
-			// Ended while this request was in flight: drop the write. The
-			// browser keeps a token that no longer exists, so its next
-			// request is anonymous.
+			// Ended while this request was in flight: drop the write, and
+			// (see cookieGuard) the cookie with it, so the browser keeps
+			// whatever newer token it may have been given meanwhile.
 			st.mu.Lock()
-			st.userID = ""
+			st.userID, st.dropped = "", true
 			st.mu.Unlock()
 			a.m.logger.DebugContext(ctx, "singlesession: session ended during the request; its changes were dropped", "session", SessionID(token))
 		}
@@ -128,10 +122,38 @@ func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, exp
 	}
 }
 
-// DeleteCtx ends a session. Inside LoginHook's token renewal it only notes the
-// old token, which the login transaction deletes; inside LogoutHook it also
-// ends every other session of the user; either way a pending login is
-// cancelled by a later delete.
+func (a *scsStore) commitLogin(ctx context.Context, st *requestState, login *pendingLogin, retired []string, token string, data []byte, expiry time.Time) error {
+	err := ctx.Err()
+	ended := 0
+	if err == nil {
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loginSaveTimeout)
+		ended, err = a.m.store.Login(saveCtx, Login{
+			UserID: login.userID, Token: token, Data: data, Expiry: expiry,
+			Replaces: retired, EndOthers: login.endOthers,
+		})
+		cancel()
+	}
+	st.mu.Lock()
+	st.login = nil
+	if err != nil {
+		st.userID = login.previousUserID // the browser keeps its previous session
+	} else {
+		st.loaded, st.retired = token, nil
+	}
+	st.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	a.m.logger.DebugContext(ctx, "singlesession: signed in", "user", login.userID, "session", SessionID(token), "ended", ended)
+	return nil
+}
+
+// DeleteCtx deletes a session. Inside LoginHook's token renewal it only notes
+// the old token, which the login transaction deletes; inside LogoutHook it is
+// the logout. Otherwise it is the application's own Destroy or RenewToken of
+// this request's session, which signs the browser out (and cancels a pending
+// login), or the delete of another session (MergeSession), which leaves this
+// request's state alone.
 func (a *scsStore) DeleteCtx(ctx context.Context, token string) error {
 	if token == emptyTokenHash {
 		token = ""
@@ -139,10 +161,7 @@ func (a *scsStore) DeleteCtx(ctx context.Context, token string) error {
 	st := a.m.state(ctx)
 	if st == nil {
 		// Outside a request (a background job): deleting is always safe.
-		if token == "" {
-			return nil
-		}
-		_, err := a.m.store.End(ctx, nil, []string{token})
+		_, err := a.m.store.Logout(ctx, "", nonEmpty(token))
 		return err
 	}
 	st.mu.Lock()
@@ -153,23 +172,47 @@ func (a *scsStore) DeleteCtx(ctx context.Context, token string) error {
 		st.mu.Unlock()
 		return nil
 	}
-	tokens := append([]string(nil), st.retired...)
-	if token != "" {
-		tokens = append(tokens, token)
+	own := token == "" || token == st.loaded || (st.login != nil && token == st.login.token)
+	if st.logout == nil && !own {
+		st.mu.Unlock()
+		_, err := a.m.store.Logout(ctx, "", []string{token})
+		return err
 	}
-	var users []string
-	if st.logout != nil && st.logout.userID != "" {
-		users = []string{st.logout.userID}
+	userID := ""
+	if st.logout != nil {
+		userID = st.logout.userID
 	}
+	cancelled := st.logout == nil && st.login != nil
+	tokens := append(nonEmpty(token), st.retired...)
 	st.mu.Unlock()
 
-	if _, err := a.m.store.End(ctx, users, tokens); err != nil {
+	if cancelled {
+		a.m.logger.WarnContext(ctx, "singlesession: the session was destroyed or its token renewed after LoginHook in the same request; the login is cancelled (use LogoutHook to sign out, and do not call RenewToken after LoginHook)")
+	}
+	if _, err := a.m.store.Logout(ctx, userID, tokens); err != nil {
 		return err
 	}
 	st.mu.Lock()
 	st.retired, st.login, st.userID = nil, nil, ""
 	st.mu.Unlock()
 	return nil
+}
+
+// AllCtx returns every unexpired session, for scs's SessionManager.Iterate.
+func (a *scsStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
+	return a.m.store.All(ctx)
+}
+
+// All is scs.IterableStore's context-free method; scs calls AllCtx instead.
+func (a *scsStore) All() (map[string][]byte, error) {
+	return a.AllCtx(context.Background())
+}
+
+func nonEmpty(token string) []string {
+	if token == "" {
+		return nil
+	}
+	return []string{token}
 }
 
 // Find is scs.Store's context-free method; scs calls FindCtx instead.
@@ -188,8 +231,9 @@ func (a *scsStore) Delete(token string) error {
 }
 
 // SessionID returns an opaque, stable identifier of a session for logs and
-// pages: the first 12 characters of the base64url SHA-256 of the store token.
-// It reveals nothing that would let anyone use the session.
+// pages: 12 base64url characters of a SHA-256 of the store token (with a
+// prefix of the library's). It reveals nothing that would let anyone use the
+// session.
 func SessionID(token string) string {
 	h := sha256.Sum256([]byte("singlesession:" + token))
 	return base64.RawURLEncoding.EncodeToString(h[:])[:12]

@@ -2,6 +2,8 @@ package singlesession
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -170,13 +172,17 @@ func (m *Manager) LoginHook(ctx context.Context, userID string) error {
 	st.renewing = true
 	st.mu.Unlock()
 	err = m.sessions.RenewToken(ctx)
+	token := m.sessions.Token(ctx) // never with st.mu held: scs calls the store under its own lock
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.renewing = false
 	if err != nil {
 		return fmt.Errorf("singlesession: login of %q: %w", userID, err)
 	}
-	st.login = &pendingLogin{userID: userID, endOthers: endOthers}
+	st.login = &pendingLogin{
+		userID: userID, endOthers: endOthers,
+		token: m.storeToken(token), previousUserID: st.userID,
+	}
 	st.userID = userID
 	return nil
 }
@@ -230,7 +236,13 @@ func (m *Manager) UserID(ctx context.Context) string {
 // an error (0 sessions). It returns an error wrapping [ErrInvalidUserID], and
 // ends nothing, for an unacceptable userID such as "".
 func (m *Manager) LogoutUser(ctx context.Context, userID string) (int, error) {
-	counts, err := m.LogoutUsers(ctx, []string{userID})
+	if ctx == nil {
+		return 0, errors.New("singlesession: logout user: nil context")
+	}
+	if err := validUserID(userID); err != nil {
+		return 0, fmt.Errorf("singlesession: logout user: %w", err)
+	}
+	counts, err := m.store.End(ctx, []string{userID})
 	return counts[userID], err
 }
 
@@ -248,10 +260,16 @@ func (m *Manager) LogoutUsers(ctx context.Context, userIDs []string) (map[string
 			return nil, fmt.Errorf("singlesession: logout users: %.40q: %w", id, err)
 		}
 	}
-	if len(userIDs) == 0 {
-		return map[string]int{}, nil
+	return m.store.End(ctx, userIDs)
+}
+
+// storeToken is the key under which scs hands token to the store.
+func (m *Manager) storeToken(token string) string {
+	if token == "" || !m.sessions.HashTokenInStore {
+		return token
 	}
-	return m.store.End(ctx, userIDs, nil)
+	h := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(h[:])
 }
 
 // validUserID reports why userID cannot be stored, or nil.

@@ -12,13 +12,14 @@ import (
 
 // A Store keeps sessions and the links between sessions and users. The
 // [Manager] is its only caller: it hands the Store to scs through an adapter and
-// decides which method each save needs, so every method is one atomic operation
-// and, for a database, one round trip. [PostgresStore] and [MemoryStore]
-// implement it; implement it yourself for another database by honouring each
-// method's contract.
+// decides which method each save needs. Every method but DeleteExpired is one
+// atomic operation and, for a database, one round trip. [PostgresStore] and
+// [MemoryStore] implement it; implement it yourself for another database by
+// honouring each method's contract.
 //
 // Tokens are the values scs hands its stores: the cookie value, or its SHA-256
 // when scs's HashTokenInStore is set. A session is linked to at most one user.
+// A session is expired when its expiry is not after the current time.
 type Store interface {
 	// Find returns the data of the unexpired session with the given token and
 	// the user it is linked to ("" when it is linked to none). found is false,
@@ -41,18 +42,29 @@ type Store interface {
 	// ended besides those in l.Replaces.
 	Login(ctx context.Context, l Login) (ended int, err error)
 
-	// End deletes, as one operation, the sessions with the given tokens and
-	// every session linked to one of userIDs, expired ones included. It returns
-	// how many linked sessions of each user ended; users with none are absent.
-	// Unknown tokens and users are ignored.
-	End(ctx context.Context, userIDs []string, tokens []string) (map[string]int, error)
+	// Logout deletes the sessions with the given tokens (one browser's
+	// session) and, when userID is not "" and one of those sessions still
+	// existed and was linked to userID, every other session linked to userID,
+	// as one operation. A browser whose session had already ended is
+	// anonymous, so its logout ends nothing else. Unknown tokens are ignored.
+	// It returns how many sessions it deleted.
+	Logout(ctx context.Context, userID string, tokens []string) (int, error)
+
+	// End deletes every session linked to one of userIDs, expired ones
+	// included, as one operation, and returns how many ended for each user;
+	// users with none are absent. Unknown users are ignored.
+	End(ctx context.Context, userIDs []string) (map[string]int, error)
 
 	// Sessions returns the unexpired sessions linked to userID, oldest login
-	// first; none for an unknown user.
+	// first (ties in token order); none for an unknown user.
 	Sessions(ctx context.Context, userID string) ([]SessionInfo, error)
 
+	// All returns the data of every unexpired session by token, for scs's
+	// SessionManager.Iterate.
+	All(ctx context.Context) (map[string][]byte, error)
+
 	// DeleteExpired deletes every expired session, with its link, and returns
-	// how many it deleted.
+	// how many it deleted. It may work in several steps.
 	DeleteExpired(ctx context.Context) (int, error)
 }
 
@@ -78,9 +90,10 @@ type Login struct {
 // CASCADE. Create both with [Migrate]. The tables are found through the
 // connection's search_path.
 //
-// Every method is one round trip. A login is one implicit transaction of two
-// statements (a per-user advisory lock, then one statement that ends, inserts
-// and links), whatever the number of the user's sessions.
+// Every method but DeleteExpired is one round trip. A login is one READ
+// COMMITTED transaction sent as one batch: a per-user advisory lock, then one
+// statement that ends, inserts and links, whatever the number of the user's
+// sessions.
 type PostgresStore struct {
 	pool *pgxpool.Pool
 }
@@ -100,12 +113,16 @@ WHERE s.token = $1 AND now() < s.expiry`
 	sqlUpdate = `UPDATE sessions SET data = $2, expiry = $3 WHERE token = $1`
 
 	// sqlLockUser serialises the logins of one user. It runs as its own
-	// statement, before sqlLogin, because a statement's snapshot is taken when
-	// it starts: sqlLogin must start after the lock is held to see the links
-	// that the previous login of the user committed. Every advisory lock of
-	// singlesession has the two-key form with 1936942451 ("sses") first, so it
-	// never meets an application's single-key locks.
-	sqlLockUser = `SELECT pg_advisory_xact_lock(1936942451, hashtext($1))`
+	// statement, before sqlLogin, in a READ COMMITTED transaction, because a
+	// statement's snapshot is taken when it starts: sqlLogin must start after
+	// the lock is held to see the links that the previous login of the user
+	// committed (under REPEATABLE READ the snapshot would be the lock's).
+	// Every advisory lock of singlesession has the two-key form with
+	// 1936942451 ("sses") first, so it never meets an application's
+	// single-key locks.
+	sqlBeginLogin = `BEGIN ISOLATION LEVEL READ COMMITTED`
+	sqlLockUser   = `SELECT pg_advisory_xact_lock(1936942451, hashtext($1))`
+	sqlCommit     = `COMMIT`
 
 	sqlLogin = `WITH ended AS (
 	DELETE FROM sessions
@@ -118,16 +135,31 @@ WHERE s.token = $1 AND now() < s.expiry`
 INSERT INTO singlesession_links (token, user_id) VALUES ($2, $1)
 RETURNING (SELECT count(*) FROM ended WHERE token <> ALL($5::text[]))`
 
+	// sqlLogout ends the user's other sessions only if this browser's
+	// session was still there, linked to the user, when it was deleted: a
+	// concurrent login that ended it first makes the browser anonymous.
+	sqlLogout = `WITH current AS (
+	DELETE FROM sessions WHERE token = ANY($2::text[]) RETURNING token
+), others AS (
+	DELETE FROM sessions
+	WHERE token <> ALL($2::text[])
+	  AND token IN (SELECT token FROM singlesession_links WHERE user_id = $1)
+	  AND EXISTS (SELECT 1 FROM current JOIN singlesession_links l USING (token) WHERE l.user_id = $1)
+	RETURNING token
+)
+SELECT (SELECT count(*) FROM current) + (SELECT count(*) FROM others)`
+
+	sqlDeleteTokens = `DELETE FROM sessions WHERE token = ANY($1::text[])`
+
 	sqlEnd = `WITH ended AS (
 	DELETE FROM sessions
-	WHERE token = ANY($2::text[])
-	   OR token IN (SELECT token FROM singlesession_links WHERE user_id = ANY($1::text[]))
+	WHERE token IN (SELECT token FROM singlesession_links WHERE user_id = ANY($1::text[]))
 	RETURNING token
 )
 SELECT l.user_id, count(*) FROM ended JOIN singlesession_links l USING (token)
 GROUP BY l.user_id`
 
-	sqlEndTokens = `DELETE FROM sessions WHERE token = ANY($1::text[])`
+	sqlAll = `SELECT token, data FROM sessions WHERE now() < expiry`
 
 	sqlSessions = `SELECT l.token, l.created, s.expiry
 FROM singlesession_links l JOIN sessions s USING (token)
@@ -137,7 +169,7 @@ ORDER BY l.created, l.token`
 	// sqlDeleteExpired deletes in bounded batches so a large backlog never
 	// holds its locks for long.
 	sqlDeleteExpired = `DELETE FROM sessions WHERE token IN (
-	SELECT token FROM sessions WHERE expiry < now() LIMIT 5000)`
+	SELECT token FROM sessions WHERE expiry <= now() LIMIT 5000)`
 	deleteExpiredBatch = 5000
 )
 
@@ -175,22 +207,29 @@ func (p *PostgresStore) Update(ctx context.Context, token string, data []byte, e
 	return tag.RowsAffected() == 1, nil
 }
 
-// Login implements [Store.Login] in one round trip: a batch of two statements
-// that PostgreSQL runs as one implicit transaction.
+// Login implements [Store.Login] in one round trip: a batch that PostgreSQL
+// runs as one READ COMMITTED transaction, whatever the database's default
+// isolation level.
 func (p *PostgresStore) Login(ctx context.Context, l Login) (int, error) {
-	replaces := l.Replaces
-	if replaces == nil {
-		replaces = []string{}
-	}
 	b := &pgx.Batch{}
+	b.Queue(sqlBeginLogin)
 	b.Queue(sqlLockUser, l.UserID)
-	b.Queue(sqlLogin, l.UserID, l.Token, l.Data, l.Expiry, replaces, l.EndOthers)
+	b.Queue(sqlLogin, l.UserID, l.Token, l.Data, l.Expiry, nonNil(l.Replaces), l.EndOthers)
+	b.Queue(sqlCommit)
 	br := p.pool.SendBatch(ctx, b)
 	var ended int
 	_, err := br.Exec()
 	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
 		err = br.QueryRow().Scan(&ended)
 	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	// A failed batch leaves its connection in an aborted transaction; the
+	// pool discards such connections when they are released.
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -200,24 +239,32 @@ func (p *PostgresStore) Login(ctx context.Context, l Login) (int, error) {
 	return ended, nil
 }
 
-// End implements [Store.End] with one statement, however many users and
-// tokens it names.
-func (p *PostgresStore) End(ctx context.Context, userIDs []string, tokens []string) (map[string]int, error) {
-	if tokens == nil {
-		tokens = []string{}
+// Logout implements [Store.Logout] with one statement.
+func (p *PostgresStore) Logout(ctx context.Context, userID string, tokens []string) (int, error) {
+	if len(tokens) == 0 {
+		return 0, nil
 	}
+	if userID == "" {
+		tag, err := p.pool.Exec(ctx, sqlDeleteTokens, tokens)
+		if err != nil {
+			return 0, fmt.Errorf("singlesession: delete session: %w", err)
+		}
+		return int(tag.RowsAffected()), nil
+	}
+	var n int
+	if err := p.pool.QueryRow(ctx, sqlLogout, userID, tokens).Scan(&n); err != nil {
+		return 0, fmt.Errorf("singlesession: logout of %q: %w", userID, err)
+	}
+	return n, nil
+}
+
+// End implements [Store.End] with one statement, however many users it names.
+func (p *PostgresStore) End(ctx context.Context, userIDs []string) (map[string]int, error) {
 	counts := map[string]int{}
 	if len(userIDs) == 0 {
-		if len(tokens) == 0 {
-			return counts, nil
-		}
-		// Only tokens: nothing to count per user, so skip the join.
-		if _, err := p.pool.Exec(ctx, sqlEndTokens, tokens); err != nil {
-			return nil, fmt.Errorf("singlesession: end sessions: %w", err)
-		}
 		return counts, nil
 	}
-	rows, err := p.pool.Query(ctx, sqlEnd, userIDs, tokens)
+	rows, err := p.pool.Query(ctx, sqlEnd, userIDs)
 	if err != nil {
 		return nil, fmt.Errorf("singlesession: end sessions: %w", err)
 	}
@@ -233,6 +280,34 @@ func (p *PostgresStore) End(ctx context.Context, userIDs []string, tokens []stri
 		return nil, fmt.Errorf("singlesession: end sessions: %w", err)
 	}
 	return counts, nil
+}
+
+// All implements [Store.All].
+func (p *PostgresStore) All(ctx context.Context) (map[string][]byte, error) {
+	rows, err := p.pool.Query(ctx, sqlAll)
+	if err != nil {
+		return nil, fmt.Errorf("singlesession: all sessions: %w", err)
+	}
+	all := map[string][]byte{}
+	var (
+		token string
+		data  []byte
+	)
+	_, err = pgx.ForEachRow(rows, []any{&token, &data}, func() error {
+		all[token] = data
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("singlesession: all sessions: %w", err)
+	}
+	return all, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // Sessions implements [Store.Sessions].
