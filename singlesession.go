@@ -140,14 +140,19 @@ func isNilPointer(v any) bool {
 // fixation), and links the session to userID. Values already in the session
 // (a cart) are kept. The change is saved when scs saves the session, in one
 // transaction that also ends the session's previous token and, when the policy
-// says so, every other session of userID, expired ones included. If that save
-// fails, the error goes to Config.ErrorFunc and nothing changes: the browser
-// keeps its previous session.
+// says so, every other session of userID, expired ones included. Once begun,
+// the save is not cut short by the request's context (a cancelled database
+// call may still commit); it has 30 seconds. If the save fails, the error goes
+// to Config.ErrorFunc and nothing changes: the browser keeps its previous
+// session, and [Manager.UserID] reports its previous user.
 //
 // Calling LoginHook on a session that is already signed in, as the same or as
 // another user, is fine: the previous token ends, and a previous user's other
 // sessions are left alone. [Manager.UserID] returns userID as soon as
-// LoginHook returns.
+// LoginHook returns. Calling sessions.Destroy or sessions.RenewToken after
+// LoginHook in the same request cancels the login and signs the browser out
+// (a warning is logged): use [Manager.LogoutHook] to sign out, and renew
+// nothing after LoginHook, which renews the token itself.
 //
 // LoginHook returns an error wrapping [ErrInvalidUserID] for an unacceptable
 // userID, [ErrNoMiddleware] outside the middleware, ctx's error when ctx ends
@@ -194,8 +199,11 @@ func (m *Manager) LoginHook(ctx context.Context, userID string) error {
 // returns, and scs tells the browser to drop its cookie.
 //
 // On an anonymous session LogoutHook only destroys that session and returns
-// nil. It returns [ErrNoMiddleware] outside the middleware, and the store's
-// error if the sessions could not be ended.
+// nil. A session that ended while the request was in flight (the user signed
+// in elsewhere, an operator signed them out) counts as anonymous: its logout
+// ends nothing else, so it cannot end a newer login. It returns
+// [ErrNoMiddleware] outside the middleware, and the store's error if the
+// sessions could not be ended.
 func (m *Manager) LogoutHook(ctx context.Context) error {
 	st := m.state(ctx)
 	if st == nil {
