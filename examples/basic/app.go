@@ -58,11 +58,6 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 	if a.logger == nil {
 		a.logger = slog.Default()
 	}
-	var err error
-	if a.users, err = newUsers(cfg.BcryptCost); err != nil {
-		return nil, nil, err
-	}
-
 	var store singlesession.Store = singlesession.NewMemoryStore()
 	release := func() {}
 	if cfg.DSN != "" {
@@ -72,6 +67,12 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 		}
 		store, a.store = singlesession.NewPostgresStore(pool), "PostgreSQL"
 		release = pool.Close
+	}
+
+	var err error
+	if a.users, err = newUsers(cfg.BcryptCost); err != nil {
+		release()
+		return nil, nil, err
 	}
 
 	policy := singlesession.Always

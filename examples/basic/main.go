@@ -21,6 +21,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 func main() {
@@ -44,6 +46,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.StringVar(&cfg.DSN, "dsn", getenv("DATABASE_URL"), "PostgreSQL `URL` (default $DATABASE_URL); empty keeps sessions in memory")
 	fs.BoolVar(&cfg.SingleSession, "single-session", true, "one session per user: signing in ends the user's other sessions")
 	fs.BoolVar(&cfg.LogoutAllSessions, "logout-all-sessions", true, "signing out ends every session of the user")
+	fs.IntVar(&cfg.BcryptCost, "bcrypt-cost", bcrypt.DefaultCost, "bcrypt `cost` of the demo password hashes, made at start-up")
 	fs.DurationVar(&cfg.CleanupInterval, "cleanup-interval", 5*time.Minute, "how often expired sessions are deleted (PostgreSQL)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -80,16 +83,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 // ends, then lets the requests in flight finish.
 func serve(ctx context.Context, cfg config) error {
 	logger := cfg.Logger
+	// Listen first: a busy port fails at once, before the slow start-up.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	handler, release, err := newApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer release()
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,

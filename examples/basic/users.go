@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/go-singlesession/singlesession"
 )
@@ -54,20 +55,30 @@ func newUsers(cost int) (*users, error) {
 		byID:     make(map[string]account, len(demoAccounts)),
 		hashes:   make(map[string][]byte, len(demoAccounts)),
 	}
-	for _, a := range demoAccounts {
-		// The demo password is the user's name.
-		h, err := bcrypt.GenerateFromPassword([]byte(a.ID), cost)
-		if err != nil {
-			return nil, fmt.Errorf("hash the password of %s: %w", a.ID, err)
-		}
+	// The hashes are slow on purpose: make them side by side.
+	hashes := make([][]byte, len(demoAccounts)+1)
+	var g errgroup.Group
+	for i := range hashes {
+		g.Go(func() error {
+			// The demo password is the user's name; the last hash is the
+			// dummy's, of a random password.
+			password := rand.Text()
+			if i < len(demoAccounts) {
+				password = demoAccounts[i].ID
+			}
+			h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+			hashes[i] = h
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("hash the demo passwords: %w", err)
+	}
+	for i, a := range demoAccounts {
 		u.byID[a.ID] = a
-		u.hashes[a.ID] = h
+		u.hashes[a.ID] = hashes[i]
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
-	if err != nil {
-		return nil, fmt.Errorf("hash the dummy password: %w", err)
-	}
-	u.dummy = dummy
+	u.dummy = hashes[len(demoAccounts)]
 	return u, nil
 }
 
