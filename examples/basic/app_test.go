@@ -440,3 +440,25 @@ func TestPasswordsHashed(t *testing.T) {
 	_, ok = u.authenticate("", "")
 	assert.False(t, ok)
 }
+
+func TestCleanupRuns(t *testing.T) {
+	t.Parallel()
+	dsn := schemaDSN(t)
+	app := startApp(t, "-dsn", dsn, "-cleanup-interval", "50ms")
+	a := newClient(t, "A", app.URL)
+	a.login("alice")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `UPDATE sessions SET expiry = now() - interval '1 second'`)
+	require.NoError(t, err)
+	assert.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM singlesession_links)`).Scan(&n))
+		return n == 0
+	}, 20*time.Second, 50*time.Millisecond, "the cleanup deleted the expired session and its link")
+	assert.Empty(t, a.whoami())
+}
