@@ -17,6 +17,13 @@ package main
 //		return nil
 //	}
 //
+// With it come the tests that need the real page: the success path of the
+// action over HTTP (303 back to /admin/sessions, the result on the page) and
+// the browser flows of issue 4 (root signs alice out; sam selects root and
+// alice and the page names root as skipped; tess signs root out; the same on
+// two instances sharing PostgreSQL), with docs/admin.png taken from them.
+// The helpers of e2e_test.go (open, load, shot) work on any page.
+//
 // Until then the stand-in answers the status codes of SPEC.md section 3 that
 // do not depend on the page itself (303 to /login when anonymous, 403 without
 // either permission or without the posted action's, 400 for a bad action or

@@ -26,11 +26,16 @@ const (
 	browserTimeout = 5 * time.Minute  // the whole life of one browser
 )
 
-// chromium returns the path of the browser. When there is none the test
-// fails under CI=true and is skipped otherwise.
+// chromium returns the path of the browser: $CHROMIUM_PATH when set, else
+// Chromium found on PATH or in /usr/bin. When there is none the test fails
+// under CI=true and is skipped otherwise.
 func chromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "/usr/bin/chromium"} {
+	names := []string{"chromium", "chromium-browser", "/usr/bin/chromium"}
+	if p := os.Getenv("CHROMIUM_PATH"); p != "" {
+		names = []string{p}
+	}
+	for _, name := range names {
 		if path, err := exec.LookPath(name); err == nil {
 			return path
 		}
@@ -112,14 +117,16 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	require.NoError(b.t, chromedp.Do(ctx, steps...), "%s: %s", b.name, what)
 }
 
-// load runs a step that loads a page, then waits until the new page is
-// ready. The current page is marked first so the wait cannot see it.
+// load runs a step that loads a page, then waits until the new page has
+// loaded. The current page is marked first so the wait cannot mistake it for
+// the new one. It works for any page, the library's admin page included.
 func (b *browser) load(what string, step chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	b.do(what,
 		chromedp.Evaluate[chromedp.Void](`document.body && document.body.setAttribute("data-stale", "")`),
 		step,
-		chromedp.WaitReady(chromedp.CSS(`body[data-page]:not([data-stale])`)),
+		chromedp.WaitReady(chromedp.CSS(`body:not([data-stale])`)),
+		chromedp.Poll[chromedp.Void](`document.readyState === "complete"`, chromedp.WithPollingTimeout(stepTimeout)),
 	)
 }
 
