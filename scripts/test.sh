@@ -4,8 +4,9 @@
 #   ./scripts/test.sh
 #
 # On a fresh Debian machine it installs and starts PostgreSQL when the
-# database is local, creates the test database, then runs go vet, staticcheck
-# and go test -race ./... . DATABASE_URL overrides the default
+# database is local, creates the test database, installs Chromium for the
+# browser tests of examples/basic, then runs go vet, staticcheck and
+# go test -race ./... . DATABASE_URL overrides the default
 # postgres://postgres@127.0.0.1:5432/test?sslmode=disable . Extra arguments go
 # to go test (for example -run TestLogin or -v).
 set -euo pipefail
@@ -68,6 +69,16 @@ if ! psql "$DATABASE_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
 	psql "$maintenance" -qc "CREATE DATABASE \"$db_name\""
 fi
 psql "$DATABASE_URL" -qtAc 'SELECT 1' >/dev/null
+
+# --- Chromium (the end-to-end tests of examples/basic) -----------------------
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+	if [ "$(id -u)" = 0 ] || [ "${CI:-}" = true ]; then
+		say "installing Chromium"
+		apt_install chromium
+	else
+		say "Chromium is missing: the browser tests will be skipped (apt-get install chromium)"
+	fi
+fi
 
 # --- Go ---------------------------------------------------------------------
 say "go vet ./..."

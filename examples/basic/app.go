@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// config is what the command line sets; see parseFlags.
+type config struct {
+	Addr              string        // where to listen
+	DSN               string        // PostgreSQL URL; "" keeps the sessions in memory
+	SingleSession     bool          // one session per user (Policy Always, else Never)
+	LogoutAllSessions bool          // logout ends every session of the user
+	CleanupInterval   time.Duration // how often expired sessions are deleted (PostgreSQL)
+	BcryptCost        int           // 0: bcrypt.DefaultCost
+	Logger            *slog.Logger  // nil: slog.Default()
+}
+
+// app is the demo application: its routes and what they need.
+type app struct {
+	cfg      config
+	logger   *slog.Logger
+	sessions *scs.SessionManager
+	m        *singlesession.Manager
+	users    *users
+	store    string // "memory" or "PostgreSQL", for the home page
+}
+
+// newApp builds the application that cfg describes and returns its handler
+// and a func that releases what it holds. With a DSN it connects to
+// PostgreSQL, applies the migrations, and deletes expired sessions every
+// cfg.CleanupInterval until the release func is called.
+func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
+	a := &app{cfg: cfg, logger: cfg.Logger, store: "memory"}
+	if a.logger == nil {
+		a.logger = slog.Default()
+	}
+	var store singlesession.Store = singlesession.NewMemoryStore()
+	release := func() {}
+	if cfg.DSN != "" {
+		pool, err := openPostgres(ctx, cfg.DSN)
+		if err != nil {
+			return nil, nil, err
+		}
+		store, a.store = singlesession.NewPostgresStore(pool), "PostgreSQL"
+		release = pool.Close
+	}
+
+	var err error
+	if a.users, err = newUsers(cfg.BcryptCost); err != nil {
+		release()
+		return nil, nil, err
+	}
+
+	policy := singlesession.Always
+	if !cfg.SingleSession {
+		policy = singlesession.Never
+	}
+	a.sessions = scs.New()
+	a.sessions.Cookie.Name = "basic_session"
+	a.m, err = singlesession.New(a.sessions, store, singlesession.Config{
+		Policy:                    policy,
+		KeepOtherSessionsOnLogout: !cfg.LogoutAllSessions,
+		Logger:                    a.logger,
+	})
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /login", a.loginForm)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("GET /whoami", a.whoami)
+	if err := mountAdmin(mux, a.m, a.users); err != nil {
+		release()
+		return nil, nil, err
+	}
+
+	static, _ := fs.Sub(staticFS, "static")
+	root := http.NewServeMux()
+	// Static files need no session: serving them outside the middleware
+	// costs no database query.
+	root.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	root.Handle("/", a.m.Middleware(mux))
+
+	if cfg.DSN != "" && cfg.CleanupInterval > 0 {
+		release = a.startCleanup(cfg.CleanupInterval, release)
+	}
+	h := http.NewCrossOriginProtection().Handler(securityHeaders(root))
+	return logRequests(a.logger, h), release, nil
+}
+
+// openPostgres connects to dsn and applies the migrations.
+func openPostgres(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := singlesession.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// startCleanup runs the expired-session cleanup on a goroutine and returns a
+// release func that stops it, waits for it, then calls next.
+func (a *app) startCleanup(interval time.Duration, next func()) func() {
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = a.m.RunCleanup(ctx, interval) })
+	return func() {
+		stop()
+		wg.Wait()
+		next()
+	}
+}
+
+// page is what every template gets.
+type page struct {
+	Name      string // the template: "home" or "login"
+	Title     string
+	User      string // "" when anonymous
+	Role      string
+	Host      string // the instance the browser talks to
+	Store     string
+	Single    bool
+	LogoutAll bool
+	Accounts  []accountRow
+	Username  string // the login form's last attempt
+	Error     string
+}
+
+type accountRow struct {
+	ID, Role, Permissions string
+}
+
+func (a *app) page(r *http.Request, name, title string) page {
+	p := page{
+		Name:      name,
+		Title:     title,
+		User:      a.m.UserID(r.Context()),
+		Host:      r.Host,
+		Store:     a.store,
+		Single:    a.cfg.SingleSession,
+		LogoutAll: a.cfg.LogoutAllSessions,
+	}
+	if acc, ok := a.users.lookup(p.User); ok {
+		p.Role = role(acc)
+	}
+	return p
+}
+
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p page) {
+	var b strings.Builder
+	if err := templates.ExecuteTemplate(&b, p.Name+".html", p); err != nil {
+		a.logger.ErrorContext(r.Context(), "render", "template", p.Name, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, a.page(r, "home", "Home"))
+}
+
+func (a *app) loginPage(r *http.Request) page {
+	p := a.page(r, "login", "Sign in")
+	for _, acc := range a.users.accounts {
+		p.Accounts = append(p.Accounts, accountRow{ID: acc.ID, Role: role(acc), Permissions: strings.Join(acc.Permissions, ", ")})
+	}
+	return p
+}
+
+func (a *app) loginForm(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, a.loginPage(r))
+}
+
+// maxFormBytes bounds the body of the login form.
+const maxFormBytes = 4 << 10
+
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			http.Error(w, "Form too large.", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "Malformed form.", http.StatusBadRequest)
+		return
+	}
+	name, hasName := r.PostForm["username"]
+	password, hasPassword := r.PostForm["password"]
+	if !hasName || !hasPassword || len(name) != 1 || len(password) != 1 ||
+		!utf8.ValidString(name[0]) || !utf8.ValidString(password[0]) {
+		http.Error(w, "The form needs one username and one password.", http.StatusBadRequest)
+		return
+	}
+	acc, ok := a.users.authenticate(name[0], password[0])
+	if !ok {
+		a.logger.InfoContext(r.Context(), "login failed")
+		p := a.loginPage(r)
+		p.Username = name[0]
+		p.Error = "Wrong username or password."
+		a.render(w, r, http.StatusUnauthorized, p)
+		return
+	}
+	if err := a.m.LoginHook(r.Context(), acc.ID); err != nil {
+		a.logger.ErrorContext(r.Context(), "login", "user", acc.ID, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	a.logger.InfoContext(r.Context(), "signed in", "user", acc.ID)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (a *app) logout(w http.ResponseWriter, r *http.Request) {
+	user := a.m.UserID(r.Context())
+	if err := a.m.LogoutHook(r.Context()); err != nil {
+		a.logger.ErrorContext(r.Context(), "logout", "user", user, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	if user != "" {
+		a.logger.InfoContext(r.Context(), "signed out", "user", user)
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (a *app) whoami(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	user := a.m.UserID(r.Context())
+	if user == "" {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte("not signed in\n"))
+		return
+	}
+	_, _ = w.Write([]byte(user))
+}
+
+// securityHeaders keeps the pages out of frames and the browser to this
+// origin's own resources.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logRequests logs one line per request: method, path, status and duration.
+// It logs neither headers nor the query, so no cookie or token reaches the log.
+func logRequests(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = status, true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wroteHeader = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

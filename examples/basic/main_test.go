@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// TestMain lets a test start this test binary as the application itself:
+// with BASIC_RUN_MAIN=1 it runs main, whose signal handling is what
+// TestSignals checks.
+func TestMain(m *testing.M) {
+	if os.Getenv("BASIC_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func TestParseFlags(t *testing.T) {
+	t.Parallel()
+	cfg, err := parseFlags(nil, noEnv, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:8080", cfg.Addr)
+	assert.Empty(t, cfg.DSN, "no database by default")
+	assert.True(t, cfg.SingleSession)
+	assert.True(t, cfg.LogoutAllSessions)
+	assert.Equal(t, bcrypt.DefaultCost, cfg.BcryptCost)
+
+	env := func(k string) string {
+		if k == "DATABASE_URL" {
+			return "postgres://from-env/db"
+		}
+		return ""
+	}
+	cfg, err = parseFlags(nil, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://from-env/db", cfg.DSN, "DATABASE_URL is the default of -dsn")
+	cfg, err = parseFlags([]string{"-dsn", "postgres://flag/db"}, env, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "postgres://flag/db", cfg.DSN, "-dsn wins")
+	cfg, err = parseFlags([]string{"-dsn="}, env, io.Discard)
+	require.NoError(t, err)
+	assert.Empty(t, cfg.DSN, "-dsn= keeps the memory store")
+
+	cfg, err = parseFlags([]string{"-addr", ":9999", "-single-session=false", "-logout-all-sessions=false"}, noEnv, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, ":9999", cfg.Addr)
+	assert.False(t, cfg.SingleSession)
+	assert.False(t, cfg.LogoutAllSessions)
+
+	_, err = parseFlags([]string{"extra"}, noEnv, io.Discard)
+	assert.Error(t, err)
+	_, err = parseFlags([]string{"-nope"}, noEnv, io.Discard)
+	assert.Error(t, err)
+}
+
+func TestRunExitStatus(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	assert.Equal(t, 0, run(ctx, []string{"-h"}, noEnv, io.Discard))
+	assert.Equal(t, 2, run(ctx, []string{"-nope"}, noEnv, io.Discard))
+	assert.Equal(t, 2, run(ctx, []string{"extra"}, noEnv, io.Discard))
+	// An address that cannot be listened on, and a database that cannot be
+	// reached, stop the application with status 1.
+	assert.Equal(t, 1, run(ctx, []string{"-addr", "127.0.0.1:-1", "-dsn="}, noEnv, io.Discard))
+	assert.Equal(t, 1, run(ctx, []string{"-addr", "127.0.0.1:0", "-dsn", "postgres://postgres@127.0.0.1:1/none?connect_timeout=5"}, noEnv, io.Discard))
+}
+
+// TestRunShutdown runs the application in-process and ends it by cancelling
+// its context, as the signals do.
+func TestRunShutdown(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args func(t *testing.T) []string
+	}{
+		{"memory", func(*testing.T) []string { return []string{"-dsn="} }},
+		{"postgres", func(t *testing.T) []string { return []string{"-dsn", schemaDSN(t)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			logs := &syncBuffer{}
+			exited := make(chan struct{})
+			status := -1
+			go func() {
+				defer close(exited)
+				status = run(ctx, append([]string{"-addr", "127.0.0.1:0", "-bcrypt-cost=4"}, tc.args(t)...), noEnv, logs)
+			}()
+			base := waitListening(t, logs, exited)
+
+			a := newClient(t, "A", base)
+			a.login("alice")
+			assert.Equal(t, "alice", a.whoami())
+
+			cancel()
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("run did not return 30s after its context ended:\n%s", logs.String())
+			}
+			assert.Equal(t, 0, status, logs.String())
+			assert.Contains(t, logs.String(), "msg=stopped")
+			_, err := http.Get(base + "/whoami")
+			assert.Error(t, err, "the server is closed")
+		})
+	}
+}
+
+// TestSignals runs the application as a process and stops it with SIGTERM
+// and with SIGINT: it exits with status 0.
+func TestSignals(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			logs := &syncBuffer{}
+			cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0", "-dsn=", "-bcrypt-cost=4")
+			cmd.Env = append(os.Environ(), "BASIC_RUN_MAIN=1")
+			cmd.Stdout = logs
+			cmd.Stderr = logs
+			require.NoError(t, cmd.Start())
+			exited := make(chan struct{})
+			var waitErr error
+			go func() {
+				waitErr = cmd.Wait()
+				close(exited)
+			}()
+			t.Cleanup(func() {
+				select {
+				case <-exited:
+				default:
+					_ = cmd.Process.Kill()
+					<-exited
+				}
+			})
+			base := waitListening(t, logs, exited)
+
+			a := newClient(t, "A", base)
+			a.login("bob")
+			assert.Equal(t, "bob", a.whoami())
+
+			require.NoError(t, cmd.Process.Signal(sig))
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no exit 30s after %v:\n%s", sig, logs.String())
+			}
+			require.NoError(t, waitErr, "exit status 0 after %v:\n%s", sig, logs.String())
+			assert.Equal(t, 0, cmd.ProcessState.ExitCode())
+			assert.Contains(t, logs.String(), "msg=stopped")
+		})
+	}
+}
