@@ -588,3 +588,52 @@ func (d *failingDirectory) Users(ctx context.Context, ids []string) (map[string]
 	}
 	return d.Directory.Users(ctx, ids)
 }
+
+// The page and the action cost a fixed number of round trips, whatever the
+// number of users on the page or in the action: the session load, the actor's
+// lookup, one search and one count for the page; the load, the actor, one
+// lookup of the targets and one delete for the action; one more to write or
+// consume the flash.
+func TestAdminHTTPRoundTrips(t *testing.T) {
+	t.Parallel()
+	counter := &queryCounter{}
+	pool := schemaPool(t, testSchema(t), counter)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	store := singlesession.NewPostgresStore(pool)
+	dir := singlesession.NewPostgresDirectory(pool)
+	require.NoError(t, dir.Grant(context.Background(), "root", singlesession.GrantAdmin))
+	a := newAdminApp(t, store, dir, singlesession.AdminConfig{})
+	root := a.browser("root")
+	root.mustLogin("root")
+
+	cost := func(what string, f func()) int {
+		t.Helper()
+		counter.take()
+		f()
+		q := counter.take()
+		t.Logf("%-40s %d round trip(s): %s", what, len(q), strings.Join(q, " | "))
+		return len(q)
+	}
+	page := func() {
+		res, _ := root.send("GET", "/admin/sessions", "")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+	}
+	post := func(n int, accept string) {
+		res, body := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", manyIDs(n)...), "Accept", accept)
+		require.Less(t, res.StatusCode, 400, body)
+	}
+	// Warm the statements up.
+	seedManyPostgres(t, pool, 1, 1)
+	page()
+	post(1, "text/html")
+	page()
+
+	for _, n := range []int{1, 60} {
+		seedManyPostgres(t, pool, n, 3)
+		assert.Equal(t, 4, cost(fmt.Sprintf("page with %d users", n+1), page))
+		assert.Equal(t, 5, cost(fmt.Sprintf("action on %d users, then redirect", n), func() { post(n, "text/html") }))
+		assert.Equal(t, 5, cost("page showing the result", page))
+		seedManyPostgres(t, pool, n, 3)
+		assert.Equal(t, 4, cost(fmt.Sprintf("action on %d users, JSON", n), func() { post(n, "application/json") }))
+	}
+}
