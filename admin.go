@@ -197,11 +197,11 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 	case dir == nil || isNilPointer(dir):
 		return nil, errors.New("directory is nil: pass your own Directory, NewStaticDirectory(...) or NewPostgresDirectory(pool)")
 	case cfg.PageSize < 0 || cfg.PageSize > 1000:
-		return nil, fmt.Errorf("PageSize %d is not between 1 and 1000 (0 means 50)", cfg.PageSize)
+		return nil, fmt.Errorf("cfg.PageSize %d is not between 1 and 1000 (0 means 50)", cfg.PageSize)
 	case cfg.MaxBodyBytes < 0:
-		return nil, fmt.Errorf("MaxBodyBytes %d is negative", cfg.MaxBodyBytes)
+		return nil, fmt.Errorf("cfg.MaxBodyBytes %d is negative", cfg.MaxBodyBytes)
 	case cfg.Prefix != "" && !strings.HasPrefix(cfg.Prefix, "/"):
-		return nil, fmt.Errorf("Prefix %q does not start with /", cfg.Prefix)
+		return nil, fmt.Errorf("cfg.Prefix %q does not start with /", cfg.Prefix)
 	}
 	if v, ok := dir.(interface{ validate() error }); ok {
 		if err := v.validate(); err != nil {
@@ -222,7 +222,7 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 		a.loginURL = "/login"
 	}
 	if _, err := url.Parse(a.loginURL); err != nil {
-		return nil, fmt.Errorf("LoginURL: %w", err)
+		return nil, fmt.Errorf("cfg.LoginURL: %w", err)
 	}
 	if a.pageSize == 0 {
 		a.pageSize = 50
@@ -238,7 +238,7 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 	}
 	for _, o := range cfg.TrustedOrigins {
 		if err := a.cop.AddTrustedOrigin(o); err != nil {
-			return nil, fmt.Errorf("TrustedOrigins: %w", err)
+			return nil, fmt.Errorf("cfg.TrustedOrigins: %w", err)
 		}
 	}
 	return a, nil
