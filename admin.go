@@ -274,6 +274,9 @@ func cleanPrefix(p string) string {
 // action's permission; the directory's error if it fails. If the store fails,
 // some sessions may have ended.
 func (a *Admin) Run(ctx context.Context, actor string, action Action, userIDs []string) (*Result, error) {
+	if ctx == nil {
+		return nil, errors.New("singlesession: run action: nil context")
+	}
 	targets, err := prepare(action, userIDs)
 	if err != nil {
 		return nil, err
@@ -296,6 +299,9 @@ func (a *Admin) Run(ctx context.Context, actor string, action Action, userIDs []
 // Actions returns the actions actor may run, in the order the admin page
 // offers them: none for a user the [Directory] does not know.
 func (a *Admin) Actions(ctx context.Context, actor string) ([]Action, error) {
+	if ctx == nil {
+		return nil, errors.New("singlesession: actions: nil context")
+	}
 	u, ok, err := a.lookupActor(ctx, actor)
 	if err != nil || !ok {
 		return nil, err

@@ -171,6 +171,10 @@ func TestAdminRunBadInput(t *testing.T) {
 				assert.Equal(t, 2, e.sessionsOf(t, "bob"), "nothing ended")
 			})
 		}
+		//lint:ignore SA1012 a nil context is what this checks
+		_, err := a.Run(nil, "root", singlesession.ActionLogoutAll, []string{"bob"})
+		assert.ErrorContains(t, err, "nil context")
+		assert.Equal(t, 2, e.sessionsOf(t, "bob"))
 	})
 }
 

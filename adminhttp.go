@@ -4,6 +4,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"math"
@@ -68,7 +69,8 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; ba
 // With "Accept: application/json" the page is a JSON object (actor, actions,
 // query, page, page_size, pages, total, users with id, admin and sessions),
 // a POST answers 200 with the [Result] itself, and errors are objects
-// {"error": "..."} with the same status codes.
+// {"error": "..."} with the same status codes. A JSON GET leaves the result
+// of a form's action waiting for the HTML page.
 func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -271,8 +273,15 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	targets, err := prepare(action, form["user"])
-	if err != nil {
-		a.fail(w, r, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "singlesession: "))
+	switch {
+	case errors.Is(err, ErrUnknownAction):
+		a.fail(w, r, http.StatusBadRequest, fmt.Sprintf("unknown action %.40q: choose %s or %s", action, ActionLogout, ActionLogoutAll))
+		return
+	case errors.Is(err, ErrNoUsers):
+		a.fail(w, r, http.StatusBadRequest, "no users chosen")
+		return
+	case err != nil: // an invalid user ID
+		a.fail(w, r, http.StatusBadRequest, strings.ReplaceAll(err.Error(), "singlesession: ", ""))
 		return
 	}
 	if err := a.authorize(ctx, actor.ID, actor, true, action); err != nil {
