@@ -290,6 +290,7 @@ func (a *Admin) Run(ctx context.Context, actor string, action Action, userIDs []
 		return nil, fmt.Errorf("singlesession: %s: %w", action, err)
 	}
 	actorUser, ok := known[actor]
+	actorUser.ID = actor // the map's key is authoritative
 	if err := a.authorize(ctx, actor, actorUser, ok, action); err != nil {
 		return nil, err
 	}
