@@ -163,6 +163,29 @@ func (s *MemoryStore) Sessions(_ context.Context, userID string) ([]SessionInfo,
 	return list, nil
 }
 
+// CountSessions implements [Store.CountSessions].
+func (s *MemoryStore) CountSessions(_ context.Context, userIDs []string) (map[string]int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	counts := map[string]int{}
+	for _, u := range userIDs {
+		if _, done := counts[u]; done {
+			continue
+		}
+		n := 0
+		for t := range s.byUser[u] {
+			if now.Before(s.sessions[t].expiry) {
+				n++
+			}
+		}
+		if n > 0 {
+			counts[u] = n
+		}
+	}
+	return counts, nil
+}
+
 // DeleteExpired implements [Store.DeleteExpired].
 func (s *MemoryStore) DeleteExpired(context.Context) (int, error) {
 	s.mu.Lock()

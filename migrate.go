@@ -42,7 +42,9 @@ const (
 // the first schema of the connection's search_path.
 //
 // The role needs CREATE on that schema; at run time the application needs
-// SELECT, INSERT, UPDATE and DELETE on sessions and singlesession_links.
+// SELECT, INSERT, UPDATE and DELETE on sessions and singlesession_links, and,
+// if it uses [PostgresDirectory], SELECT on singlesession_grants (INSERT and
+// DELETE too for [PostgresDirectory.Grant] and [PostgresDirectory.Revoke]).
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if pool == nil {
 		return errors.New("singlesession: migrate: pool is nil")

@@ -34,11 +34,11 @@ func TestMigrateIdempotent(t *testing.T) {
 	for range 3 {
 		require.NoError(t, singlesession.Migrate(context.Background(), pool))
 	}
-	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_links"}, tables(t, pool))
+	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_grants", "singlesession_links"}, tables(t, pool))
 	var versions []int64
 	require.NoError(t, pool.QueryRow(context.Background(),
 		`SELECT array_agg(version_id ORDER BY id) FROM singlesession_db_version`).Scan(&versions))
-	assert.Equal(t, []int64{0, 1, 2}, versions, "each version once, after goose's 0")
+	assert.Equal(t, []int64{0, 1, 2, 3}, versions, "each version once, after goose's 0")
 }
 
 // Instances that start at once all succeed, and migrate once.
@@ -57,7 +57,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 	var n int
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM singlesession_db_version`).Scan(&n))
-	assert.Equal(t, 3, n)
+	assert.Equal(t, 4, n)
 }
 
 // Migrate keeps an existing scs sessions table and its rows.
@@ -101,21 +101,23 @@ func TestMigrationsWorkWithGoose(t *testing.T) {
 
 	results, err := provider.Up(ctx)
 	require.NoError(t, err)
-	assert.Len(t, results, 2)
+	assert.Len(t, results, 3)
 	require.NoError(t, singlesession.Migrate(ctx, pool))
 	var n int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM singlesession_db_version`).Scan(&n))
-	assert.Equal(t, 3, n, "Migrate re-applied nothing goose had applied")
+	assert.Equal(t, 4, n, "Migrate re-applied nothing goose had applied")
 
-	_, err = provider.Down(ctx) // drops singlesession_links
+	_, err = provider.DownTo(ctx, 1) // drops singlesession_grants and singlesession_links
 	require.NoError(t, err)
 	assert.NotContains(t, tables(t, pool), "singlesession_links")
+	assert.NotContains(t, tables(t, pool), "singlesession_grants")
 	require.NoError(t, singlesession.Migrate(ctx, pool))
 	assert.Contains(t, tables(t, pool), "singlesession_links", "Migrate saw goose's rollback")
+	assert.Contains(t, tables(t, pool), "singlesession_grants", "Migrate saw goose's rollback")
 
 	version, err := provider.GetDBVersion(ctx)
 	require.NoError(t, err)
-	assert.EqualValues(t, 2, version, "goose sees Migrate's work")
+	assert.EqualValues(t, 3, version, "goose sees Migrate's work")
 	pending, err := provider.HasPending(ctx)
 	require.NoError(t, err)
 	assert.False(t, pending)

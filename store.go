@@ -63,6 +63,11 @@ type Store interface {
 	// SessionManager.Iterate.
 	All(ctx context.Context) (map[string][]byte, error)
 
+	// CountSessions returns, as one operation, how many unexpired sessions
+	// are linked to each of userIDs. Users with none, and unknown users, are
+	// absent from the map; repeated IDs are fine.
+	CountSessions(ctx context.Context, userIDs []string) (map[string]int, error)
+
 	// DeleteExpired deletes every expired session, with its link, and returns
 	// how many it deleted. It may work in several steps.
 	DeleteExpired(ctx context.Context) (int, error)
@@ -165,6 +170,11 @@ GROUP BY l.user_id`
 FROM singlesession_links l JOIN sessions s USING (token)
 WHERE l.user_id = $1 AND now() < s.expiry
 ORDER BY l.created, l.token`
+
+	sqlCountSessions = `SELECT l.user_id, count(*)
+FROM singlesession_links l JOIN sessions s USING (token)
+WHERE l.user_id = ANY($1::text[]) AND now() < s.expiry
+GROUP BY l.user_id`
 
 	// sqlDeleteExpired deletes in bounded batches so a large backlog never
 	// holds its locks for long.
@@ -330,6 +340,30 @@ func (p *PostgresStore) Sessions(ctx context.Context, userID string) ([]SessionI
 		return nil, fmt.Errorf("singlesession: sessions of %q: %w", userID, err)
 	}
 	return list, nil
+}
+
+// CountSessions implements [Store.CountSessions] with one grouped query.
+func (p *PostgresStore) CountSessions(ctx context.Context, userIDs []string) (map[string]int, error) {
+	counts := map[string]int{}
+	if len(userIDs) == 0 {
+		return counts, nil
+	}
+	rows, err := p.pool.Query(ctx, sqlCountSessions, userIDs)
+	if err != nil {
+		return nil, fmt.Errorf("singlesession: count sessions: %w", err)
+	}
+	var (
+		userID string
+		n      int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&userID, &n}, func() error {
+		counts[userID] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("singlesession: count sessions: %w", err)
+	}
+	return counts, nil
 }
 
 // DeleteExpired implements [Store.DeleteExpired], in batches of 5,000 rows.

@@ -1,0 +1,639 @@
+package singlesession_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+// adminPrefixes are the two paths the tests mount the admin page at.
+var adminPrefixes = []string{"/admin/sessions", "/ops/v1/people"}
+
+// newAdminApp serves the test app with the admin page mounted, through
+// http.StripPrefix, at each of adminPrefixes.
+func newAdminApp(t testing.TB, store singlesession.Store, dir singlesession.Directory, cfg singlesession.AdminConfig, opts ...appOption) *app {
+	t.Helper()
+	a := newApp(t, store, opts...)
+	if cfg.Logger == nil {
+		cfg.Logger = quietLogger
+	}
+	admin, err := singlesession.NewAdmin(a.m, dir, cfg)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/", a.routes())
+	for _, p := range adminPrefixes {
+		mux.Handle(p+"/", http.StripPrefix(p, admin))
+		mux.Handle(p, http.StripPrefix(p, admin))
+	}
+	a.srv.Close()
+	a.srv = newServer(t, a.m.Middleware(mux))
+	return a
+}
+
+// send makes one request without following redirects. header holds
+// name, value pairs; a POST is a form unless header says otherwise.
+func (b *browser) send(method, path, body string, header ...string) (*http.Response, string) {
+	b.t.Helper()
+	req, err := http.NewRequest(method, b.a.srv.URL+path, strings.NewReader(body))
+	require.NoError(b.t, err)
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	c := *b.c
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := c.Do(req)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	text, err := io.ReadAll(res.Body)
+	require.NoError(b.t, err)
+	return res, string(text)
+}
+
+// actionForm encodes an action's form.
+func actionForm(action string, users ...string) string {
+	return url.Values{"action": {action}, "user": users}.Encode()
+}
+
+// adminPage is the admin page's JSON.
+type adminPage struct {
+	Actor   string `json:"actor"`
+	Actions []struct {
+		Name  string `json:"name"`
+		Label string `json:"label"`
+	} `json:"actions"`
+	Query    string `json:"query"`
+	Page     int    `json:"page"`
+	PageSize int    `json:"page_size"`
+	Pages    int    `json:"pages"`
+	Total    int    `json:"total"`
+	Users    []struct {
+		ID       string `json:"id"`
+		Admin    bool   `json:"admin"`
+		Sessions int    `json:"sessions"`
+	} `json:"users"`
+}
+
+func (b *browser) pageJSON(path string) adminPage {
+	b.t.Helper()
+	res, body := b.send("GET", path, "", "Accept", "application/json")
+	require.Equal(b.t, http.StatusOK, res.StatusCode, body)
+	assert.Equal(b.t, "application/json", res.Header.Get("Content-Type"))
+	var p adminPage
+	require.NoError(b.t, json.Unmarshal([]byte(body), &p), body)
+	return p
+}
+
+// The permission matrix through HTTP: actors holding nothing, logout,
+// logout_all or admin; targets ordinary, admin, or the actor; both actions.
+func TestAdminHTTPPermissionMatrix(t *testing.T) {
+	actors := map[string]string{"none": "alice", "logout": "sam", "logout_all": "tess", "admin": "root"}
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		for holds, actor := range actors {
+			for _, target := range []string{"bob", "ruth", actor} {
+				for _, action := range []singlesession.Action{singlesession.ActionLogout, singlesession.ActionLogoutAll} {
+					t.Run(fmt.Sprintf("%s/%s/%s", holds, target, action), func(t *testing.T) {
+						endAll(t, e.store, allUserIDs()...)
+						b := a.browser(actor)
+						b.mustLogin(actor)
+						seedSessions(t, e.store, target, 2)
+						seedSessions(t, e.store, "carol", 1)
+						before := e.sessionsOf(t, target)
+
+						res, body := b.send("POST", "/admin/sessions/logout", actionForm(string(action), target))
+
+						permitted := holds == "admin" || holds == string(action)
+						if !permitted {
+							assert.Equal(t, http.StatusForbidden, res.StatusCode, body)
+							assert.Equal(t, before, e.sessionsOf(t, target), "nothing ends")
+							assert.Equal(t, actor, b.whoami())
+							res, _ := b.send("GET", "/admin/sessions", "")
+							if holds == "none" {
+								assert.Equal(t, http.StatusForbidden, res.StatusCode, "no page without either permission")
+							} else {
+								assert.Equal(t, http.StatusOK, res.StatusCode)
+							}
+							return
+						}
+						require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
+						targetIsAdmin := target == "ruth" || target == "root"
+						if action == singlesession.ActionLogout && targetIsAdmin {
+							assert.Equal(t, before, e.sessionsOf(t, target), "logout skips admin users")
+							assert.Equal(t, "/admin/sessions", res.Header.Get("Location"))
+							_, page := b.send("GET", "/admin/sessions", "")
+							assert.Contains(t, page, target+": admin user")
+						} else {
+							assert.Zero(t, e.sessionsOf(t, target))
+							if target == actor {
+								assert.Equal(t, "/login", res.Header.Get("Location"), "signed themself out")
+								assert.Equal(t, "", b.whoami())
+							} else {
+								assert.Equal(t, "/admin/sessions", res.Header.Get("Location"))
+								_, page := b.send("GET", "/admin/sessions", "")
+								assert.Contains(t, page, target+": 2 session(s) ended")
+							}
+						}
+						assert.Equal(t, 1, e.sessionsOf(t, "carol"), "a bystander is untouched")
+					})
+				}
+			}
+		}
+	})
+}
+
+// Anonymous visitors are sent to the login URL and end nothing.
+func TestAdminHTTPAnonymous(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{LoginURL: "/signin?next=/admin/sessions"})
+		seedSessions(t, e.store, "bob", 2)
+		b := a.browser("anonymous")
+		for _, path := range []string{"/admin/sessions", "/admin/sessions/", "/ops/v1/people"} {
+			res, _ := b.send("GET", path, "")
+			assert.Equal(t, http.StatusSeeOther, res.StatusCode, path)
+			assert.Equal(t, "/signin?next=/admin/sessions", res.Header.Get("Location"))
+		}
+		res, _ := b.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"))
+		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+		assert.Equal(t, "/signin?next=/admin/sessions", res.Header.Get("Location"))
+		assert.Equal(t, 2, e.sessionsOf(t, "bob"), "nothing ends")
+	})
+}
+
+// The page lists users with their active sessions, checkboxes and only the
+// actions the actor may run, and never a session token.
+func TestAdminHTTPPage(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		bob1, bob2 := a.browser("bob1"), a.browser("bob2")
+		bob1.mustLogin("bob")
+		seedSessions(t, e.store, "bob", 1)
+		seedSessions(t, e.store, "ruth", 3)
+		bob2.mustLogin("carol")
+		expired := seedSessions(t, e.store, "carol", 1)
+		expire(t, e, expired[0])
+
+		buttons := map[string][2]bool{"root": {true, true}, "sam": {true, false}, "tess": {false, true}}
+		for actor, want := range buttons {
+			b := a.browser(actor)
+			b.mustLogin(actor)
+			res, page := b.send("GET", "/admin/sessions", "")
+			require.Equal(t, http.StatusOK, res.StatusCode, page)
+			assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
+			assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+			assert.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+			assert.Contains(t, page, "Signed in as <strong>"+actor+"</strong>")
+			assert.Equal(t, want[0], strings.Contains(page, `value="logout">Log out the user on all sessions</button>`), actor)
+			assert.Equal(t, want[1], strings.Contains(page, `value="logout_all">Log out the (admin) user on all sessions</button>`), actor)
+			assert.Contains(t, page, `<form method="post" action="/admin/sessions/logout">`)
+			for _, u := range adminUsers {
+				assert.Contains(t, page, `name="user" value="`+u.ID+`"`)
+			}
+			assert.Regexp(t, `>bob</label></td>\s*<td class="n">2</td>`, page, "bob: two active sessions")
+			assert.Regexp(t, `>ruth</label> <span class="tag">admin</span></td>\s*<td class="n">3</td>`, page)
+			assert.Regexp(t, `>carol</label></td>\s*<td class="n">1</td>`, page, "the expired session is not counted")
+			assert.NotContains(t, page, bob1.cookie())
+			assert.NotContains(t, page, bob2.cookie())
+			assert.NotContains(t, page, b.cookie())
+			assert.NotContains(t, page, "<script")
+
+			res, _ = b.send("HEAD", "/admin/sessions/", "")
+			assert.Equal(t, http.StatusOK, res.StatusCode)
+		}
+	})
+}
+
+// Post/redirect/get: the action redirects back to the page, under the
+// prefix the page is mounted at, and the page shows the result once.
+func TestAdminHTTPPostRedirectGet(t *testing.T) {
+	for _, prefix := range adminPrefixes {
+		t.Run(strings.ReplaceAll(prefix, "/", "_"), func(t *testing.T) {
+			forEachStore(t, func(t *testing.T, e *env) {
+				a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+				root := a.browser("root")
+				root.mustLogin("root")
+				seedSessions(t, e.store, "bob", 2)
+				seedSessions(t, e.store, "ruth", 1)
+
+				res, page := root.send("GET", prefix+"/", "")
+				require.Equal(t, http.StatusOK, res.StatusCode)
+				assert.Contains(t, page, `action="`+prefix+`/logout"`)
+				assert.Contains(t, page, `<form method="get" action="`+prefix+`" role="search">`)
+
+				form := actionForm("logout", "bob", "ruth", "ghost") + "&q=&page=1"
+				res, _ = root.send("POST", prefix+"/logout", form)
+				require.Equal(t, http.StatusSeeOther, res.StatusCode)
+				assert.Equal(t, prefix, res.Header.Get("Location"))
+
+				res, page = root.send("GET", res.Header.Get("Location"), "")
+				require.Equal(t, http.StatusOK, res.StatusCode)
+				assert.Contains(t, page, "<h2>Log out the user on all sessions</h2>")
+				assert.Contains(t, page, "1 user(s) signed out, 2 session(s) ended, 2 user(s) skipped.")
+				assert.Contains(t, page, "<li>bob: 2 session(s) ended</li>")
+				assert.Contains(t, page, "<li>ruth: admin user: only logout_all (single_session.logout_all) signs admin users out</li>")
+				assert.Contains(t, page, "<li>ghost: unknown user</li>")
+				assert.Zero(t, e.sessionsOf(t, "bob"))
+				assert.Equal(t, 1, e.sessionsOf(t, "ruth"))
+
+				_, page = root.send("GET", prefix, "")
+				assert.NotContains(t, page, `class="result"`, "the result shows once")
+
+				// The redirect keeps the search and the page.
+				res, _ = root.send("POST", prefix+"/logout", actionForm("logout_all", "ruth")+"&q=r&page=2")
+				require.Equal(t, http.StatusSeeOther, res.StatusCode)
+				assert.Equal(t, prefix+"?page=2&q=r", res.Header.Get("Location"))
+				assert.Zero(t, e.sessionsOf(t, "ruth"))
+			})
+		})
+	}
+}
+
+// An actor may sign themself out: the action completes with 303, ends their
+// sessions with the others, and the next visit is anonymous.
+func TestAdminHTTPSelfLogout(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		root := a.browser("root")
+		root.mustLogin("root")
+		seedSessions(t, e.store, "root", 1)
+		seedSessions(t, e.store, "bob", 1)
+
+		res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob", "root"))
+		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+		assert.Equal(t, "/login", res.Header.Get("Location"))
+		assert.Zero(t, e.sessionsOf(t, "root"))
+		assert.Zero(t, e.sessionsOf(t, "bob"))
+		res, _ = root.send("GET", "/admin/sessions", "")
+		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+		assert.Equal(t, "/login", res.Header.Get("Location"))
+
+		// In JSON the result comes back whole, the actor's own line included.
+		root.mustLogin("root")
+		res, body := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "root"), "Accept", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		assert.JSONEq(t, `{"action":"logout_all","actor":"root","signed_out":[{"user_id":"root","sessions":1}],"sessions":1,"skipped":[]}`, body)
+		assert.Equal(t, "", root.whoami())
+	})
+}
+
+// Bad requests get a clear 4xx and end nothing.
+func TestAdminHTTPBadRequests(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		root := a.browser("root")
+		root.mustLogin("root")
+		seedSessions(t, e.store, "bob", 2)
+		huge := actionForm("logout_all", "bob") + "&user=" + strings.Repeat("x", 1<<20)
+		for name, tc := range map[string]struct {
+			method, path, body string
+			header             []string
+			status             int
+			want               string
+		}{
+			"empty form":        {"POST", "/admin/sessions/logout", "", nil, 400, "no action chosen"},
+			"no action":         {"POST", "/admin/sessions/logout", "user=bob", nil, 400, "no action chosen"},
+			"unknown action":    {"POST", "/admin/sessions/logout", actionForm("delete", "bob"), nil, 400, `unknown action "delete": choose logout or logout_all`},
+			"no users":          {"POST", "/admin/sessions/logout", "action=logout_all", nil, 400, "no users chosen"},
+			"empty user":        {"POST", "/admin/sessions/logout", "action=logout_all&user=bob&user=", nil, 400, "invalid user ID: empty"},
+			"invalid UTF-8":     {"POST", "/admin/sessions/logout", "action=logout_all&user=bob&user=%FF", nil, 400, `logout_all: user "\xff": invalid user ID: not valid UTF-8`},
+			"too long ID":       {"POST", "/admin/sessions/logout", actionForm("logout_all", "bob", strings.Repeat("x", 513)), nil, 400, "more than 512"},
+			"bad escape":        {"POST", "/admin/sessions/logout", "action=logout_all&user=bob&user=%zz", nil, 400, "bad form"},
+			"semicolon":         {"POST", "/admin/sessions/logout", "action=logout_all;user=bob", nil, 400, "bad form"},
+			"oversized body":    {"POST", "/admin/sessions/logout", huge, nil, 413, "too large"},
+			"JSON body":         {"POST", "/admin/sessions/logout", `{"action":"logout_all","user":["bob"]}`, []string{"Content-Type", "application/json"}, 415, "unsupported content type"},
+			"cross-site fetch":  {"POST", "/admin/sessions/logout", actionForm("logout_all", "bob"), []string{"Sec-Fetch-Site", "cross-site"}, 403, "cross-origin"},
+			"foreign origin":    {"POST", "/admin/sessions/logout", actionForm("logout_all", "bob"), []string{"Origin", "https://evil.example"}, 403, "cross-origin"},
+			"GET the action":    {"GET", "/admin/sessions/logout", "", nil, 405, "use POST"},
+			"DELETE the action": {"DELETE", "/admin/sessions/logout", "", nil, 405, "use POST"},
+			"PUT the page":      {"PUT", "/admin/sessions", "", nil, 405, "use GET"},
+			"POST the page":     {"POST", "/admin/sessions/", actionForm("logout_all", "bob"), nil, 405, "use GET"},
+			"no such route":     {"GET", "/admin/sessions/nope", "", nil, 404, "not found"},
+			"bad page number":   {"GET", "/admin/sessions?page=0", "", nil, 400, "bad page number"},
+			"bad page text":     {"GET", "/admin/sessions?page=two", "", nil, 400, "bad page number"},
+			"bad search":        {"GET", "/admin/sessions?q=%FF", "", nil, 400, "bad search"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				res, body := root.send(tc.method, tc.path, tc.body, tc.header...)
+				assert.Equal(t, tc.status, res.StatusCode, body)
+				assert.Contains(t, body, tc.want)
+				switch tc.status {
+				case 405:
+					if strings.HasSuffix(tc.path, "/logout") {
+						assert.Equal(t, "POST", res.Header.Get("Allow"))
+					} else {
+						assert.Equal(t, "GET, HEAD", res.Header.Get("Allow"))
+					}
+				}
+				assert.Equal(t, 2, e.sessionsOf(t, "bob"), "nothing ended")
+				assert.Equal(t, "root", root.whoami())
+			})
+		}
+
+		// The same action from the page's own origin goes through.
+		res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"),
+			"Sec-Fetch-Site", "same-origin", "Origin", a.srv.URL)
+		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+		assert.Zero(t, e.sessionsOf(t, "bob"))
+	})
+}
+
+// An origin listed in AdminConfig.TrustedOrigins may post actions.
+func TestAdminHTTPTrustedOrigin(t *testing.T) {
+	store := singlesession.NewMemoryStore()
+	a := newAdminApp(t, store, singlesession.NewStaticDirectory(adminUsers...),
+		singlesession.AdminConfig{TrustedOrigins: []string{"https://ops.example"}})
+	e := &env{store: store}
+	root := a.browser("root")
+	root.mustLogin("root")
+	seedSessions(t, store, "bob", 1)
+	res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"),
+		"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
+	assert.Equal(t, http.StatusForbidden, res.StatusCode)
+	assert.Equal(t, 1, e.sessionsOf(t, "bob"))
+	res, _ = root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"),
+		"Sec-Fetch-Site", "cross-site", "Origin", "https://ops.example")
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Zero(t, e.sessionsOf(t, "bob"))
+}
+
+// With Accept: application/json the page and the results are JSON, errors
+// included.
+func TestAdminHTTPJSON(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{PageSize: 4})
+		sam := a.browser("sam")
+		sam.mustLogin("sam")
+		seedSessions(t, e.store, "bob", 2)
+
+		p := sam.pageJSON("/admin/sessions")
+		assert.Equal(t, "sam", p.Actor)
+		require.Len(t, p.Actions, 1, "only what sam may run")
+		assert.Equal(t, "logout", p.Actions[0].Name)
+		assert.Equal(t, "Log out the user on all sessions", p.Actions[0].Label)
+		assert.Equal(t, 1, p.Page)
+		assert.Equal(t, 4, p.PageSize)
+		assert.Equal(t, 2, p.Pages)
+		assert.Equal(t, 7, p.Total)
+		require.Len(t, p.Users, 4)
+		assert.Equal(t, "bob", p.Users[1].ID)
+		assert.Equal(t, 2, p.Users[1].Sessions)
+		assert.Equal(t, "root", p.Users[3].ID)
+		assert.True(t, p.Users[3].Admin)
+
+		res, body := sam.send("POST", "/admin/sessions/logout", actionForm("logout", "bob", "root", "nobody"), "Accept", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		assert.JSONEq(t, `{"action":"logout","actor":"sam","signed_out":[{"user_id":"bob","sessions":2}],"sessions":2,
+			"skipped":[{"user_id":"root","reason":"admin_user"},{"user_id":"nobody","reason":"unknown_user"}]}`, body)
+
+		res, body = sam.send("POST", "/admin/sessions/logout", actionForm("logout_all", "root"), "Accept", "application/json")
+		assert.Equal(t, http.StatusForbidden, res.StatusCode)
+		assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
+		assert.JSONEq(t, `{"error":"forbidden: logout_all needs single_session.logout_all"}`, body)
+
+		res, body = sam.send("POST", "/admin/sessions/logout", "action=logout", "Accept", "application/json")
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+		assert.JSONEq(t, `{"error":"no users chosen"}`, body)
+
+		res, body = sam.send("GET", "/admin/sessions", "", "Accept", "application/json;q=0, text/html")
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+		assert.Contains(t, body, "<!doctype html>", "q=0 refuses JSON")
+		res, _ = sam.send("GET", "/admin/sessions", "", "Accept", "text/html, application/json;q=0.5")
+		assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
+	})
+}
+
+// The page pages and searches through the directory.
+func TestAdminHTTPPaginationAndSearch(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{PageSize: 2})
+		root := a.browser("root")
+		root.mustLogin("root")
+		names := func(p adminPage) []string {
+			var list []string
+			for _, u := range p.Users {
+				list = append(list, u.ID)
+			}
+			return list
+		}
+
+		// alice bob carol root ruth sam tess
+		for page, want := range map[int][]string{1: {"alice", "bob"}, 2: {"carol", "root"}, 4: {"tess"}, 9: nil} {
+			p := root.pageJSON(fmt.Sprintf("/admin/sessions?page=%d", page))
+			assert.Equal(t, want, names(p), "page %d", page)
+			assert.Equal(t, 7, p.Total)
+			assert.Equal(t, 4, p.Pages)
+			assert.Equal(t, page, p.Page)
+		}
+		p := root.pageJSON("/admin/sessions?q=r")
+		assert.Equal(t, []string{"carol", "root"}, names(p))
+		assert.Equal(t, 3, p.Total)
+		assert.Equal(t, "r", p.Query)
+		p = root.pageJSON("/admin/sessions?q=r&page=2")
+		assert.Equal(t, []string{"ruth"}, names(p))
+		p = root.pageJSON("/admin/sessions?q=nobody")
+		assert.Empty(t, p.Users)
+		assert.Zero(t, p.Total)
+		assert.Equal(t, 1, p.Pages)
+
+		_, page := root.send("GET", "/ops/v1/people?q=r", "")
+		assert.Contains(t, page, `Users 1–2 of 3, page 1 of 2.`)
+		assert.Contains(t, page, `<a href="/ops/v1/people?page=2&amp;q=r" rel="next">Next page</a>`)
+		assert.NotContains(t, page, `rel="prev"`)
+		assert.Contains(t, page, `value="r"`, "the search box keeps the query")
+		_, page = root.send("GET", "/ops/v1/people/?q=r&page=2", "")
+		assert.Contains(t, page, `<a href="/ops/v1/people?q=r" rel="prev">Previous page</a>`)
+		assert.NotContains(t, page, `rel="next"`)
+		_, page = root.send("GET", "/admin/sessions?q=nobody", "")
+		assert.Contains(t, page, "No users whose ID contains “nobody”.")
+	})
+}
+
+// Ten thousand users in one form: one action, a result for each, and a
+// flash that names the first hundred.
+func TestAdminHTTP10000Users(t *testing.T) {
+	const n = 10_000
+	users := append(manyIDs(n), "root")
+	known := make([]singlesession.User, 0, len(users))
+	for _, id := range manyIDs(n) {
+		known = append(known, singlesession.User{ID: id})
+	}
+	known = append(known, singlesession.User{ID: "root", Admin: true})
+	form := actionForm("logout_all", manyIDs(n)...)
+	require.Less(t, len(form), 1<<20, "within the default MaxBodyBytes")
+
+	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
+		store := singlesession.NewMemoryStore()
+		a := newAdminApp(t, store, singlesession.NewStaticDirectory(known...), singlesession.AdminConfig{})
+		root := a.browser("root")
+		root.mustLogin("root")
+		for _, id := range users[:n] {
+			seedSessions(t, store, id, 1)
+		}
+		res, body := root.send("POST", "/admin/sessions/logout", form, "Accept", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode, body[:min(len(body), 300)])
+		var r singlesession.Result
+		require.NoError(t, json.Unmarshal([]byte(body), &r))
+		assert.Len(t, r.SignedOut, n)
+		assert.Equal(t, n, r.Sessions)
+		counts, err := store.CountSessions(context.Background(), users)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"root": 1}, counts)
+
+		// The same in HTML: the flash is trimmed, the page says how many.
+		for _, id := range users[:n] {
+			seedSessions(t, store, id, 1)
+		}
+		res, _ = root.send("POST", "/admin/sessions/logout", form)
+		require.Equal(t, http.StatusSeeOther, res.StatusCode)
+		_, page := root.send("GET", "/admin/sessions", "")
+		assert.Contains(t, page, "10000 user(s) signed out, 10000 session(s) ended.")
+		assert.Contains(t, page, "<li>user-00099: 1 session(s) ended</li>")
+		assert.NotContains(t, page, "<li>user-00100:")
+		assert.Contains(t, page, "<li>and 9900 more</li>")
+	})
+
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		counter := &queryCounter{}
+		pool := schemaPool(t, testSchema(t), counter)
+		require.NoError(t, singlesession.Migrate(context.Background(), pool))
+		store := singlesession.NewPostgresStore(pool)
+		a := newAdminApp(t, store, singlesession.NewStaticDirectory(known...), singlesession.AdminConfig{})
+		root := a.browser("root")
+		root.mustLogin("root")
+		// Warm up the statements.
+		seedManyPostgres(t, pool, 1, 1)
+		res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "user-00000"), "Accept", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+
+		seedManyPostgres(t, pool, n, 3)
+		counter.take()
+		res, body := root.send("POST", "/admin/sessions/logout", form, "Accept", "application/json")
+		q := counter.take()
+		require.Equal(t, http.StatusOK, res.StatusCode, body[:min(len(body), 300)])
+		var r singlesession.Result
+		require.NoError(t, json.Unmarshal([]byte(body), &r))
+		assert.Len(t, r.SignedOut, n)
+		assert.Equal(t, 3*n, r.Sessions)
+		t.Logf("POST of logout_all for %d users × 3 sessions: %d round trips", n, len(q))
+		assert.Len(t, q, 2, "session load, delete (the directory is in memory): %v", q)
+		counts, err := store.CountSessions(context.Background(), users)
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"root": 1}, counts)
+	})
+}
+
+// The page needs Manager.Middleware; without it, it says so rather than
+// sending everyone to log in.
+func TestAdminHTTPOutsideMiddleware(t *testing.T) {
+	m := newManager(t, singlesession.NewMemoryStore(), singlesession.Config{})
+	admin := newAdmin(t, m, singlesession.NewStaticDirectory(adminUsers...))
+	srv := newServer(t, admin)
+	res, err := http.Get(srv.URL)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+}
+
+// AdminConfig.Prefix replaces the prefix a request shows, for proxies that
+// rewrite paths.
+func TestAdminHTTPConfiguredPrefix(t *testing.T) {
+	store := singlesession.NewMemoryStore()
+	a := newAdminApp(t, store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{Prefix: "/outside/sessions/"})
+	root := a.browser("root")
+	root.mustLogin("root")
+	_, page := root.send("GET", "/admin/sessions", "")
+	assert.Contains(t, page, `action="/outside/sessions/logout"`)
+	res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout", "bob"))
+	assert.Equal(t, "/outside/sessions", res.Header.Get("Location"))
+}
+
+// A directory that fails gives 500 and ends nothing.
+func TestAdminHTTPDirectoryError(t *testing.T) {
+	store := singlesession.NewMemoryStore()
+	dir := &failingDirectory{Directory: singlesession.NewStaticDirectory(adminUsers...)}
+	a := newAdminApp(t, store, dir, singlesession.AdminConfig{})
+	root := a.browser("root")
+	root.mustLogin("root")
+	seedSessions(t, store, "bob", 1)
+	dir.fail.Store(true)
+	res, body := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"))
+	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+	assert.NotContains(t, body, "directory down", "internal errors stay in the log")
+	assert.Equal(t, 1, (&env{store: store}).sessionsOf(t, "bob"))
+}
+
+type failingDirectory struct {
+	singlesession.Directory
+	fail atomic.Bool
+}
+
+func (d *failingDirectory) Users(ctx context.Context, ids []string) (map[string]singlesession.User, error) {
+	if d.fail.Load() {
+		return nil, fmt.Errorf("directory down")
+	}
+	return d.Directory.Users(ctx, ids)
+}
+
+// The page and the action cost a fixed number of round trips, whatever the
+// number of users on the page or in the action: the session load, the actor's
+// lookup, one search and one count for the page; the load, the actor, one
+// lookup of the targets and one delete for the action; one more to write or
+// consume the flash.
+func TestAdminHTTPRoundTrips(t *testing.T) {
+	t.Parallel()
+	counter := &queryCounter{}
+	pool := schemaPool(t, testSchema(t), counter)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	store := singlesession.NewPostgresStore(pool)
+	dir := singlesession.NewPostgresDirectory(pool)
+	require.NoError(t, dir.Grant(context.Background(), "root", singlesession.GrantAdmin))
+	a := newAdminApp(t, store, dir, singlesession.AdminConfig{})
+	root := a.browser("root")
+	root.mustLogin("root")
+
+	cost := func(what string, f func()) int {
+		t.Helper()
+		counter.take()
+		f()
+		q := counter.take()
+		t.Logf("%-40s %d round trip(s): %s", what, len(q), strings.Join(q, " | "))
+		return len(q)
+	}
+	page := func() {
+		res, _ := root.send("GET", "/admin/sessions", "")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+	}
+	post := func(n int, accept string) {
+		res, body := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", manyIDs(n)...), "Accept", accept)
+		require.Less(t, res.StatusCode, 400, body)
+	}
+	// Warm the statements up.
+	seedManyPostgres(t, pool, 1, 1)
+	page()
+	post(1, "text/html")
+	page()
+
+	for _, n := range []int{1, 60} {
+		seedManyPostgres(t, pool, n, 3)
+		assert.Equal(t, 4, cost(fmt.Sprintf("page with %d users", n+1), page))
+		assert.Equal(t, 5, cost(fmt.Sprintf("action on %d users, then redirect", n), func() { post(n, "text/html") }))
+		assert.Equal(t, 5, cost("page showing the result", page))
+		seedManyPostgres(t, pool, n, 3)
+		assert.Equal(t, 4, cost(fmt.Sprintf("action on %d users, JSON", n), func() { post(n, "application/json") }))
+	}
+}

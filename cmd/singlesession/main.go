@@ -1,0 +1,294 @@
+// Command singlesession administers the tables of singlesession in
+// PostgreSQL: it applies the migrations, lists and ends the sessions of
+// users, and grants and revokes the operators' permissions of
+// singlesession.PostgresDirectory.
+//
+// Usage:
+//
+//	singlesession [-dsn URL] COMMAND [ARGUMENTS]
+//
+// The commands are migrate, sessions USER, logout USER..., grant USER PERM and
+// revoke USER PERM; "singlesession help" explains them. The database is -dsn,
+// or $DATABASE_URL. Whoever runs the command is trusted as an operator: logout
+// checks no permission. The exit status is 0 on success, 1 on failure and 2
+// for a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+const usage = `Usage: singlesession [-dsn URL] COMMAND [ARGUMENTS]
+
+Administers singlesession's tables in PostgreSQL.
+
+Commands:
+  migrate            apply the migrations: create or update the tables
+  sessions USER      list USER's active sessions: ID, signed in, expires
+  logout USER...     end every session of each USER, on every browser
+  grant USER PERM    give USER the permission PERM
+  revoke USER PERM   take the permission PERM from USER
+  help               show this text
+
+PERM is one of:
+  single_session.logout      may log out users, admin users excepted
+  single_session.logout_all  may log out every user, admin users included
+  admin                      an admin user: holds both; "logout" skips it
+
+Flags (before the command):
+  -dsn URL   PostgreSQL connection URL; the default is $DATABASE_URL
+
+Put -- before user IDs that start with "-".
+Exit status: 0 done, 1 failure, 2 usage error.
+
+Examples:
+  export DATABASE_URL=postgres://app@db.internal/app
+  singlesession migrate
+  singlesession grant sam single_session.logout
+  singlesession sessions alice
+  singlesession logout alice bob
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// errUsage marks errors of the command line itself (exit status 2).
+var errUsage = errors.New("usage error")
+
+// run runs the command line args (without the program name) and returns the
+// exit status. Results go to stdout, errors and usage to stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("singlesession", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	flags.Usage = func() { fmt.Fprint(flags.Output(), usage) }
+	dsn := flags.String("dsn", "", "PostgreSQL connection URL (default $DATABASE_URL)")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage // flag has printed the error and the usage
+	}
+
+	cmd, err := parse(flags.Args())
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	if err == nil && *dsn == "" {
+		*dsn = os.Getenv("DATABASE_URL")
+		if *dsn == "" {
+			err = fmt.Errorf("%w: no database: pass -dsn URL or set DATABASE_URL", errUsage)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "singlesession: %s\n\n", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		if len(flags.Args()) == 0 {
+			fmt.Fprint(stderr, usage)
+		} else {
+			fmt.Fprintln(stderr, `Run "singlesession help" for usage.`)
+		}
+		return exitUsage
+	}
+
+	if err := cmd.connectAndRun(ctx, *dsn, stdout); err != nil {
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "singlesession: ") {
+			msg = "singlesession: " + msg
+		}
+		fmt.Fprintln(stderr, msg)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// command is one parsed command line.
+type command struct {
+	name  string
+	users []string // the USER arguments
+	perm  string   // grant and revoke
+}
+
+var errHelp = errors.New("help")
+
+// parse checks the command and its arguments, before any connection.
+func parse(args []string) (*command, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%w: no command", errUsage)
+	}
+	c := &command{name: args[0]}
+	rest := args[1:]
+	if len(rest) > 0 && rest[0] == "--" {
+		rest = rest[1:]
+	} else {
+		for _, a := range rest {
+			if strings.HasPrefix(a, "-") {
+				return nil, fmt.Errorf("%w: %s: unexpected %q: flags go before the command; put -- before a user ID that starts with -", errUsage, c.name, a)
+			}
+		}
+	}
+	want := func(n int, what string) error {
+		if len(rest) != n {
+			return fmt.Errorf("%w: %s takes %s, got %d argument(s)", errUsage, c.name, what, len(rest))
+		}
+		return nil
+	}
+	var err error
+	switch c.name {
+	case "help":
+		return nil, errHelp
+	case "migrate":
+		err = want(0, "no arguments")
+	case "sessions":
+		err = want(1, "one USER")
+		c.users = rest
+	case "logout":
+		if len(rest) == 0 {
+			err = fmt.Errorf("%w: logout takes one or more USERs", errUsage)
+		}
+		c.users = rest
+	case "grant", "revoke":
+		if err = want(2, "USER PERM"); err == nil {
+			c.users, c.perm = rest[:1], rest[1]
+			if !slices.Contains([]string{singlesession.PermLogout, singlesession.PermLogoutAll, singlesession.GrantAdmin}, c.perm) {
+				err = fmt.Errorf("%w: %s: unknown permission %q: use %s, %s or %s", errUsage, c.name, c.perm,
+					singlesession.PermLogout, singlesession.PermLogoutAll, singlesession.GrantAdmin)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown command %q", errUsage, c.name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range c.users {
+		if err := checkUserID(u); err != nil {
+			return nil, fmt.Errorf("%w: %s: user %.40q: %v", errUsage, c.name, u, err)
+		}
+	}
+	return c, nil
+}
+
+// checkUserID applies the rules of singlesession.Manager.LoginHook that an
+// argument can break (it cannot hold a NUL byte).
+func checkUserID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("empty")
+	case len(id) > singlesession.MaxUserIDLen:
+		return fmt.Errorf("%d bytes, more than %d", len(id), singlesession.MaxUserIDLen)
+	case !utf8.ValidString(id):
+		return errors.New("not valid UTF-8")
+	}
+	return nil
+}
+
+// connectAndRun opens the database and runs c.
+func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Writer) error {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("bad database URL: %w", err)
+	}
+	cfg.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer pool.Close()
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		return fmt.Errorf("connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
+	}
+
+	store := singlesession.NewPostgresStore(pool)
+	dir := singlesession.NewPostgresDirectory(pool)
+	switch c.name {
+	case "migrate":
+		if err := singlesession.Migrate(ctx, pool); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "migrations applied: the database is up to date")
+	case "sessions":
+		return listSessions(ctx, store, c.users[0], stdout)
+	case "logout":
+		return logout(ctx, store, c.users, stdout)
+	case "grant":
+		if err := dir.Grant(ctx, c.users[0], c.perm); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "granted %s to %s\n", c.perm, c.users[0])
+	case "revoke":
+		if err := dir.Revoke(ctx, c.users[0], c.perm); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s from %s\n", c.perm, c.users[0])
+	}
+	return nil
+}
+
+// listSessions prints the active sessions of userID, by their opaque IDs.
+func listSessions(ctx context.Context, store singlesession.Store, userID string, stdout io.Writer) error {
+	list, err := store.Sessions(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(stdout, "%s has no active session\n", userID)
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SESSION\tSIGNED IN\tEXPIRES")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.ID, s.Created.UTC().Format(time.RFC3339), s.Expiry.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+// logout ends every session of users in one statement and prints the counts.
+func logout(ctx context.Context, store singlesession.Store, users []string, stdout io.Writer) error {
+	counts, err := store.End(ctx, users)
+	if err != nil {
+		return err
+	}
+	total := 0
+	seen := map[string]bool{}
+	for _, u := range users {
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		total += counts[u]
+		fmt.Fprintf(stdout, "%s: %d session(s) ended\n", u, counts[u])
+	}
+	if len(seen) > 1 {
+		fmt.Fprintf(stdout, "%d session(s) ended in all\n", total)
+	}
+	return nil
+}

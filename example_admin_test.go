@@ -1,0 +1,97 @@
+package singlesession_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+// An operator with single_session.logout signs users out: admin users and
+// users the directory does not know are skipped, and the result says so. The
+// sessions here are put straight into the store; in an application users sign
+// in through Manager.LoginHook.
+func ExampleAdmin_Run() {
+	ctx := context.Background()
+	store := singlesession.NewMemoryStore()
+	m, err := singlesession.New(scs.New(), store, singlesession.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	dir := singlesession.NewStaticDirectory(
+		singlesession.User{ID: "sam", Permissions: []string{singlesession.PermLogout}},
+		singlesession.User{ID: "alice"},
+		singlesession.User{ID: "root", Admin: true},
+	)
+	admin, err := singlesession.NewAdmin(m, dir, singlesession.AdminConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	signedIn := map[string]string{"alice-laptop": "alice", "alice-phone": "alice", "root-laptop": "root"} // token: user
+	for token, user := range signedIn {
+		_, err := store.Login(ctx, singlesession.Login{UserID: user, Token: token, Expiry: time.Now().Add(time.Hour)})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	res, err := admin.Run(ctx, "sam", singlesession.ActionLogout, []string{"alice", "root", "mallory"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range res.SignedOut {
+		fmt.Printf("signed out %s: %d session(s) ended\n", s.UserID, s.Sessions)
+	}
+	for _, s := range res.Skipped {
+		fmt.Printf("skipped %s: %s\n", s.UserID, s.Reason.Description())
+	}
+
+	_, err = admin.Run(ctx, "sam", singlesession.ActionLogoutAll, []string{"root"})
+	fmt.Println(errors.Is(err, singlesession.ErrPermissionDenied))
+	// Output:
+	// signed out alice: 2 session(s) ended
+	// skipped root: admin user: only logout_all (single_session.logout_all) signs admin users out
+	// skipped mallory: unknown user
+	// true
+}
+
+// The admin page mounted under /admin/sessions, inside Manager.Middleware. An
+// anonymous visitor is sent to the login page.
+func ExampleNewAdmin() {
+	sessions := scs.New()
+	m, err := singlesession.New(sessions, singlesession.NewMemoryStore(), singlesession.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	dir := singlesession.NewStaticDirectory(
+		singlesession.User{ID: "root", Admin: true},
+		singlesession.User{ID: "sam", Permissions: []string{singlesession.PermLogout}},
+	)
+	admin, err := singlesession.NewAdmin(m, dir, singlesession.AdminConfig{LoginURL: "/login"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/admin/sessions/", http.StripPrefix("/admin/sessions", admin))
+	mux.Handle("/admin/sessions", http.StripPrefix("/admin/sessions", admin))
+	// ... the application's routes, among them /login, which calls m.LoginHook.
+	srv := httptest.NewServer(m.Middleware(mux))
+	defer srv.Close()
+
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Get(srv.URL + "/admin/sessions")
+	if err != nil {
+		log.Fatal(err)
+	}
+	res.Body.Close()
+	fmt.Println(res.StatusCode, res.Header.Get("Location"))
+	// Output: 303 /login
+}

@@ -1,0 +1,45 @@
+package singlesession_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The Go example of the README's Operators section is the body of
+// ExampleAdmin_Run, which go test compiles and runs against its output.
+func TestReadmeOperatorsIsExampleAdminRun(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "## Operators\n")
+	require.True(t, ok, "README has an Operators section")
+	_, block, ok := strings.Cut(section, "```go\n")
+	require.True(t, ok)
+	block, _, ok = strings.Cut(block, "```")
+	require.True(t, ok)
+
+	src, err := os.ReadFile("example_admin_test.go")
+	require.NoError(t, err)
+	_, body, ok := strings.Cut(string(src), "func ExampleAdmin_Run() {\n")
+	require.True(t, ok)
+	body, output, ok := strings.Cut(body, "\t// Output:\n")
+	require.True(t, ok)
+	var lines []string
+	for line := range strings.Lines(body) {
+		lines = append(lines, strings.TrimPrefix(line, "\t"))
+	}
+	assert.Equal(t, strings.Join(lines, ""), block)
+
+	// And the output the README shows is the example's.
+	output, _, _ = strings.Cut(output, "}")
+	var want strings.Builder
+	for line := range strings.Lines(output) {
+		if line = strings.TrimSpace(line); line != "" {
+			want.WriteString(strings.TrimPrefix(line, "// ") + "\n")
+		}
+	}
+	assert.Contains(t, section, "```\n"+want.String()+"```")
+}

@@ -1,0 +1,72 @@
+package singlesession_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+// seedSessions signs userID in on n new sessions, directly in the store, and
+// returns their tokens.
+func seedSessions(t testing.TB, store singlesession.Store, userID string, n int) []string {
+	t.Helper()
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = fmt.Sprintf("tok-%s-%d-%d", userID, i, time.Now().UnixNano())
+		_, err := store.Login(context.Background(), singlesession.Login{
+			UserID: userID, Token: tokens[i], Data: []byte{0}, Expiry: time.Now().Add(time.Hour),
+		})
+		require.NoError(t, err)
+	}
+	return tokens
+}
+
+// CountSessions counts unexpired linked sessions per user, nothing else.
+func TestCountSessions(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		alice := seedSessions(t, e.store, "alice", 3)
+		seedSessions(t, e.store, "bob", 1)
+		expire(t, e, alice[0])
+		require.NoError(t, e.store.Insert(ctx, "untracked", []byte{0}, time.Now().Add(time.Hour)))
+
+		counts, err := e.store.CountSessions(ctx, []string{"alice", "bob", "bob", "ghost"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]int{"alice": 2, "bob": 1}, counts, "expired, unknown and untracked are not counted")
+
+		counts, err = e.store.CountSessions(ctx, nil)
+		require.NoError(t, err)
+		assert.Empty(t, counts)
+	})
+}
+
+// CountSessions is one round trip however many users it counts.
+func TestCountSessionsOneQuery(t *testing.T) {
+	t.Parallel()
+	counter := &queryCounter{}
+	pool := schemaPool(t, testSchema(t), counter)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	store := singlesession.NewPostgresStore(pool)
+	users := make([]string, 500)
+	for i := range users {
+		users[i] = fmt.Sprint("user-", i)
+	}
+	for _, u := range users[:20] {
+		seedSessions(t, store, u, 2)
+	}
+	counter.take()
+	counts, err := store.CountSessions(context.Background(), users)
+	require.NoError(t, err)
+	q := counter.take()
+	assert.Len(t, counts, 20)
+	assert.Equal(t, 2, counts["user-7"])
+	require.Len(t, q, 1, strings.Join(q, " | "))
+	assert.Contains(t, q[0], "GROUP BY")
+}
