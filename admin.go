@@ -58,15 +58,15 @@ var (
 	// ErrPermissionDenied is wrapped by the error [Admin.Run] returns when
 	// the actor is not a user the [Directory] knows or does not hold the
 	// action's permission. Nothing ends then.
-	ErrPermissionDenied = errors.New("singlesession: permission denied")
+	ErrPermissionDenied = errors.New("permission denied")
 
 	// ErrUnknownAction is wrapped by the error [Admin.Run] returns for an
 	// action other than [ActionLogout] and [ActionLogoutAll].
-	ErrUnknownAction = errors.New("singlesession: unknown action")
+	ErrUnknownAction = errors.New("unknown action")
 
 	// ErrNoUsers is wrapped by the error [Admin.Run] returns when it is given
 	// no user IDs.
-	ErrNoUsers = errors.New("singlesession: no users chosen")
+	ErrNoUsers = errors.New("no users chosen")
 )
 
 // SkipReason says why an action left a chosen user alone.

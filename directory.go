@@ -58,7 +58,7 @@ type Directory interface {
 // (through the directory's methods and [NewAdmin]), [PostgresDirectory.Grant]
 // and [PostgresDirectory.Revoke] return for a permission other than
 // [PermLogout] and [PermLogoutAll] (and, for grants, [GrantAdmin]).
-var ErrUnknownPermission = errors.New("singlesession: unknown permission")
+var ErrUnknownPermission = errors.New("unknown permission")
 
 // StaticDirectory is a [Directory] over a fixed list of users held in memory,
 // for demos, tests and applications with a handful of operators. Create it
