@@ -41,14 +41,25 @@
 // # Operators
 //
 // [Manager.LogoutUser] and [Manager.LogoutUsers] end every session of chosen
-// users, with no permission check. The permissions [PermLogout] and
-// [PermLogoutAll] guard the operators' actions.
+// users, with no permission check, in one store operation.
+//
+// [Admin] runs the two actions of django-single-session under their
+// permissions: [ActionLogout] needs [PermLogout] and skips admin users;
+// [ActionLogoutAll] needs [PermLogoutAll] and signs anyone out. Admin users
+// hold both. Who is an admin and who holds which permission comes from a
+// [Directory] the application implements, or from [NewStaticDirectory] or
+// [NewPostgresDirectory]. [Admin.Run] returns a [Result] that names who was
+// signed out and who was skipped and why; an Admin is also an http.Handler,
+// the admin page, to mount under any prefix with http.StripPrefix inside
+// [Manager.Middleware]. The command singlesession (cmd/singlesession) does
+// the same from a shell: migrate, sessions, logout, grant, revoke.
 //
 // # Migrations
 //
 // The SQL lives in the goose-format files of [migrations.FS]: scs's sessions
 // table, unchanged (an existing one is kept with its rows), and the link table
-// singlesession_links, which references it with ON DELETE CASCADE. [Migrate]
+// singlesession_links, which references it with ON DELETE CASCADE, and the
+// grants of [PostgresDirectory]. [Migrate]
 // applies them in one transaction under an advisory lock, so instances that
 // start together are safe, and records versions in goose's layout, so teams
 // that use goose can apply the same files with it.
