@@ -97,7 +97,7 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 	mux.HandleFunc("POST /login", a.login)
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("GET /whoami", a.whoami)
-	if err := mountAdmin(mux, a.m, a.users); err != nil {
+	if err := a.mountAdmin(mux); err != nil {
 		release()
 		return nil, nil, err
 	}
@@ -152,6 +152,7 @@ type page struct {
 	Title     string
 	User      string // "" when anonymous
 	Role      string
+	Operator  bool   // the user may open the operators' page
 	Host      string // the instance the browser talks to
 	Store     string
 	Single    bool
@@ -177,6 +178,7 @@ func (a *app) page(r *http.Request, name, title string) page {
 	}
 	if acc, ok := a.users.lookup(p.User); ok {
 		p.Role = role(acc)
+		p.Operator = isOperator(acc)
 	}
 	return p
 }

@@ -33,6 +33,15 @@ func TestHome(t *testing.T) {
 	assert.Contains(t, body, "Signed in as <strong>alice</strong>")
 	assert.Contains(t, body, `data-user="alice"`)
 	assert.Contains(t, body, `action="/logout"`)
+	assert.NotContains(t, body, `id="admin-link"`, "alice holds no permission")
+	assert.NotContains(t, body, `id="operator"`)
+
+	for _, user := range []string{"sam", "tess", "root"} {
+		a.login(user)
+		_, body = a.do("GET", "/", nil)
+		assert.Contains(t, body, `<a id="admin-link" href="/admin/sessions">`, "the header links %s to the operators' page", user)
+		assert.Regexp(t, `<p id="operator">[^\n]*<a href="/admin/sessions">`, body, "so does the home page")
+	}
 }
 
 func TestStaticCSS(t *testing.T) {
@@ -224,11 +233,18 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 			"Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site")
 		assert.Equal(t, http.StatusForbidden, res.StatusCode)
 		assert.Equal(t, "ruth", victim.whoami())
+
+		// The same post from the page's own origin runs.
+		res, _ = op.do("POST", "/admin/sessions/logout", url.Values{"action": {"logout_all"}, "user": {"ruth"}},
+			"Origin", app.URL, "Sec-Fetch-Site", "same-origin")
+		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+		assert.Empty(t, victim.whoami())
 	})
 }
 
 // TestAdminRoutes checks the status codes of SPEC section 3 for the
-// operators' page that do not depend on what the page shows or does.
+// operators' page; admin_test.go checks what the actions do and what the page
+// reports.
 func TestAdminRoutes(t *testing.T) {
 	t.Parallel()
 	app := startApp(t)
@@ -258,6 +274,15 @@ func TestAdminRoutes(t *testing.T) {
 		}
 		res, _ := anon.do("POST", "/admin/sessions/logout", url.Values{"action": {"logout_all"}, "user": {"alice", "root"}})
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+		assert.Equal(t, "/login", res.Header.Get("Location"))
+		signedIn(t)
+
+		// A browser whose operator session ended is anonymous too.
+		ended := as("ruth")
+		ended.logout()
+		res, _ = ended.do("POST", "/admin/sessions/logout", url.Values{"action": {"logout_all"}, "user": {"alice", "root"}})
+		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+		assert.Equal(t, "/login", res.Header.Get("Location"))
 		signedIn(t)
 	})
 	t.Run("without permission", func(t *testing.T) {

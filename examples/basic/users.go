@@ -10,10 +10,10 @@ import (
 	"github.com/go-singlesession/singlesession"
 )
 
-// demoAccounts are the demo users. Each one's password is its name. The
-// fields are those of the library's admin directory user (see admin.go), so
-// the list goes to the admin page as it is.
-var demoAccounts = []account{
+// demoAccounts are the demo users. Each one's password is its name. They are
+// the library's directory users as they are, so the list goes to the admin
+// page (admin.go) unchanged.
+var demoAccounts = []singlesession.User{
 	{ID: "alice"},
 	{ID: "bob"},
 	{ID: "sam", Permissions: []string{singlesession.PermLogout}},
@@ -24,7 +24,7 @@ var demoAccounts = []account{
 
 // role names an account's kind as the login page shows it: admin users hold
 // every permission, staff hold some, ordinary users none.
-func role(a account) string {
+func role(a singlesession.User) string {
 	switch {
 	case a.Admin:
 		return "admin"
@@ -38,10 +38,10 @@ func role(a account) string {
 // users checks passwords against bcrypt hashes. It keeps no password in clear
 // text: newUsers hashes each demo password once, at start-up.
 type users struct {
-	accounts []account          // in the order of demoAccounts
-	byID     map[string]account // the same, by ID
-	hashes   map[string][]byte  // bcrypt hashes by ID
-	dummy    []byte             // the hash of a random password, for unknown users
+	accounts []singlesession.User          // in the order of demoAccounts
+	byID     map[string]singlesession.User // the same, by ID
+	hashes   map[string][]byte             // bcrypt hashes by ID
+	dummy    []byte                        // the hash of a random password, for unknown users
 }
 
 // newUsers hashes the demo passwords with the given bcrypt cost
@@ -52,7 +52,7 @@ func newUsers(cost int) (*users, error) {
 	}
 	u := &users{
 		accounts: demoAccounts,
-		byID:     make(map[string]account, len(demoAccounts)),
+		byID:     make(map[string]singlesession.User, len(demoAccounts)),
 		hashes:   make(map[string][]byte, len(demoAccounts)),
 	}
 	// The hashes are slow on purpose: make them side by side.
@@ -85,20 +85,20 @@ func newUsers(cost int) (*users, error) {
 // authenticate returns the account whose name and password these are. An
 // unknown name costs one bcrypt comparison too, so the time a failed login
 // takes does not tell whether the name exists.
-func (u *users) authenticate(name, password string) (account, bool) {
+func (u *users) authenticate(name, password string) (singlesession.User, bool) {
 	hash, known := u.hashes[name]
 	if !known {
 		hash = u.dummy
 	}
 	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
 	if !known || err != nil {
-		return account{}, false
+		return singlesession.User{}, false
 	}
 	return u.byID[name], true
 }
 
 // lookup returns the account with the given ID.
-func (u *users) lookup(id string) (account, bool) {
+func (u *users) lookup(id string) (singlesession.User, bool) {
 	a, ok := u.byID[id]
 	return a, ok
 }

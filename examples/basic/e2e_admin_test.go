@@ -1,0 +1,166 @@
+package main
+
+// The operators' flows of issue 4 in a real browser, on the library's admin
+// page mounted at /admin/sessions. Helpers and screenshots as in e2e_test.go.
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// eval returns the value of a JavaScript expression on b's current page.
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	require.NoError(b.t, err, "%s: evaluate %s", b.name, expr)
+	return v
+}
+
+// openAdmin follows the header's link to the operators' page from the home
+// page of the instance at base.
+func (b *browser) openAdmin(base string) {
+	b.t.Helper()
+	b.open(base + "/")
+	b.load("open the operators' page", chromedp.Click(chromedp.ID("admin-link")))
+	require.Equal(b.t, "Sessions", b.text("h1"), "%s: the operators' page", b.name)
+}
+
+// tick ticks the checkboxes of users on the operators' page.
+func (b *browser) tick(users ...string) {
+	b.t.Helper()
+	for _, u := range users {
+		b.do("tick "+u, chromedp.Click(chromedp.CSS(`input[name="user"][value="`+u+`"]`)))
+	}
+}
+
+// runAction presses the button that runs action on the ticked users and
+// waits for the page the action leads to.
+func (b *browser) runAction(action string) {
+	b.t.Helper()
+	b.load("run "+action, chromedp.Click(chromedp.CSS(`button[name="action"][value="`+action+`"]`)))
+}
+
+// actionLabels returns the labels of the action buttons the operators' page
+// offers, in order.
+func (b *browser) actionLabels() []string {
+	b.t.Helper()
+	return eval[[]string](b, `[...document.querySelectorAll('button[name="action"]')].map(e => e.textContent.trim())`)
+}
+
+// sessionCounts returns the active sessions of each user the operators' page
+// lists.
+func (b *browser) sessionCounts() map[string]int {
+	b.t.Helper()
+	return eval[map[string]int](b, `Object.fromEntries([...document.querySelectorAll('tbody tr')]
+		.filter(r => r.querySelector('input[name="user"]'))
+		.map(r => [r.querySelector('input[name="user"]').value, Number(r.querySelector('td.n').textContent)]))`)
+}
+
+// has reports whether an element matches sel on the current page.
+func (b *browser) has(sel string) bool {
+	b.t.Helper()
+	q, err := json.Marshal(sel)
+	require.NoError(b.t, err)
+	return eval[bool](b, `document.querySelector(`+string(q)+`) !== null`)
+}
+
+// signedInAs reloads the home page of the instance at base and returns who
+// it says is signed in.
+func (b *browser) signedInAs(base string) string {
+	b.t.Helper()
+	b.open(base + "/")
+	return b.user()
+}
+
+// adminFlows runs the operators' flows of issue 4. The operators use the
+// instance at opURL; alice and root, whom they sign out, use the one at
+// userURL. Each of alice, root and the operators (sam, then tess) has a
+// browser of their own.
+func adminFlows(t *testing.T, sh *shots, opURL, userURL string) {
+	alice := newBrowser(t, "alice", sh)
+	root := newBrowser(t, "root", sh)
+	op := newBrowser(t, "operator", sh)
+
+	// root signs alice out of all her sessions.
+	alice.signIn(userURL, "alice", "alice")
+	require.Equal(t, "alice", alice.user())
+	root.signIn(opURL, "root", "root")
+	require.Equal(t, "root", root.user())
+	assert.True(t, root.has(`#operator a[href="/admin/sessions"]`), "the home page links root to the operators' page")
+	root.shot("home")
+	root.openAdmin(opURL)
+	assert.Equal(t, []string{"Log out the user on all sessions", "Log out the (admin) user on all sessions"}, root.actionLabels(),
+		"an admin user is offered both actions")
+	assert.Equal(t, 1, root.sessionCounts()["alice"])
+	root.shot("admin")
+	root.tick("alice")
+	root.runAction("logout")
+	require.Equal(t, "Sessions", root.text("h1"), "the action leads back to the page")
+	assert.Contains(t, root.text(".result"), "1 user(s) signed out, 1 session(s) ended.")
+	assert.Equal(t, "alice: 1 session(s) ended", root.text("ul.signed-out"))
+	assert.Equal(t, 0, root.sessionCounts()["alice"])
+	root.shot("alice-signed-out")
+	assert.Equal(t, "", alice.signedInAs(userURL), "alice's browser is signed out")
+	alice.shot("signed-out-by-root")
+
+	// sam holds single_session.logout only: of root and alice, only alice is
+	// signed out, and the page says why root was skipped.
+	alice.signIn(userURL, "alice", "alice")
+	require.Equal(t, "alice", alice.user())
+	require.Equal(t, "root", root.signedInAs(userURL), "root's browser is signed in on the users' instance too")
+	op.signIn(opURL, "sam", "sam")
+	require.Equal(t, "sam", op.user())
+	op.openAdmin(opURL)
+	assert.Equal(t, []string{"Log out the user on all sessions"}, op.actionLabels(), "sam is offered only logout")
+	assert.Equal(t, map[string]int{"alice": 1, "bob": 0, "root": 1, "ruth": 0, "sam": 1, "tess": 0}, op.sessionCounts())
+	op.tick("root", "alice")
+	op.shot("admin-ticked")
+	op.runAction("logout")
+	require.Equal(t, "Sessions", op.text("h1"))
+	assert.Contains(t, op.text(".result"), "1 user(s) signed out, 1 session(s) ended, 1 user(s) skipped.")
+	assert.Equal(t, "alice: 1 session(s) ended", op.text("ul.signed-out"))
+	assert.Equal(t, "root: admin user: only logout_all (single_session.logout_all) signs admin users out", op.text("ul.skipped"))
+	assert.Equal(t, map[string]int{"alice": 0, "bob": 0, "root": 1, "ruth": 0, "sam": 1, "tess": 0}, op.sessionCounts())
+	op.shot("sam-result")
+	assert.Equal(t, "", alice.signedInAs(userURL), "alice is signed out")
+	assert.Equal(t, "root", root.signedInAs(userURL), "root, an admin user, is not")
+	root.shot("not-signed-out-by-sam")
+
+	// tess holds single_session.logout_all only, which signs admin users
+	// out too.
+	op.signIn(opURL, "tess", "tess")
+	require.Equal(t, "tess", op.user())
+	op.openAdmin(opURL)
+	assert.Equal(t, []string{"Log out the (admin) user on all sessions"}, op.actionLabels(), "tess is offered only logout_all")
+	assert.False(t, op.has(`button[value="logout"]`))
+	op.tick("root")
+	op.runAction("logout_all")
+	require.Equal(t, "Sessions", op.text("h1"))
+	assert.Contains(t, op.text(".result"), "Log out the (admin) user on all sessions")
+	assert.Equal(t, "root: 1 session(s) ended", op.text("ul.signed-out"))
+	assert.False(t, op.has("ul.skipped"), "no one skipped")
+	op.shot("tess-result")
+	assert.Equal(t, "", root.signedInAs(userURL), "tess signed root out")
+	root.shot("signed-out-by-tess")
+}
+
+func TestE2EAdmin(t *testing.T) {
+	chromium(t)
+	app := startApp(t)
+	adminFlows(t, newShots(t), app.URL, app.URL)
+}
+
+func TestE2EAdminTwoInstancesPostgres(t *testing.T) {
+	chromium(t)
+	dsn := schemaDSN(t)
+	one := startApp(t, "-dsn", dsn)
+	two := startApp(t, "-dsn", dsn)
+	adminFlows(t, newShots(t), one.URL, two.URL)
+}
