@@ -87,7 +87,7 @@ func (r SkipReason) Description() string {
 	case SkipUnknownUser:
 		return "unknown user"
 	case SkipAdminUser:
-		return "admin user: only " + string(ActionLogoutAll) + " (" + PermLogoutAll + ") signs admin users out"
+		return "admin user: only \u201c" + ActionLogoutAll.Label() + "\u201d (" + PermLogoutAll + ") signs admin users out"
 	}
 	return string(r)
 }
@@ -152,6 +152,10 @@ type AdminConfig struct {
 	// nil trusts none: only same-origin posts are accepted.
 	TrustedOrigins []string
 
+	// HomeURL, when set, is linked from the admin page as the way back to
+	// the application. "" shows no link.
+	HomeURL string
+
 	// Logger receives a record of every action run and of refused ones. nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -171,6 +175,7 @@ type Admin struct {
 	pageSize int
 	maxBody  int64
 	prefix   string
+	homeURL  string
 	logger   *slog.Logger
 	cop      *http.CrossOriginProtection
 	page     *template.Template
@@ -214,6 +219,7 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 		loginURL: cfg.LoginURL,
 		pageSize: cfg.PageSize,
 		maxBody:  cfg.MaxBodyBytes,
+		homeURL:  cfg.HomeURL,
 		logger:   cfg.Logger,
 		cop:      http.NewCrossOriginProtection(),
 		page:     pageTemplate,
@@ -223,6 +229,9 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 	}
 	if _, err := url.Parse(a.loginURL); err != nil {
 		return nil, fmt.Errorf("cfg.LoginURL: %w", err)
+	}
+	if _, err := url.Parse(a.homeURL); err != nil {
+		return nil, fmt.Errorf("cfg.HomeURL: %w", err)
 	}
 	if a.pageSize == 0 {
 		a.pageSize = 50

@@ -20,7 +20,16 @@ import (
 var templateFS embed.FS
 
 var pageTemplate = template.Must(template.New("admin.html").
-	Funcs(template.FuncMap{"plus": func(a, b int) int { return a + b }}).
+	Funcs(template.FuncMap{
+		"plus": func(a, b int) int { return a + b },
+		// count writes n and the noun, singular or plural: "1 user", "2 users".
+		"count": func(n int, noun string) string {
+			if n == 1 {
+				return "1 " + noun
+			}
+			return strconv.Itoa(n) + " " + noun + "s"
+		},
+	}).
 	ParseFS(templateFS, "templates/admin.html"))
 
 // flashKey is the key under which the result of an action waits, in the
@@ -140,7 +149,9 @@ type pageView struct {
 	First, Last        int    `json:"-"` // positions of the users shown, from 1
 	PageURL, ActionURL string `json:"-"`
 	PrevURL, NextURL   string `json:"-"`
+	HomeURL            string `json:"-"`
 	Result             *flash `json:"-"`
+	Error              string `json:"-"` // why the last post did nothing
 }
 
 type actionView struct {
@@ -183,7 +194,31 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 		}
 		page = n
 	}
+	v, err := a.view(r, actor, query, page)
+	if err != nil {
+		a.logger.ErrorContext(ctx, "singlesession: admin page", "err", err)
+		a.fail(w, r, http.StatusInternalServerError, "internal error")
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	if r.Method == http.MethodGet {
+		if s := a.m.sessions.PopString(ctx, flashKey); s != "" {
+			var f flash
+			if err := json.Unmarshal([]byte(s), &f); err == nil && f.Result != nil {
+				v.Result = &f
+			}
+		}
+	}
+	a.render(w, r, http.StatusOK, v)
+}
 
+// view builds the page for actor: one directory search and one count of
+// sessions, whatever the number of users shown.
+func (a *Admin) view(r *http.Request, actor User, query string, page int) (*pageView, error) {
+	ctx := r.Context()
 	users, total, err := a.dir.Search(ctx, query, (page-1)*a.pageSize, a.pageSize)
 	if err == nil && len(users) > a.pageSize {
 		users = users[:a.pageSize] // a Directory that ignores limit
@@ -197,9 +232,7 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 		counts, err = a.m.store.CountSessions(ctx, ids)
 	}
 	if err != nil {
-		a.logger.ErrorContext(ctx, "singlesession: admin page", "err", err)
-		a.fail(w, r, http.StatusInternalServerError, "internal error")
-		return
+		return nil, err
 	}
 
 	base := a.base(r)
@@ -214,6 +247,7 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 		Users:     make([]userView, len(users)),
 		PageURL:   pageURL(base, "", 0),
 		ActionURL: base + "/logout",
+		HomeURL:   a.homeURL,
 	}
 	for _, act := range allowed(actor) {
 		v.Actions = append(v.Actions, actionView{Name: act, Label: act.Label()})
@@ -231,23 +265,15 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 	if page < v.Pages {
 		v.NextURL = pageURL(base, query, page+1)
 	}
+	return v, nil
+}
 
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, v)
-		return
-	}
-	if r.Method == http.MethodGet {
-		if s := a.m.sessions.PopString(ctx, flashKey); s != "" {
-			var f flash
-			if err := json.Unmarshal([]byte(s), &f); err == nil && f.Result != nil {
-				v.Result = &f
-			}
-		}
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
+// render writes the page as HTML with status.
+func (a *Admin) render(w http.ResponseWriter, r *http.Request, status int, v *pageView) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	if err := a.page.Execute(w, v); err != nil {
-		a.logger.ErrorContext(ctx, "singlesession: admin page: render", "err", err)
+		a.logger.ErrorContext(r.Context(), "singlesession: admin page: render", "err", err)
 	}
 }
 
@@ -278,7 +304,7 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, http.StatusBadRequest, fmt.Sprintf("unknown action %.40q: choose %s or %s", action, ActionLogout, ActionLogoutAll))
 		return
 	case errors.Is(err, ErrNoUsers):
-		a.fail(w, r, http.StatusBadRequest, "no users chosen")
+		a.failOnPage(w, r, actor, form, "Choose at least one user, then an action.")
 		return
 	case err != nil: // an invalid user ID
 		a.fail(w, r, http.StatusBadRequest, strings.ReplaceAll(err.Error(), "singlesession: ", ""))
@@ -320,6 +346,23 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 		query, page = "", 0
 	}
 	http.Redirect(w, r, pageURL(a.base(r), query, page), http.StatusSeeOther)
+}
+
+// failOnPage answers 400 to a post that chose no user: the page again, with
+// msg, for a person; a plain error for automation.
+func (a *Admin) failOnPage(w http.ResponseWriter, r *http.Request, actor User, form url.Values, msg string) {
+	page, _ := strconv.Atoi(first(form["page"]))
+	query := first(form["q"])
+	if !utf8.ValidString(query) || len(query) > MaxUserIDLen || page < 1 || page > maxPage {
+		query, page = "", 1
+	}
+	v, err := a.view(r, actor, query, page)
+	if wantsJSON(r) || err != nil {
+		a.fail(w, r, http.StatusBadRequest, "no users chosen")
+		return
+	}
+	v.Error = msg
+	a.render(w, r, http.StatusBadRequest, v)
 }
 
 // readForm reads the POST body as a form, or returns the status and message

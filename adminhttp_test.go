@@ -144,7 +144,7 @@ func TestAdminHTTPPermissionMatrix(t *testing.T) {
 							} else {
 								assert.Equal(t, "/admin/sessions", res.Header.Get("Location"))
 								_, page := b.send("GET", "/admin/sessions", "")
-								assert.Contains(t, page, target+": 2 session(s) ended")
+								assert.Contains(t, page, target+": 2 sessions ended")
 							}
 						}
 						assert.Equal(t, 1, e.sessionsOf(t, "carol"), "a bystander is untouched")
@@ -241,9 +241,9 @@ func TestAdminHTTPPostRedirectGet(t *testing.T) {
 				res, page = root.send("GET", res.Header.Get("Location"), "")
 				require.Equal(t, http.StatusOK, res.StatusCode)
 				assert.Contains(t, page, "<h2>Log out the user on all sessions</h2>")
-				assert.Contains(t, page, "1 user(s) signed out, 2 session(s) ended, 2 user(s) skipped.")
-				assert.Contains(t, page, "<li>bob: 2 session(s) ended</li>")
-				assert.Contains(t, page, "<li>ruth: admin user: only logout_all (single_session.logout_all) signs admin users out</li>")
+				assert.Contains(t, page, "1 user signed out, 2 sessions ended, 2 users skipped.")
+				assert.Contains(t, page, "<li>bob: 2 sessions ended</li>")
+				assert.Contains(t, page, "<li>ruth: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out</li>")
 				assert.Contains(t, page, "<li>ghost: unknown user</li>")
 				assert.Zero(t, e.sessionsOf(t, "bob"))
 				assert.Equal(t, 1, e.sessionsOf(t, "ruth"))
@@ -306,7 +306,7 @@ func TestAdminHTTPBadRequests(t *testing.T) {
 			"empty form":        {"POST", "/admin/sessions/logout", "", nil, 400, "no action chosen"},
 			"no action":         {"POST", "/admin/sessions/logout", "user=bob", nil, 400, "no action chosen"},
 			"unknown action":    {"POST", "/admin/sessions/logout", actionForm("delete", "bob"), nil, 400, `unknown action "delete": choose logout or logout_all`},
-			"no users":          {"POST", "/admin/sessions/logout", "action=logout_all", nil, 400, "no users chosen"},
+			"no users":          {"POST", "/admin/sessions/logout", "action=logout_all", nil, 400, "Choose at least one user"},
 			"empty user":        {"POST", "/admin/sessions/logout", "action=logout_all&user=bob&user=", nil, 400, "invalid user ID: empty"},
 			"invalid UTF-8":     {"POST", "/admin/sessions/logout", "action=logout_all&user=bob&user=%FF", nil, 400, `logout_all: user "\xff": invalid user ID: not valid UTF-8`},
 			"too long ID":       {"POST", "/admin/sessions/logout", actionForm("logout_all", "bob", strings.Repeat("x", 513)), nil, 400, "more than 512"},
@@ -500,8 +500,8 @@ func TestAdminHTTP10000Users(t *testing.T) {
 		res, _ = root.send("POST", "/admin/sessions/logout", form)
 		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 		_, page := root.send("GET", "/admin/sessions", "")
-		assert.Contains(t, page, "10000 user(s) signed out, 10000 session(s) ended.")
-		assert.Contains(t, page, "<li>user-00099: 1 session(s) ended</li>")
+		assert.Contains(t, page, "10000 users signed out, 10000 sessions ended.")
+		assert.Contains(t, page, "<li>user-00099: 1 session ended</li>")
 		assert.NotContains(t, page, "<li>user-00100:")
 		assert.Contains(t, page, "<li>and 9900 more</li>")
 	})
@@ -560,6 +560,39 @@ func TestAdminHTTPConfiguredPrefix(t *testing.T) {
 	assert.Contains(t, page, `action="/outside/sessions/logout"`)
 	res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout", "bob"))
 	assert.Equal(t, "/outside/sessions", res.Header.Get("Location"))
+}
+
+// HomeURL puts a way back to the application on the page; without it there
+// is none.
+func TestAdminHTTPHomeURL(t *testing.T) {
+	for home, want := range map[string]string{"/app/": `<a href="/app/">Back to the application</a>`, "": ""} {
+		a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{HomeURL: home})
+		root := a.browser("root")
+		root.mustLogin("root")
+		_, page := root.send("GET", "/admin/sessions", "")
+		if want != "" {
+			assert.Contains(t, page, want)
+		} else {
+			assert.NotContains(t, page, "Back to the application")
+		}
+	}
+	_, err := singlesession.NewAdmin(newApp(t, singlesession.NewMemoryStore()).m, singlesession.NewStaticDirectory(adminUsers...),
+		singlesession.AdminConfig{HomeURL: "http://[::1"})
+	assert.ErrorContains(t, err, "cfg.HomeURL")
+}
+
+// A post that chose no user shows the page again, with 400 and a message,
+// keeping the search and page it came from.
+func TestAdminHTTPNoUserChosen(t *testing.T) {
+	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+	root := a.browser("root")
+	root.mustLogin("root")
+	res, page := root.send("POST", "/admin/sessions/logout", "action=logout&q=bo&page=1")
+	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+	assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
+	assert.Contains(t, page, `<p class="error" role="alert">Choose at least one user, then an action.</p>`)
+	assert.Contains(t, page, `value="bob"`, "the page lists the users of the search")
+	assert.NotContains(t, page, `value="alice"`)
 }
 
 // A directory that fails gives 500 and ends nothing.

@@ -57,7 +57,7 @@ func ExampleAdmin_Run() {
 	fmt.Println(errors.Is(err, singlesession.ErrPermissionDenied))
 	// Output:
 	// signed out alice: 2 session(s) ended
-	// skipped root: admin user: only logout_all (single_session.logout_all) signs admin users out
+	// skipped root: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out
 	// skipped mallory: unknown user
 	// true
 }

@@ -11,7 +11,7 @@ import (
 // which it needs to know the actor; anonymous visitors go to /login.
 func (a *app) mountAdmin(mux *http.ServeMux) error {
 	admin, err := singlesession.NewAdmin(a.m, singlesession.NewStaticDirectory(a.users.accounts...),
-		singlesession.AdminConfig{LoginURL: "/login", Logger: a.logger})
+		singlesession.AdminConfig{LoginURL: "/login", HomeURL: "/", Logger: a.logger})
 	if err != nil {
 		return err
 	}
