@@ -270,22 +270,7 @@ func (p *PostgresStore) Logout(ctx context.Context, userID string, tokens []stri
 
 // End implements [Store.End] with one statement, however many users it names.
 func (p *PostgresStore) End(ctx context.Context, userIDs []string) (map[string]int, error) {
-	counts := map[string]int{}
-	if len(userIDs) == 0 {
-		return counts, nil
-	}
-	rows, err := p.pool.Query(ctx, sqlEnd, userIDs)
-	if err != nil {
-		return nil, fmt.Errorf("singlesession: end sessions: %w", err)
-	}
-	var (
-		userID string
-		n      int
-	)
-	_, err = pgx.ForEachRow(rows, []any{&userID, &n}, func() error {
-		counts[userID] = n
-		return nil
-	})
+	counts, err := p.countByUser(ctx, sqlEnd, userIDs)
 	if err != nil {
 		return nil, fmt.Errorf("singlesession: end sessions: %w", err)
 	}
@@ -344,13 +329,23 @@ func (p *PostgresStore) Sessions(ctx context.Context, userID string) ([]SessionI
 
 // CountSessions implements [Store.CountSessions] with one grouped query.
 func (p *PostgresStore) CountSessions(ctx context.Context, userIDs []string) (map[string]int, error) {
+	counts, err := p.countByUser(ctx, sqlCountSessions, userIDs)
+	if err != nil {
+		return nil, fmt.Errorf("singlesession: count sessions: %w", err)
+	}
+	return counts, nil
+}
+
+// countByUser runs query, which takes userIDs as $1 and returns rows of
+// (user_id, count), and collects them; no query for no users.
+func (p *PostgresStore) countByUser(ctx context.Context, query string, userIDs []string) (map[string]int, error) {
 	counts := map[string]int{}
 	if len(userIDs) == 0 {
 		return counts, nil
 	}
-	rows, err := p.pool.Query(ctx, sqlCountSessions, userIDs)
+	rows, err := p.pool.Query(ctx, query, userIDs)
 	if err != nil {
-		return nil, fmt.Errorf("singlesession: count sessions: %w", err)
+		return nil, err
 	}
 	var (
 		userID string
@@ -360,10 +355,7 @@ func (p *PostgresStore) CountSessions(ctx context.Context, userIDs []string) (ma
 		counts[userID] = n
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("singlesession: count sessions: %w", err)
-	}
-	return counts, nil
+	return counts, err
 }
 
 // DeleteExpired implements [Store.DeleteExpired], in batches of 5,000 rows.
