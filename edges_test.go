@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
 )
 
 // An older request of the same browser, still in flight when the browser
@@ -124,7 +125,7 @@ func TestStoreLogoutIsConditional(t *testing.T) {
 func TestLoginUnderRepeatableReadDefault(t *testing.T) {
 	t.Parallel()
 	schema := testSchema(t)
-	cfg, err := pgxpool.ParseConfig(databaseURL())
+	cfg, err := pgxpool.ParseConfig(pgtest.DatabaseURL())
 	require.NoError(t, err)
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"

@@ -3,10 +3,8 @@ package singlesession_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +13,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,62 +26,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
 )
 
-// databaseURL is where the PostgreSQL tests connect; DATABASE_URL overrides it.
-func databaseURL() string {
-	if u := os.Getenv("DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// unreachable stops a test that cannot reach PostgreSQL: a failure under
-// CI=true, a skip that says how to run it otherwise.
-func unreachable(t testing.TB, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("PostgreSQL at %s is unreachable (CI=true makes this a failure): %v", databaseURL(), err)
-	}
-	t.Skipf("PostgreSQL at %s is unreachable: %v; start it or set DATABASE_URL (./scripts/test.sh does both)", databaseURL(), err)
-}
-
-// testSchema creates a schema of its own for t, dropped when t ends, and
-// returns its name.
-func testSchema(t testing.TB) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, databaseURL())
-	if err != nil {
-		unreachable(t, err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "ss_test_" + hex.EncodeToString(b)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, databaseURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
+// testSchema creates a schema of its own for t, dropped when t ends.
+func testSchema(t testing.TB) string { return pgtest.Schema(t, "ss_test") }
 
 // schemaPool returns a pool whose connections work in schema.
 func schemaPool(t testing.TB, schema string, tracer pgx.QueryTracer) *pgxpool.Pool {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(databaseURL())
+	cfg, err := pgxpool.ParseConfig(pgtest.DatabaseURL())
 	require.NoError(t, err)
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	cfg.ConnConfig.Tracer = tracer
@@ -95,7 +46,7 @@ func schemaPool(t testing.TB, schema string, tracer pgx.QueryTracer) *pgxpool.Po
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := pool.Ping(ctx); err != nil {
-		unreachable(t, err)
+		pgtest.Unreachable(t, err)
 	}
 	return pool
 }

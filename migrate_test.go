@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
 	"github.com/go-singlesession/singlesession/migrations"
 )
 
@@ -87,7 +88,7 @@ func TestMigrationsWorkWithGoose(t *testing.T) {
 	t.Parallel()
 	schema := testSchema(t)
 	pool := schemaPool(t, schema, nil)
-	cfg, err := pgx.ParseConfig(databaseURL())
+	cfg, err := pgx.ParseConfig(pgtest.DatabaseURL())
 	require.NoError(t, err)
 	cfg.RuntimeParams["search_path"] = schema
 	db := stdlib.OpenDB(*cfg)

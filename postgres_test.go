@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
 )
 
 // Database cost per request, counted with a tracer on the pool: an anonymous
@@ -103,7 +104,7 @@ CREATE INDEX sessions_expiry_idx ON sessions (expiry);`)
 			old := scs.New()
 			switch legacy {
 			case "postgresstore":
-				cfg, err := pgx.ParseConfig(databaseURL())
+				cfg, err := pgx.ParseConfig(pgtest.DatabaseURL())
 				require.NoError(t, err)
 				cfg.RuntimeParams["search_path"] = schema
 				db := stdlib.OpenDB(*cfg)

@@ -3,79 +3,26 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession/internal/pgtest"
 )
-
-// databaseURL is where the PostgreSQL tests connect; DATABASE_URL overrides it.
-func databaseURL() string {
-	if u := os.Getenv("DATABASE_URL"); u != "" {
-		return u
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// unreachable stops a test that cannot reach PostgreSQL: a failure under
-// CI=true, a skip that says how to run it otherwise.
-func unreachable(t testing.TB, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("PostgreSQL at %s is unreachable (CI=true makes this a failure): %v", databaseURL(), err)
-	}
-	t.Skipf("PostgreSQL at %s is unreachable: %v; start it or set DATABASE_URL (./scripts/test.sh does both)", databaseURL(), err)
-}
 
 // schemaDSN creates a schema of its own for t, dropped when t ends, and
 // returns a database URL whose connections work in it.
-func schemaDSN(t testing.TB) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, databaseURL())
-	if err != nil {
-		unreachable(t, err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "ss_example_" + hex.EncodeToString(b)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, databaseURL())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(databaseURL())
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema) // pgx sends unknown parameters as run-time settings
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func schemaDSN(t testing.TB) string { return pgtest.DSN(t, pgtest.Schema(t, "ss_example")) }
 
 // noEnv is a getenv that finds nothing.
 func noEnv(string) string { return "" }

@@ -1,0 +1,85 @@
+// Package pgtest gives tests a PostgreSQL schema of their own. It is shared by
+// the tests of every package of the module.
+//
+// Tests connect to DATABASE_URL, by default
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable. A test that cannot
+// reach it fails under CI=true and is skipped, with a message that says how to
+// run it, otherwise.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DatabaseURL is where the tests connect; DATABASE_URL overrides the default.
+func DatabaseURL() string {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// Unreachable stops a test that cannot reach PostgreSQL: a failure under
+// CI=true, a skip that says how to run it otherwise.
+func Unreachable(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("PostgreSQL at %s is unreachable (CI=true makes this a failure): %v", DatabaseURL(), err)
+	}
+	t.Skipf("PostgreSQL at %s is unreachable: %v; start it or set DATABASE_URL (./scripts/test.sh does both)", DatabaseURL(), err)
+}
+
+// Schema creates a schema of its own for t, named after prefix, drops it
+// with everything in it when t ends, and returns its name.
+func Schema(t testing.TB, prefix string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, DatabaseURL())
+	if err != nil {
+		Unreachable(t, err)
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := prefix + "_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema %s: %v", schema, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, DatabaseURL())
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+// DSN returns DatabaseURL with search_path set to schema, so that every
+// connection opened with it works in that schema.
+func DSN(t testing.TB, schema string) string {
+	t.Helper()
+	u, err := url.Parse(DatabaseURL())
+	if err != nil {
+		t.Fatalf("DATABASE_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema) // pgx sends unknown parameters as run-time settings
+	u.RawQuery = q.Encode()
+	return u.String()
+}
