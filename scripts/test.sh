@@ -63,6 +63,10 @@ case "$db_host" in
 	;;
 esac
 
+if ! command -v psql >/dev/null 2>&1; then
+	say "installing the PostgreSQL client"
+	apt_install postgresql-client
+fi
 if ! psql "$DATABASE_URL" -qtAc 'SELECT 1' >/dev/null 2>&1; then
 	say "creating database $db_name"
 	maintenance=$(sed -E "s#^([a-z]+://[^/]*/)[^?]*#\1postgres#" <<<"$DATABASE_URL")
