@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/go-singlesession/singlesession"
@@ -21,7 +22,7 @@ const probeUser = "loadtest-probe"
 
 // check fills report.Invariants, once the load has stopped.
 func check(ctx context.Context, cfg *Config, a *app, pool *pgxpool.Pool, base string, transport http.RoundTripper,
-	clients []*client, report *Report) {
+	clients []*client, sampled *sampler, report *Report) {
 	add := func(name string, ok bool, format string, args ...any) {
 		report.Invariants = append(report.Invariants, Invariant{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 	}
@@ -85,6 +86,10 @@ func check(ctx context.Context, cfg *Config, a *app, pool *pgxpool.Pool, base st
 		add("every browser can ask who it is", sweepErr == nil, "%d browsers signed in as %d users%s", sum(browsersOf), len(browsersOf), errSuffix(sweepErr))
 	}
 
+	if sampled != nil {
+		add("no user had more than one live session during the load", sampled.samples > 0 && sampled.bad == 0,
+			"%d samples of the tables, %d with a user over one: %s", sampled.samples, sampled.bad, listOrNone(sampled.first))
+	}
 	report.Invariants = append(report.Invariants, checkTables(ctx, pool, report.Always, cfg.RecoveryTimeout)...)
 }
 
@@ -95,24 +100,11 @@ func checkTables(ctx context.Context, pool *pgxpool.Pool, always bool, patience 
 		list = append(list, Invariant{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 	}
 	if always {
-		live := map[string]int{}
+		var live map[string]int
 		err := retry(ctx, patience, func() error {
-			clear(live)
-			rows, err := pool.Query(ctx, `SELECT l.user_id, count(*) FROM singlesession_links l JOIN sessions s USING (token)
-WHERE now() < s.expiry GROUP BY l.user_id`)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var user string
-				var n int
-				if err := rows.Scan(&user, &n); err != nil {
-					return err
-				}
-				live[user] = n
-			}
-			return rows.Err()
+			var err error
+			live, err = liveSessions(ctx, pool)
+			return err
 		})
 		over := usersOver(live, 1)
 		add("no user has more than one live session", err == nil && len(over) == 0,
@@ -156,6 +148,54 @@ WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.token = l.token)`).Scan(&orph
 	add("no session claims a user without a link", err == nil && len(disagree) == 0,
 		"%d sessions, %d disagree%s%s", sessions, len(disagree), firstFew(disagree), errSuffix(err))
 	return list
+}
+
+// liveSessions returns how many unexpired sessions each user has.
+func liveSessions(ctx context.Context, pool *pgxpool.Pool) (map[string]int, error) {
+	rows, err := pool.Query(ctx, `SELECT l.user_id, count(*) FROM singlesession_links l JOIN sessions s USING (token)
+WHERE now() < s.expiry GROUP BY l.user_id`)
+	if err != nil {
+		return nil, err
+	}
+	live := map[string]int{}
+	var (
+		user string
+		n    int
+	)
+	_, err = pgx.ForEachRow(rows, []any{&user, &n}, func() error {
+		live[user] = n
+		return nil
+	})
+	return live, err
+}
+
+// sampler looks at the tables while the load runs: under Always, no
+// snapshot of them may show a user with two live sessions, since a login
+// ends the others in the transaction that adds its own.
+type sampler struct {
+	samples, bad int
+	first        []string // the first violations seen
+}
+
+func (s *sampler) run(ctx context.Context, pool *pgxpool.Pool) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		live, err := liveSessions(ctx, pool)
+		if err != nil {
+			continue // a killed connection or a restart; the faults are the point
+		}
+		s.samples++
+		if over := usersOver(live, 1); len(over) > 0 {
+			s.bad++
+			if len(s.first) < 3 {
+				s.first = append(s.first, over...)
+			}
+		}
+	}
 }
 
 // probe runs a whole login, write, read and logout on a new browser.

@@ -287,10 +287,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			cfg.Fault(loadCtx)
 		}
 	}()
+	var sampled *sampler
+	sampleDone := make(chan struct{})
+	if report.Always {
+		sampled = &sampler{}
+		go func() {
+			defer close(sampleDone)
+			sampled.run(loadCtx, pool)
+		}()
+	} else {
+		close(sampleDone)
+	}
 	wg.Wait()
 	report.Elapsed = time.Since(begin)
 	stop()
 	<-faultDone
+	<-sampleDone
 
 	var latencies []time.Duration
 	for _, c := range clients {
@@ -318,7 +330,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// The checks run whatever happened to ctx, within their own deadline.
 	checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.RecoveryTimeout+30*time.Second)
 	defer cancel()
-	check(checkCtx, &cfg, app, pool, srv.URL, transport, clients, report)
+	check(checkCtx, &cfg, app, pool, srv.URL, transport, clients, sampled, report)
 	return report, nil
 }
 

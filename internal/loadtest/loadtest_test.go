@@ -63,8 +63,10 @@ func TestRunDetectsBrokenStores(t *testing.T) {
 		broken  []string // invariants that must fail
 	}{
 		"login keeps the other sessions": {
-			wrap:   func(s singlesession.Store) singlesession.Store { return &keepOthers{Store: s} },
-			broken: []string{"no user has more than one live session", "no user is signed in on two browsers"},
+			wrap: func(s singlesession.Store) singlesession.Store { return &keepOthers{Store: s} },
+			// Logouts end all of a user's sessions, so at the end the
+			// duplicates may be gone; the samples during the load see them.
+			broken: []string{"no user had more than one live session during the load"},
 		},
 		"save re-creates an ended session": {
 			wrap: func(s singlesession.Store) singlesession.Store { return &resurrect{Store: s} },
@@ -119,9 +121,12 @@ func (k *keepOthers) Login(ctx context.Context, l singlesession.Login) (int, err
 }
 
 // resurrect saves an ended session by inserting it again, as an UPSERT would.
+// Its saves are slow, so that other browsers end sessions while they are in
+// flight.
 type resurrect struct{ singlesession.Store }
 
 func (r *resurrect) Update(ctx context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+	time.Sleep(30 * time.Millisecond)
 	found, err := r.Store.Update(ctx, token, data, expiry)
 	if err == nil && !found {
 		return true, r.Store.Insert(ctx, token, data, expiry)
