@@ -30,11 +30,15 @@ import (
 	"github.com/go-singlesession/singlesession"
 )
 
+// baseRows is how many sessions and links every login and sign-out benchmark
+// starts from: a small application, with its tables vacuumed and analysed.
+const baseRows = 10_000
+
 // benchRows, when positive, adds a variant of the login and sign-out
-// benchmarks on tables that already hold that many sessions, each linked to a
-// user (five per user). Loading them takes about a minute per benchmark, so
-// it is opt-in: go test -run '^$' -bench Login -bench.rows 1000000 .
-var benchRows = flag.Int("bench.rows", 0, "also benchmark logins and sign-outs with this many sessions and links already in the tables (0: skip)")
+// benchmarks on tables that start with that many sessions, each linked to a
+// user (five per user). Loading a million takes about a minute per
+// benchmark, so it is opt-in: go test -run '^$' -bench Login -bench.rows 1000000 .
+var benchRows = flag.Int("bench.rows", 0, "also benchmark logins and sign-outs on tables preloaded with this many linked sessions (0: skip)")
 
 // benchData is a session's data of a realistic size (scs's gob encoding of a
 // deadline and a few values is about 100 bytes).
@@ -163,8 +167,8 @@ func BenchmarkRequest(b *testing.B) {
 	}
 }
 
-// benchTable is a schema for the login and sign-out benchmarks: empty, or
-// preloaded with benchRows linked sessions.
+// benchTable is a schema for the login and sign-out benchmarks, preloaded
+// with baseRows or benchRows linked sessions of other users.
 type benchTable struct {
 	name string
 	pool *pgxpool.Pool
@@ -172,11 +176,17 @@ type benchTable struct {
 
 func benchTables(b *testing.B) []benchTable {
 	b.Helper()
-	tables := []benchTable{{name: "small", pool: migratedPool(b)}}
-	if n := *benchRows; n > 0 {
+	var tables []benchTable
+	for _, n := range []int{baseRows, *benchRows} {
+		if n <= 0 {
+			continue
+		}
 		name := strconv.Itoa(n)
-		if n%1_000_000 == 0 {
+		switch {
+		case n%1_000_000 == 0:
 			name = strconv.Itoa(n/1_000_000) + "M"
+		case n%1_000 == 0:
+			name = strconv.Itoa(n/1_000) + "k"
 		}
 		pool := migratedPool(b)
 		bulkLoad(b, pool, n)
@@ -306,8 +316,8 @@ const loginRound = 100
 
 // BenchmarkLogin measures a whole login request (policy, token renewal, the
 // login transaction) of a user who already has 0, 10 or 1,000 sessions, with
-// Always (the login ends them) and Never (it keeps them), on an empty table
-// and, with -bench.rows, on a table of that many other sessions. Users are
+// Always (the login ends them) and Never (it keeps them), on tables of 10,000
+// other sessions and, with -bench.rows, of that many. Users are
 // prepared in rounds of loginRound, between which the timer stops and every
 // user gets back exactly its existing sessions. Compare with
 // benchstat -col /existing.
@@ -376,8 +386,8 @@ WHERE user_id = ANY($1::text[]) AND left(token, length(user_id) + 1) = user_id |
 
 // BenchmarkLogoutUsers measures Manager.LogoutUsers ending every session of
 // 10,000 users who hold 3 sessions each (30,000 sessions in one operation),
-// and of a single user (as LogoutUser does), on an empty table and, with
-// -bench.rows, on a table of that many other sessions. ns/session is the time
+// and of a single user (as LogoutUser does), on tables of 10,000 other
+// sessions and, with -bench.rows, of that many. ns/session is the time
 // per ended session.
 func BenchmarkLogoutUsers(b *testing.B) {
 	const perUser = 3
