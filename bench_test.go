@@ -24,6 +24,7 @@ import (
 
 	"github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
+	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -57,15 +58,24 @@ type benchApp struct {
 
 // newBenchApp builds the application: plain scs on pgxstore (without its
 // cleanup goroutine, so nothing else touches the database) when plain is set,
-// otherwise Manager.Middleware with a PostgresStore and policy.
+// otherwise Manager.Middleware with a PostgresStore and policy. With a nil
+// pool both keep their sessions in memory instead: scs's memstore and
+// singlesession's MemoryStore.
 func newBenchApp(b *testing.B, pool *pgxpool.Pool, plain bool, idle time.Duration, policy singlesession.Policy) *benchApp {
 	b.Helper()
 	a := &benchApp{sessions: scs.New()}
 	a.sessions.IdleTimeout = idle
-	if plain {
+	switch {
+	case plain && pool == nil:
+		a.sessions.Store = memstore.NewWithCleanupInterval(0)
+	case plain:
 		a.sessions.Store = pgxstore.NewWithCleanupInterval(pool, 0)
-	} else {
-		m, err := singlesession.New(a.sessions, singlesession.NewPostgresStore(pool), singlesession.Config{Policy: policy})
+	default:
+		var store singlesession.Store = singlesession.NewMemoryStore()
+		if pool != nil {
+			store = singlesession.NewPostgresStore(pool)
+		}
+		m, err := singlesession.New(a.sessions, store, singlesession.Config{Policy: policy})
 		require.NoError(b, err)
 		a.m = m
 	}
@@ -133,24 +143,38 @@ func (a *benchApp) login(b *testing.B, user string) *http.Cookie {
 	return nil
 }
 
+// requestCases are the requests BenchmarkRequest and BenchmarkRequestMemory
+// compare: read is a GET that does not change the session, write a request
+// that changes it, idle a read with IdleTimeout set (scs then saves on every
+// request).
+var requestCases = []struct {
+	name   string
+	method string
+	path   string
+	idle   time.Duration
+}{
+	{"read", "GET", "/read", 0},
+	{"write", "POST", "/write", 0},
+	{"idle", "GET", "/read", time.Hour},
+}
+
 // BenchmarkRequest compares the cost of a signed-in request under plain scs
-// (pgxstore) and under singlesession, on the same database and the same
-// sessions table: read is a GET that does not change the session, write a
-// request that changes it, idle a read with IdleTimeout set (scs then saves
-// on every request). Compare the two with benchstat -col /impl.
+// (pgxstore) and under singlesession (Manager.Middleware, PostgresStore), on
+// the same database and the same sessions table. Compare the two with
+// benchstat -col /impl.
 func BenchmarkRequest(b *testing.B) {
-	pool := migratedPool(b)
-	cases := []struct {
-		name   string
-		method string
-		path   string
-		idle   time.Duration
-	}{
-		{"read", "GET", "/read", 0},
-		{"write", "POST", "/write", 0},
-		{"idle", "GET", "/read", time.Hour},
-	}
-	for _, c := range cases {
+	benchRequests(b, migratedPool(b))
+}
+
+// BenchmarkRequestMemory is BenchmarkRequest with both keeping their sessions
+// in memory (scs's memstore, singlesession's MemoryStore): what is left is
+// the library's own work per request, without a database.
+func BenchmarkRequestMemory(b *testing.B) {
+	benchRequests(b, nil)
+}
+
+func benchRequests(b *testing.B, pool *pgxpool.Pool) {
+	for _, c := range requestCases {
 		for _, impl := range []string{"scs", "singlesession"} {
 			a := newBenchApp(b, pool, impl == "scs", c.idle, nil)
 			user := fmt.Sprintf("%s-%s", c.name, impl)
