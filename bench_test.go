@@ -173,9 +173,18 @@ func BenchmarkRequestMemory(b *testing.B) {
 	benchRequests(b, nil)
 }
 
+// benchSwap runs singlesession before plain scs in the request benchmarks;
+// scripts/bench.sh sets it on every other run, so that neither side always
+// runs first.
+var benchSwap = flag.Bool("bench.swap", false, "run singlesession before plain scs in the request benchmarks")
+
 func benchRequests(b *testing.B, pool *pgxpool.Pool) {
+	impls := []string{"scs", "singlesession"}
+	if *benchSwap {
+		impls[0], impls[1] = impls[1], impls[0]
+	}
 	for _, c := range requestCases {
-		for _, impl := range []string{"scs", "singlesession"} {
+		for _, impl := range impls {
 			a := newBenchApp(b, pool, impl == "scs", c.idle, nil)
 			user := fmt.Sprintf("%s-%s", c.name, impl)
 			cookie := a.login(b, user)

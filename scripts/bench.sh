@@ -16,8 +16,9 @@
 # The request benchmarks run as BENCH_COUNT separate processes of one run
 # each (the same as go test -run '^$' -bench '^BenchmarkRequest' -count 1, ten
 # times), so that plain scs and singlesession alternate second by second and
-# a change in the machine's load hits both sides alike; -count 10 would run
-# all ten of one side before the other. Besides benchstat's medians, the
+# a change in the machine's load hits both sides alike (-count 10 would run
+# all ten of one side before the other), and every other run puts
+# singlesession first (-bench.swap), so that neither side always goes first. Besides benchstat's medians, the
 # script prints the median of the ten paired ratios (run i of singlesession
 # over run i of scs), which that alternation makes meaningful. The other
 # benchmarks compare sizes, not implementations, and run with -count in one
@@ -42,7 +43,8 @@ benchstat -h >/dev/null 2>&1 || { echo "benchstat does not resolve: go run golan
 } >"$out"
 for i in $(seq "$count"); do
 	echo "==> BenchmarkRequest, BenchmarkRequestMemory, run $i of $count" >&2
-	"$tmp/bench.test" -test.run '^$' -test.bench '^BenchmarkRequest(Memory)?$' -test.count 1 | tee -a "$out"
+	"$tmp/bench.test" -test.run '^$' -test.bench '^BenchmarkRequest(Memory)?$' -test.count 1 -test.benchmem \
+		-bench.swap="$([ $((i % 2)) = 0 ] && echo true || echo false)" | tee -a "$out"
 done
 echo "==> BenchmarkLogin, BenchmarkLogoutUsers (-count $count, tables of $rows rows)" >&2
 "$tmp/bench.test" -test.run '^$' -test.bench '^(BenchmarkLogin|BenchmarkLogoutUsers)$' -test.count "$count" \
