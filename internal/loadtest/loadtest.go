@@ -147,9 +147,10 @@ var opWeights = []struct {
 // Report is the outcome of a run: what was done, how fast, and whether the
 // invariants held.
 type Report struct {
-	Clients, Users int
-	Always         bool          // the policy was singlesession.Always
-	Elapsed        time.Duration // from the first request to the last reply
+	Clients int           // concurrent browsers
+	Users   int           // distinct users they signed in as
+	Always  bool          // the policy was singlesession.Always
+	Elapsed time.Duration // from the first request to the last reply
 
 	Requests   int            // requests sent, replied or not
 	Ops        map[string]int // requests per operation
@@ -172,8 +173,8 @@ type Report struct {
 
 // An Invariant is one check of a run and its outcome.
 type Invariant struct {
-	Name   string
-	OK     bool
+	Name   string // what must hold, for example "no link row without its session"
+	OK     bool   // whether it held
 	Detail string // what was found, for the report
 }
 
