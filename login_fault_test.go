@@ -166,7 +166,10 @@ WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advis
 
 // A login that waits for the user's lock past the end of its request
 // context returns when the context ends, fails through ErrorFunc, and leaves
-// nothing behind.
+// nothing behind: in particular the server does not go on waiting for the
+// lock and then commit, once it is free, a login its client was told failed
+// (its browser never gets the new cookie, while its old session and the
+// user's other sessions end).
 func TestLoginBlockedPastRequestContext(t *testing.T) {
 	t.Parallel()
 	f := newLoginFixture(t)
@@ -187,6 +190,19 @@ func TestLoginBlockedPastRequestContext(t *testing.T) {
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
 	assert.EqualValues(t, 1, f.a.errors.Load(), "through ErrorFunc")
 	assert.Empty(t, rec.Result().Cookies(), "no cookie for a login that did not happen")
+	assert.Eventually(t, func() bool {
+		var waiting int
+		err := f.e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`, f.appName).Scan(&waiting)
+		return err == nil && waiting == 0
+	}, 5*time.Second, 10*time.Millisecond, "the server still waits for the lock for a request that is over")
 	release()
+	// Whatever still ran on the server has finished before we look.
+	require.Eventually(t, func() bool {
+		var busy int
+		err := f.e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+WHERE application_name = $1 AND state <> 'idle' AND pid <> pg_backend_pid()`, f.appName).Scan(&busy)
+		return err == nil && busy == 0
+	}, 10*time.Second, 10*time.Millisecond)
 	f.assertUnchanged(t)
 }
