@@ -7,7 +7,7 @@
 # singlesession), BenchmarkLogin and BenchmarkLogoutUsers against PostgreSQL at DATABASE_URL (default
 # postgres://postgres@127.0.0.1:5432/test?sslmode=disable, as the tests),
 # writes the raw results to bench.txt and prints benchstat's summaries.
-# It takes about 20 minutes, a tenth of it loading the million-row tables.
+# It takes about 15 minutes, a tenth of it loading the million-row tables.
 #
 #   BENCH_COUNT=10     runs of each benchmark (benchstat wants at least 6)
 #   BENCH_ROWS=1000000 size of the preloaded tables; 0 skips those variants
