@@ -54,12 +54,12 @@ func TestRoundTrips(t *testing.T) {
 	b := a.browser("b")
 	assert.Len(t, cost("anonymous GET without a cookie", func() { b.whoami() }), 0)
 	q := cost("login without a cookie", func() { b.mustLogin("alice") })
-	assert.Equal(t, []string{"batch(4 statements)"}, q)
+	assert.Equal(t, []string{"batch(3 statements)", "COMMIT"}, q)
 	q = cost("signed-in GET, session unchanged", func() { b.whoami() })
 	require.Len(t, q, 1)
 	assert.Contains(t, q[0], "SELECT s.data")
 	assert.Len(t, cost("signed-in POST that writes the session", func() { b.put("k", "v") }), 2)
-	assert.Len(t, cost("re-login on a live session", func() { b.mustLogin("alice") }), 2)
+	assert.Len(t, cost("re-login on a live session", func() { b.mustLogin("alice") }), 3)
 	assert.Len(t, cost("logout (ends all sessions of the user)", func() { b.logout() }), 2)
 
 	ib := idle.browser("idle")
@@ -80,7 +80,7 @@ INSERT INTO singlesession_links (token, user_id) SELECT token, $1 FROM s`, user,
 		require.NoError(t, err)
 		nb := a.browser(user)
 		q := cost(fmt.Sprintf("login with %d existing sessions", n), func() { nb.mustLogin(user) })
-		assert.Equal(t, []string{"batch(4 statements)"}, q)
+		assert.Equal(t, []string{"batch(3 statements)", "COMMIT"}, q)
 		assert.Equal(t, 1, (&env{store: store}).sessionsOf(t, user))
 	}
 }

@@ -72,11 +72,6 @@ func (a *scsStore) FindCtx(ctx context.Context, token string) ([]byte, bool, err
 	return data, found, nil
 }
 
-// loginSaveTimeout bounds a login's save. The save does not stop when the
-// request's context ends: a cancelled batch may still commit on the server,
-// and the library would then report a failed login that happened.
-const loginSaveTimeout = 30 * time.Second
-
 // CommitCtx saves a session: a pending login as one transaction; a session
 // this request loaded with an update that never re-creates it; any other
 // session, new this request, with an insert. Outside the middleware (scs's
@@ -126,12 +121,10 @@ func (a *scsStore) commitLogin(ctx context.Context, st *requestState, login *pen
 	err := ctx.Err()
 	ended := 0
 	if err == nil {
-		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loginSaveTimeout)
-		ended, err = a.m.store.Login(saveCtx, Login{
+		ended, err = a.m.store.Login(ctx, Login{
 			UserID: login.userID, Token: token, Data: data, Expiry: expiry,
 			Replaces: retired, EndOthers: login.endOthers,
 		})
-		cancel()
 	}
 	st.mu.Lock()
 	st.login = nil

@@ -140,9 +140,8 @@ func isNilPointer(v any) bool {
 // fixation), and links the session to userID. Values already in the session
 // (a cart) are kept. The change is saved when scs saves the session, in one
 // transaction that also ends the session's previous token and, when the policy
-// says so, every other session of userID, expired ones included. Once begun,
-// the save is not cut short by the request's context (a cancelled database
-// call may still commit); it has 30 seconds. If the save fails, the error goes
+// says so, every other session of userID, expired ones included. If the save
+// fails, or the request's context ends before it is committed, the error goes
 // to Config.ErrorFunc and nothing changes: the browser keeps its previous
 // session, and [Manager.UserID] reports its previous user.
 //

@@ -13,7 +13,7 @@ import (
 // A Store keeps sessions and the links between sessions and users. The
 // [Manager] is its only caller: it hands the Store to scs through an adapter and
 // decides which method each save needs. Every method but DeleteExpired is one
-// atomic operation and, for a database, one round trip. [PostgresStore] and
+// atomic operation. [PostgresStore] and
 // [MemoryStore] implement it; implement it yourself for another database by
 // honouring each method's contract.
 //
@@ -38,8 +38,9 @@ type Store interface {
 	// names, deletes every session linked to l.UserID when l.EndOthers is set,
 	// adds the session l.Token and links it to l.UserID. Logins of the same user
 	// must be serialised, so that of concurrent logins the last to finish sees
-	// and ends all the others. It returns how many sessions of l.UserID it
-	// ended besides those in l.Replaces.
+	// and ends all the others. An error must mean that nothing changed, even
+	// when ctx ends during the call. It returns how many sessions of
+	// l.UserID it ended besides those in l.Replaces.
 	Login(ctx context.Context, l Login) (ended int, err error)
 
 	// Logout deletes the sessions with the given tokens (one browser's
@@ -95,10 +96,10 @@ type Login struct {
 // CASCADE. Create both with [Migrate]. The tables are found through the
 // connection's search_path.
 //
-// Every method but DeleteExpired is one round trip. A login is one READ
-// COMMITTED transaction sent as one batch: a per-user advisory lock, then one
-// statement that ends, inserts and links, whatever the number of the user's
-// sessions.
+// Every method but Login and DeleteExpired is one round trip. A login is one
+// READ COMMITTED transaction in two round trips: a batch with a per-user
+// advisory lock and one statement that ends, inserts and links, whatever the
+// number of the user's sessions; then COMMIT.
 type PostgresStore struct {
 	pool *pgxpool.Pool
 }
@@ -129,10 +130,19 @@ WHERE s.token = $1 AND now() < s.expiry`
 	sqlLockUser   = `SELECT pg_advisory_xact_lock(1936942451, hashtext($1))`
 	sqlCommit     = `COMMIT`
 
+	// sqlLogin and sqlEnd name the sessions to delete as one IN over a
+	// UNION ALL, never as "token = ANY(...) OR token IN (...)": PostgreSQL
+	// cannot use an index for an OR whose one side is a sub-select, so that
+	// form scans the whole sessions table on every login and logout (see
+	// BENCHMARKS.md for what that costs at a million sessions). This way each
+	// token is found through the primary key, whatever the size of the table.
 	sqlLogin = `WITH ended AS (
 	DELETE FROM sessions
-	WHERE token = ANY($5::text[])
-	   OR ($6 AND token IN (SELECT token FROM singlesession_links WHERE user_id = $1))
+	WHERE token IN (
+		SELECT unnest($5::text[])
+		UNION ALL
+		SELECT token FROM singlesession_links WHERE $6 AND user_id = $1
+	)
 	RETURNING token
 ), added AS (
 	INSERT INTO sessions (token, data, expiry) VALUES ($2, $3, $4)
@@ -156,13 +166,15 @@ SELECT (SELECT count(*) FROM current) + (SELECT count(*) FROM others)`
 
 	sqlDeleteTokens = `DELETE FROM sessions WHERE token = ANY($1::text[])`
 
-	sqlEnd = `WITH ended AS (
-	DELETE FROM sessions
-	WHERE token IN (SELECT token FROM singlesession_links WHERE user_id = ANY($1::text[]))
-	RETURNING token
+	// sqlEnd counts per user from the links it picked, not by joining the
+	// whole link table with what it deleted.
+	sqlEnd = `WITH doomed AS (
+	SELECT token, user_id FROM singlesession_links WHERE user_id = ANY($1::text[])
+), ended AS (
+	DELETE FROM sessions WHERE token IN (SELECT token FROM doomed) RETURNING token
 )
-SELECT l.user_id, count(*) FROM ended JOIN singlesession_links l USING (token)
-GROUP BY l.user_id`
+SELECT d.user_id, count(*) FROM ended JOIN doomed d USING (token)
+GROUP BY d.user_id`
 
 	sqlAll = `SELECT token, data FROM sessions WHERE now() < expiry`
 
@@ -217,34 +229,62 @@ func (p *PostgresStore) Update(ctx context.Context, token string, data []byte, e
 	return tag.RowsAffected() == 1, nil
 }
 
-// Login implements [Store.Login] in one round trip: a batch that PostgreSQL
-// runs as one READ COMMITTED transaction, whatever the database's default
-// isolation level.
+// commitTimeout bounds the COMMIT of a login, which is not cut short by the
+// caller's context (see Login).
+const commitTimeout = 5 * time.Second
+
+// Login implements [Store.Login] as one READ COMMITTED transaction, whatever
+// the database's default isolation level, in two round trips: a batch that
+// begins, takes the user's lock and applies the login, then COMMIT.
+//
+// The COMMIT is sent only while ctx is alive, so a login whose context ends
+// while it waits for the lock (or at any point before COMMIT) never commits
+// later on the server: an error means nothing changed. Once sent, COMMIT is
+// waited for even if ctx ends meanwhile (up to 5 seconds), so success is
+// never reported as failure.
 func (p *PostgresStore) Login(ctx context.Context, l Login) (int, error) {
+	ended, err := p.login(ctx, l)
+	if err != nil {
+		return 0, fmt.Errorf("singlesession: login of %q: %w", l.UserID, err)
+	}
+	return ended, nil
+}
+
+func (p *PostgresStore) login(ctx context.Context, l Login) (int, error) {
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// A connection left inside a transaction (after an error) is discarded
+	// by the pool on release, which ends the transaction on the server.
+	defer conn.Release()
+
 	b := &pgx.Batch{}
 	b.Queue(sqlBeginLogin)
 	b.Queue(sqlLockUser, l.UserID)
 	b.Queue(sqlLogin, l.UserID, l.Token, l.Data, l.Expiry, nonNil(l.Replaces), l.EndOthers)
-	b.Queue(sqlCommit)
-	br := p.pool.SendBatch(ctx, b)
+	br := conn.SendBatch(ctx, b)
 	var ended int
-	_, err := br.Exec()
+	_, err = br.Exec()
 	if err == nil {
 		_, err = br.Exec()
 	}
 	if err == nil {
 		err = br.QueryRow().Scan(&ended)
 	}
-	if err == nil {
-		_, err = br.Exec()
-	}
-	// A failed batch leaves its connection in an aborted transaction; the
-	// pool discards such connections when they are released.
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err != nil {
-		return 0, fmt.Errorf("singlesession: login of %q: %w", l.UserID, err)
+		return 0, err
+	}
+	commitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	defer cancel()
+	if _, err := conn.Exec(commitCtx, sqlCommit); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
 	}
 	return ended, nil
 }

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+)
+
+func TestRun(t *testing.T) {
+	assert.Equal(t, 2, run([]string{"-no-such-flag"}))
+	assert.Equal(t, 2, run([]string{"-dsn", "", "-duration", "1s"}))
+	assert.Equal(t, 2, run([]string{"-dsn", "postgres://x", "extra"}))
+
+	dsn := os.Getenv("DATABASE_URL")
+	if dsn == "" {
+		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL at %s is unreachable (CI=true makes this a failure): %v", dsn, err)
+		}
+		t.Skipf("PostgreSQL at %s is unreachable: %v", dsn, err)
+	}
+	conn.Close(ctx)
+	assert.Equal(t, 0, run([]string{"-dsn", dsn, "-duration", "1s", "-clients", "8", "-users", "3"}))
+}

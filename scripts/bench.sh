@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The benchmarks of BENCHMARKS.md, with the one command
+#
+#   ./scripts/bench.sh
+#
+# It runs BenchmarkRequest and BenchmarkRequestMemory (plain scs against
+# singlesession), BenchmarkLogin and BenchmarkLogoutUsers against PostgreSQL at DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432/test?sslmode=disable, as the tests),
+# writes the raw results to bench.txt and prints benchstat's summaries.
+# It takes about 15 minutes, a tenth of it loading the million-row tables.
+#
+#   BENCH_COUNT=10     runs of each benchmark (benchstat wants at least 6)
+#   BENCH_ROWS=1000000 size of the preloaded tables; 0 skips those variants
+#   BENCH_OUT=bench.txt
+#
+# The request benchmarks run as BENCH_COUNT separate processes of one run
+# each (the same as go test -run '^$' -bench '^BenchmarkRequest' -count 1, ten
+# times), so that plain scs and singlesession alternate second by second and
+# a change in the machine's load hits both sides alike (-count 10 would run
+# all ten of one side before the other), and every other run puts
+# singlesession first (-bench.swap), so that neither side always goes first. Besides benchstat's medians, the
+# script prints the median of the ten paired ratios (run i of singlesession
+# over run i of scs), which that alternation makes meaningful. The other
+# benchmarks compare sizes, not implementations, and run with -count in one
+# process, which loads the big tables once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+count=${BENCH_COUNT:-10}
+rows=${BENCH_ROWS:-1000000}
+out=${BENCH_OUT:-bench.txt}
+benchstat() { go run golang.org/x/perf/cmd/benchstat@latest "$@"; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go test -c -o "$tmp/bench.test" .
+benchstat -h >/dev/null 2>&1 || { echo "benchstat does not resolve: go run golang.org/x/perf/cmd/benchstat@latest" >&2; exit 1; }
+
+{
+	echo "# $(date -u +%FT%TZ) $(nproc) CPUs: $(sed -n 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1)"
+	echo "# $(psql "$DATABASE_URL" -qtAc 'SELECT version()' 2>/dev/null || echo 'PostgreSQL version unknown (no psql)')"
+} >"$out"
+for i in $(seq "$count"); do
+	echo "==> BenchmarkRequest, BenchmarkRequestMemory, run $i of $count" >&2
+	"$tmp/bench.test" -test.run '^$' -test.bench '^BenchmarkRequest(Memory)?$' -test.count 1 -test.benchmem \
+		-bench.swap="$([ $((i % 2)) = 0 ] && echo true || echo false)" | tee -a "$out"
+done
+echo "==> BenchmarkLogin, BenchmarkLogoutUsers (-count $count, tables of $rows rows)" >&2
+"$tmp/bench.test" -test.run '^$' -test.bench '^(BenchmarkLogin|BenchmarkLogoutUsers)$' -test.count "$count" \
+	-test.timeout 3h -bench.rows "$rows" | tee -a "$out"
+
+# pairs prints, for each request case, the median and range of the ratios
+# singlesession/scs of the runs taken side by side.
+pairs() {
+	awk -v bench="$1" '
+	$1 ~ "^Benchmark" bench "/case=" && $4 == "ns/op" {
+		split($1, part, "/"); c = substr(part[2], 6); impl = substr(part[3], 6); sub(/-[0-9]+$/, "", impl)
+		n = ++count[c, impl]; v[c, impl, n] = $3; cases[c] = 1
+	}
+	END {
+		for (c in cases) {
+			m = count[c, "scs"] < count[c, "singlesession"] ? count[c, "scs"] : count[c, "singlesession"]
+			for (i = 1; i <= m; i++) r[i] = v[c, "singlesession", i] / v[c, "scs", i]
+			for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+			med = m % 2 ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2
+			printf "%s/case=%-6s median %.3f  (min %.3f, max %.3f, %d pairs)\n", bench, c, med, r[1], r[m], m
+		}
+	}' "$out" | sort
+}
+
+echo
+echo "## Requests: plain scs against singlesession, on PostgreSQL"
+benchstat -filter '.name:Request' -col /impl "$out"
+echo
+echo "Paired ratios singlesession/scs:"
+pairs Request
+echo
+echo "## Requests: plain scs against singlesession, in memory (no database)"
+benchstat -filter '.name:RequestMemory' -col /impl "$out"
+echo
+echo "Paired ratios singlesession/scs:"
+pairs RequestMemory
+echo
+echo "## Login latency against the user's existing sessions"
+benchstat -filter '.name:Login' -col /existing "$out"
+echo
+echo "## Login latency against the size of the tables"
+benchstat -filter '.name:Login' -col /table "$out"
+echo
+echo "## Bulk sign-out (LogoutUsers)"
+benchstat -filter '.name:LogoutUsers' -col /table "$out"
