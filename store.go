@@ -166,15 +166,14 @@ SELECT (SELECT count(*) FROM current) + (SELECT count(*) FROM others)`
 
 	sqlDeleteTokens = `DELETE FROM sessions WHERE token = ANY($1::text[])`
 
-	// sqlEnd counts per user from the links it picked, not by joining the
-	// whole link table with what it deleted.
-	sqlEnd = `WITH doomed AS (
-	SELECT token, user_id FROM singlesession_links WHERE user_id = ANY($1::text[])
-), ended AS (
-	DELETE FROM sessions WHERE token IN (SELECT token FROM doomed) RETURNING token
+	// sqlEnd takes each ended session's user from the link it deleted by, so
+	// counting needs no second look at the link table.
+	sqlEnd = `WITH ended AS (
+	DELETE FROM sessions s USING singlesession_links l
+	WHERE l.token = s.token AND l.user_id = ANY($1::text[])
+	RETURNING l.user_id
 )
-SELECT d.user_id, count(*) FROM ended JOIN doomed d USING (token)
-GROUP BY d.user_id`
+SELECT user_id, count(*) FROM ended GROUP BY user_id`
 
 	sqlAll = `SELECT token, data FROM sessions WHERE now() < expiry`
 

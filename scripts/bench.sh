@@ -30,12 +30,12 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test?ssl
 count=${BENCH_COUNT:-10}
 rows=${BENCH_ROWS:-1000000}
 out=${BENCH_OUT:-bench.txt}
-benchstat() { go run golang.org/x/perf/cmd/benchstat@latest "$@"; }
+benchstat() { go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "$@"; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go test -c -o "$tmp/bench.test" .
-benchstat -h >/dev/null 2>&1 || { echo "benchstat does not resolve: go run golang.org/x/perf/cmd/benchstat@latest" >&2; exit 1; }
+benchstat -h >/dev/null 2>&1 || { echo "benchstat does not resolve: go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da" >&2; exit 1; }
 
 {
 	echo "# $(date -u +%FT%TZ) $(nproc) CPUs: $(sed -n 's/^model name\s*:\s*//p' /proc/cpuinfo | head -1)"
