@@ -5,8 +5,8 @@
 #
 # On a fresh Debian machine it installs and starts PostgreSQL when the
 # database is local, creates the test database, installs Chromium for the
-# browser tests of examples/basic, then runs go vet, staticcheck and
-# go test -race ./... . DATABASE_URL overrides the default
+# browser tests of examples/basic, then runs go vet, staticcheck,
+# go test -race ./... and every benchmark once. DATABASE_URL overrides the default
 # postgres://postgres@127.0.0.1:5432/test?sslmode=disable . Extra arguments go
 # to go test (for example -run TestLogin or -v).
 set -euo pipefail
@@ -91,3 +91,5 @@ say "staticcheck ./..."
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 say "go test -race ./..."
 go test -race -count=1 -timeout 45m "$@" ./...
+say "benchmarks, one iteration each (they must keep working; ./scripts/bench.sh measures)"
+go test -run '^$' -bench . -benchtime 1x -count=1 ./...
