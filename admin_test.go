@@ -284,9 +284,7 @@ func manyIDs(n int) []string {
 // two round trips as ending one user's: one directory lookup, one delete.
 func TestAdminRunRoundTrips(t *testing.T) {
 	t.Parallel()
-	counter := &queryCounter{}
-	pool := schemaPool(t, testSchema(t), counter)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	pool, counter := tracedPool(t)
 	store := singlesession.NewPostgresStore(pool)
 	dir := singlesession.NewPostgresDirectory(pool)
 	require.NoError(t, dir.Grant(context.Background(), "root", singlesession.GrantAdmin))

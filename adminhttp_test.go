@@ -508,9 +508,7 @@ func TestAdminHTTP10000Users(t *testing.T) {
 
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		counter := &queryCounter{}
-		pool := schemaPool(t, testSchema(t), counter)
-		require.NoError(t, singlesession.Migrate(context.Background(), pool))
+		pool, counter := tracedPool(t)
 		store := singlesession.NewPostgresStore(pool)
 		a := newAdminApp(t, store, singlesession.NewStaticDirectory(known...), singlesession.AdminConfig{})
 		root := a.browser("root")
@@ -629,9 +627,7 @@ func (d *failingDirectory) Users(ctx context.Context, ids []string) (map[string]
 // consume the flash.
 func TestAdminHTTPRoundTrips(t *testing.T) {
 	t.Parallel()
-	counter := &queryCounter{}
-	pool := schemaPool(t, testSchema(t), counter)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	pool, counter := tracedPool(t)
 	store := singlesession.NewPostgresStore(pool)
 	dir := singlesession.NewPostgresDirectory(pool)
 	require.NoError(t, dir.Grant(context.Background(), "root", singlesession.GrantAdmin))

@@ -59,6 +59,17 @@ func migratedPool(t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
+// tracedPool returns a pool on a fresh, migrated schema, and the counter of
+// the round trips it makes.
+func tracedPool(t testing.TB) (*pgxpool.Pool, *queryCounter) {
+	t.Helper()
+	counter := &queryCounter{}
+	pool := schemaPool(t, testSchema(t), counter)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	counter.take() // the migration's queries are not the test's
+	return pool, counter
+}
+
 // env is one store under test, with what the tests need to look inside it.
 type env struct {
 	name  string

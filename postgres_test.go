@@ -26,10 +26,7 @@ import (
 // whose statement count does not depend on the user's number of sessions.
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
-	schema := testSchema(t)
-	counter := &queryCounter{}
-	pool := schemaPool(t, schema, counter)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	pool, counter := tracedPool(t)
 	store := singlesession.NewPostgresStore(pool)
 	a := newApp(t, store)
 	idle := newApp(t, store, withSessions(func(s *scs.SessionManager) { s.IdleTimeout = 1e12 }))

@@ -26,12 +26,15 @@ func isAdapter(s scs.Store) bool {
 	return ok
 }
 
+// hashToken is scs's HashTokenInStore scheme: what the store sees of token.
+func hashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
 // emptyTokenHash is what scs hands the store for a session that never had a
 // token when HashTokenInStore is set: Destroy deletes sha256("").
-var emptyTokenHash = func() string {
-	h := sha256.Sum256(nil)
-	return base64.RawURLEncoding.EncodeToString(h[:])
-}()
+var emptyTokenHash = hashToken("")
 
 // plausibleToken reports whether token could have come from scs, which makes
 // tokens (and their hashes) of 43 base64url characters. Anything else, a

@@ -2,8 +2,6 @@ package singlesession
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -275,8 +273,7 @@ func (m *Manager) storeToken(token string) string {
 	if token == "" || !m.sessions.HashTokenInStore {
 		return token
 	}
-	h := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(h[:])
+	return hashToken(token)
 }
 
 // validUserID reports why userID cannot be stored, or nil.

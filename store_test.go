@@ -50,9 +50,7 @@ func TestCountSessions(t *testing.T) {
 // CountSessions is one round trip however many users it counts.
 func TestCountSessionsOneQuery(t *testing.T) {
 	t.Parallel()
-	counter := &queryCounter{}
-	pool := schemaPool(t, testSchema(t), counter)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	pool, counter := tracedPool(t)
 	store := singlesession.NewPostgresStore(pool)
 	users := make([]string, 500)
 	for i := range users {
