@@ -37,7 +37,8 @@ const (
 // Migrate applies the migrations in [migrations.FS] that the database does not
 // have yet, in one transaction, and records them in the table
 // singlesession_db_version (goose's layout). Running it again changes nothing;
-// instances that start at once take turns through an advisory lock. An
+// instances that start at once take turns through an advisory lock, in a READ
+// COMMITTED transaction whatever default_transaction_isolation says. An
 // existing scs sessions table is kept with its rows. The tables are created in
 // the first schema of the connection's search_path.
 //
@@ -53,7 +54,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return fmt.Errorf("singlesession: migrate: %w", err)
 	}
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	// READ COMMITTED whatever the database's default: under REPEATABLE READ
+	// the snapshot would be taken before the lock is granted, and an
+	// instance that waited would not see what the one before it committed.
+	err = pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, sqlLockMigrations); err != nil {
 			return err
 		}

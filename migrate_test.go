@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/database"
@@ -59,6 +60,63 @@ func TestMigrateConcurrently(t *testing.T) {
 	var n int
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM singlesession_db_version`).Scan(&n))
 	assert.Equal(t, 4, n)
+}
+
+// paramPool returns a pool whose connections start with the run-time settings
+// params (search_path among them), for the tests of a database's defaults.
+func paramPool(t testing.TB, params map[string]string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(pgtest.DatabaseURL())
+	require.NoError(t, err)
+	for k, v := range params {
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	if err := pool.Ping(context.Background()); err != nil {
+		pgtest.Unreachable(t, err)
+	}
+	return pool
+}
+
+// Instances that start at once all succeed, and migrate once, when the
+// database's default isolation is REPEATABLE READ: a transaction snapshot
+// taken before the advisory lock is granted would miss the tables the
+// instance holding the lock had just created.
+func TestMigrateConcurrentlyUnderRepeatableRead(t *testing.T) {
+	t.Parallel()
+	for round := range 5 {
+		schema := testSchema(t)
+		params := map[string]string{"search_path": schema, "default_transaction_isolation": "repeatable read"}
+		pools := make([]*pgxpool.Pool, 3) // three instances
+		for i := range pools {
+			pools[i] = paramPool(t, params)
+		}
+		var isolation string
+		require.NoError(t, pools[0].QueryRow(context.Background(), `SHOW transaction_isolation`).Scan(&isolation))
+		require.Equal(t, "repeatable read", isolation)
+
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make([]error, len(pools))
+		for i, pool := range pools {
+			wg.Go(func() {
+				<-start
+				errs[i] = singlesession.Migrate(context.Background(), pool)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			assert.NoError(t, err, "round %d, instance %d", round, i)
+		}
+		assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_grants", "singlesession_links"}, tables(t, pools[0]))
+		var versions []int64
+		require.NoError(t, pools[0].QueryRow(context.Background(),
+			`SELECT array_agg(version_id ORDER BY id) FROM singlesession_db_version`).Scan(&versions))
+		assert.Equal(t, []int64{0, 1, 2, 3}, versions, "round %d: each version once", round)
+	}
 }
 
 // Migrate keeps an existing scs sessions table and its rows.
