@@ -119,6 +119,57 @@ func TestMigrateConcurrentlyUnderRepeatableRead(t *testing.T) {
 	}
 }
 
+// Migrate creates its tables in the first schema of search_path, even when a
+// later schema of the path is already migrated, and leaves that one alone.
+func TestMigrateFirstSchemaOfSearchPath(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	other := testSchema(t)
+	otherPool := schemaPool(t, other, nil)
+	require.NoError(t, singlesession.Migrate(ctx, otherPool))
+	all := []string{"sessions", "singlesession_db_version", "singlesession_grants", "singlesession_links"}
+	require.Equal(t, all, tables(t, otherPool))
+
+	fresh := testSchema(t)
+	pool := schemaPool(t, fresh+", "+other, nil)
+	versions := func(schema string) []int64 {
+		t.Helper()
+		var v []int64
+		require.NoError(t, pool.QueryRow(ctx, `SELECT array_agg(version_id ORDER BY id) FROM `+
+			pgx.Identifier{schema, migrations.VersionTable}.Sanitize()).Scan(&v))
+		return v
+	}
+	for i := range 2 { // the second is a no-op
+		require.NoError(t, singlesession.Migrate(ctx, pool), "Migrate #%d", i+1)
+		assert.Equal(t, all, tables(t, pool), "Migrate #%d: every table in %s", i+1, fresh)
+		assert.Equal(t, []int64{0, 1, 2, 3}, versions(fresh), "Migrate #%d: each version once", i+1)
+		assert.Equal(t, all, tables(t, otherPool), "Migrate #%d: %s unchanged", i+1, other)
+		assert.Equal(t, []int64{0, 1, 2, 3}, versions(other), "Migrate #%d: %s unchanged", i+1, other)
+	}
+
+	// The unqualified names of the migration files resolved to fresh too.
+	var (
+		fkSchema string
+		index    string
+	)
+	require.NoError(t, pool.QueryRow(ctx, `
+SELECT n.nspname FROM pg_constraint c
+JOIN pg_class r ON r.oid = c.confrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+WHERE c.conrelid = $1::regclass AND c.contype = 'f'`, fresh+".singlesession_links").Scan(&fkSchema))
+	assert.Equal(t, fresh, fkSchema, "singlesession_links references the sessions beside it")
+	require.NoError(t, pool.QueryRow(ctx, `
+SELECT schemaname FROM pg_indexes WHERE indexname = 'sessions_expiry_idx' AND schemaname = $1`, fresh).Scan(&index))
+	assert.Equal(t, fresh, index)
+}
+
+// Migrate fails clearly when no schema of search_path exists.
+func TestMigrateNoSchemaInSearchPath(t *testing.T) {
+	t.Parallel()
+	pool := schemaPool(t, "ss_test_no_such_schema", nil)
+	err := singlesession.Migrate(context.Background(), pool)
+	assert.ErrorContains(t, err, "singlesession: migrate: no existing schema in search_path")
+}
+
 // Migrate keeps an existing scs sessions table and its rows.
 func TestMigrateKeepsSessionsTable(t *testing.T) {
 	t.Parallel()
