@@ -140,7 +140,7 @@ func TestLoginUnderRepeatableReadDefault(t *testing.T) {
 	// login 2 waits for the lock, then must see login 1's session.
 	tx, err := pool.Begin(ctx)
 	require.NoError(t, err)
-	_, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1936942451, hashtext('alice'))`)
+	_, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1936942451, `+singlesession.UserLock("'alice'")+`)`)
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, `INSERT INTO sessions VALUES ('first', '\x01', now() + interval '1 hour');
 		INSERT INTO singlesession_links (token, user_id) VALUES ('first', 'alice')`)

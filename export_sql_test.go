@@ -6,7 +6,7 @@ var StoreStatements = map[string]string{
 	"find":           sqlFind,
 	"insert":         sqlInsert,
 	"update":         sqlUpdate,
-	"lock user":      sqlLockUser,
+	"lock users":     sqlLockUsers,
 	"login":          sqlLogin,
 	"logout":         sqlLogout,
 	"delete tokens":  sqlDeleteTokens,
@@ -15,3 +15,8 @@ var StoreStatements = map[string]string{
 	"sessions":       sqlSessions,
 	"delete expired": sqlDeleteExpired,
 }
+
+// UserLock is the SQL expression of the advisory lock key (second half, after
+// 1936942451) of the user named by the SQL expression user, as sqlLockUsers
+// computes it.
+func UserLock(user string) string { return "(hashtext(" + user + ") & 1023) + 1" }

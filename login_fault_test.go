@@ -113,12 +113,12 @@ func holdUserLock(t *testing.T, userID string) (release func()) {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, pgtest.DatabaseURL())
 	require.NoError(t, err)
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(1936942451, hashtext($1))`, userID)
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(1936942451, `+singlesession.UserLock("$1")+`)`, userID)
 	require.NoError(t, err)
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
-			_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(1936942451, hashtext($1))`, userID)
+			_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(1936942451, `+singlesession.UserLock("$1")+`)`, userID)
 			assert.NoError(t, err)
 			conn.Close(ctx)
 		})

@@ -26,7 +26,7 @@ func TestStatementsUseIndexes(t *testing.T) {
 		"find":           {`('tok')`},
 		"insert":         {`('tok', '\x00', now())`},
 		"update":         {`('tok', '\x00', now())`},
-		"lock user":      {`('alice')`},
+		"lock users":     {`('{alice,bob}', '{tok}')`},
 		"login":          {`('alice', 'new', '\x00', now(), '{old}', true)`, `('alice', 'new', '\x00', now(), '{}', false)`},
 		"logout":         {`('alice', '{tok}')`, `('alice', '{tok,old}')`},
 		"delete tokens":  {`('{tok,other}')`},

@@ -118,17 +118,34 @@ WHERE s.token = $1 AND now() < s.expiry`
 
 	sqlUpdate = `UPDATE sessions SET data = $2, expiry = $3 WHERE token = $1`
 
-	// sqlLockUser serialises the logins of one user. It runs as its own
-	// statement, before sqlLogin, in a READ COMMITTED transaction, because a
-	// statement's snapshot is taken when it starts: sqlLogin must start after
-	// the lock is held to see the links that the previous login of the user
+	// sqlLockUsers serialises every change that ends a user's sessions:
+	// logins, logouts and operators' sign-outs. It runs as its own statement,
+	// before the statement that deletes, in a READ COMMITTED transaction,
+	// because a statement's snapshot is taken when it starts: the delete must
+	// start after the locks are held to see what the previous holder
 	// committed (under REPEATABLE READ the snapshot would be the lock's).
+	//
+	// It locks the users $1 and the users linked to the tokens $2 (a
+	// browser's previous session may belong to another user), each through
+	// one of 1,024 buckets of hashtext(user_id), in ascending order. Every
+	// path takes its locks in that one order, and takes them all before it
+	// deletes a row, so two of them can never wait for each other in a
+	// cycle: that is what keeps PostgreSQL from reporting deadlocks when a
+	// user's logins, logouts and sign-outs meet. Buckets bound how many locks
+	// a sign-out of thousands of users holds (PostgreSQL's lock table is
+	// shared and finite); two users in one bucket only take turns.
+	//
 	// Every advisory lock of singlesession has the two-key form with
 	// 1936942451 ("sses") first, so it never meets an application's
-	// single-key locks.
-	sqlBeginLogin = `BEGIN ISOLATION LEVEL READ COMMITTED`
-	sqlLockUser   = `SELECT pg_advisory_xact_lock(1936942451, hashtext($1))`
-	sqlCommit     = `COMMIT`
+	// single-key locks; the users' buckets are 1 to 1024, Migrate's key is 0.
+	sqlBeginTx   = `BEGIN ISOLATION LEVEL READ COMMITTED`
+	sqlLockUsers = `SELECT count(pg_advisory_xact_lock(1936942451, k)) FROM (
+	SELECT (hashtext(u) & 1023) + 1 AS k FROM unnest($1::text[]) AS u
+	UNION
+	SELECT (hashtext(user_id) & 1023) + 1 FROM singlesession_links WHERE token = ANY($2::text[])
+	ORDER BY 1
+) AS keys`
+	sqlCommit = `COMMIT`
 
 	// sqlLogin and sqlEnd name the sessions to delete as one IN over a
 	// UNION ALL, never as "token = ANY(...) OR token IN (...)": PostgreSQL
@@ -188,9 +205,12 @@ WHERE l.user_id = ANY($1::text[]) AND now() < s.expiry
 GROUP BY l.user_id`
 
 	// sqlDeleteExpired deletes in bounded batches so a large backlog never
-	// holds its locks for long.
+	// holds its locks for long. It skips rows that another transaction has
+	// locked (a logout or sign-out deleting them, a save updating them), so
+	// it never waits for one, and so can never be part of a deadlock; what
+	// it skips, the next run deletes.
 	sqlDeleteExpired = `DELETE FROM sessions WHERE token IN (
-	SELECT token FROM sessions WHERE expiry <= now() LIMIT 5000)`
+	SELECT token FROM sessions WHERE expiry <= now() LIMIT 5000 FOR UPDATE SKIP LOCKED)`
 	deleteExpiredBatch = 5000
 )
 
@@ -259,8 +279,8 @@ func (p *PostgresStore) login(ctx context.Context, l Login) (int, error) {
 	defer conn.Release()
 
 	b := &pgx.Batch{}
-	b.Queue(sqlBeginLogin)
-	b.Queue(sqlLockUser, l.UserID)
+	b.Queue(sqlBeginTx)
+	b.Queue(sqlLockUsers, []string{l.UserID}, nonNil(l.Replaces))
 	b.Queue(sqlLogin, l.UserID, l.Token, l.Data, l.Expiry, nonNil(l.Replaces), l.EndOthers)
 	br := conn.SendBatch(ctx, b)
 	var ended int
@@ -288,28 +308,61 @@ func (p *PostgresStore) login(ctx context.Context, l Login) (int, error) {
 	return ended, nil
 }
 
-// Logout implements [Store.Logout] with one statement.
+// locked runs query in one round trip, as one READ COMMITTED transaction
+// that first takes the locks of users and of the users linked to tokens (see
+// sqlLockUsers), and hands its rows to scan. An error means nothing changed.
+func (p *PostgresStore) locked(ctx context.Context, users, tokens []string, query string, args []any, scan func(pgx.Rows) error) error {
+	conn, err := p.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release() // discarded by the pool if a failure left it inside the transaction
+	b := &pgx.Batch{}
+	b.Queue(sqlBeginTx)
+	b.Queue(sqlLockUsers, nonNil(users), nonNil(tokens))
+	b.Queue(query, args...).Query(scan)
+	b.Queue(sqlCommit)
+	return conn.SendBatch(ctx, b).Close()
+}
+
+// Logout implements [Store.Logout] with one statement, after the locks of
+// userID and of the users the tokens are linked to.
 func (p *PostgresStore) Logout(ctx context.Context, userID string, tokens []string) (int, error) {
 	if len(tokens) == 0 {
 		return 0, nil
 	}
-	if userID == "" {
-		tag, err := p.pool.Exec(ctx, sqlDeleteTokens, tokens)
-		if err != nil {
-			return 0, fmt.Errorf("singlesession: delete session: %w", err)
-		}
-		return int(tag.RowsAffected()), nil
+	var users []string
+	query, args := sqlDeleteTokens, []any{tokens}
+	if userID != "" {
+		users = []string{userID}
+		query, args = sqlLogout, []any{userID, tokens}
 	}
-	var n int
-	if err := p.pool.QueryRow(ctx, sqlLogout, userID, tokens).Scan(&n); err != nil {
+	var n int64
+	err := p.locked(ctx, users, tokens, query, args, func(rows pgx.Rows) error {
+		if userID == "" {
+			rows.Close()
+			n = rows.CommandTag().RowsAffected()
+			return rows.Err()
+		}
+		_, err := pgx.ForEachRow(rows, []any{&n}, func() error { return nil })
+		return err
+	})
+	if err != nil {
 		return 0, fmt.Errorf("singlesession: logout of %q: %w", userID, err)
 	}
-	return n, nil
+	return int(n), nil
 }
 
-// End implements [Store.End] with one statement, however many users it names.
+// End implements [Store.End] with one statement, however many users it names,
+// after their locks.
 func (p *PostgresStore) End(ctx context.Context, userIDs []string) (map[string]int, error) {
-	counts, err := p.countByUser(ctx, sqlEnd, userIDs)
+	counts := map[string]int{}
+	if len(userIDs) == 0 {
+		return counts, nil
+	}
+	err := p.locked(ctx, userIDs, nil, sqlEnd, []any{userIDs}, func(rows pgx.Rows) error {
+		return collectCounts(rows, counts)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("singlesession: end sessions: %w", err)
 	}
@@ -386,15 +439,20 @@ func (p *PostgresStore) countByUser(ctx context.Context, query string, userIDs [
 	if err != nil {
 		return nil, err
 	}
+	return counts, collectCounts(rows, counts)
+}
+
+// collectCounts reads rows of (user_id, count) into counts.
+func collectCounts(rows pgx.Rows, counts map[string]int) error {
 	var (
 		userID string
 		n      int
 	)
-	_, err = pgx.ForEachRow(rows, []any{&userID, &n}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&userID, &n}, func() error {
 		counts[userID] = n
 		return nil
 	})
-	return counts, err
+	return err
 }
 
 // DeleteExpired implements [Store.DeleteExpired], in batches of 5,000 rows.
