@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 //go:embed templates/*.html
@@ -70,8 +69,10 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; ba
 // AdminConfig.LoginURL and nothing ends. An actor with neither permission
 // gets 403 Forbidden; so does a POST of an action the actor lacks, a
 // cross-origin POST (http.CrossOriginProtection), and nothing ends. An
-// unknown or missing action, no user, or a bad user ID gets 400 Bad Request;
-// a body that is not a form 415; a body longer than AdminConfig.MaxBodyBytes
+// unknown or missing action, no user, a bad user ID, or a search q that no
+// user ID could match (a NUL byte, invalid UTF-8, more than [MaxUserIDLen]
+// bytes) gets 400 Bad Request (in a POST's form such a q is dropped
+// instead); a body that is not a form 415; a body longer than AdminConfig.MaxBodyBytes
 // 413; another method 405 Method Not Allowed with an Allow header. The
 // handler answers 500 if it is not served inside the middleware.
 //
@@ -181,8 +182,8 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	query := q.Get("q")
-	if !utf8.ValidString(query) || len(query) > MaxUserIDLen {
-		a.fail(w, r, http.StatusBadRequest, "bad search: not valid UTF-8 or too long")
+	if err := validQuery(query); err != nil {
+		a.fail(w, r, http.StatusBadRequest, "bad search: "+err.Error())
 		return
 	}
 	page := 1
@@ -342,7 +343,7 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 	}
 	page, _ := strconv.Atoi(first(form["page"]))
 	query := first(form["q"])
-	if !utf8.ValidString(query) || len(query) > MaxUserIDLen || page < 1 || page > maxPage {
+	if validQuery(query) != nil || page < 1 || page > maxPage {
 		query, page = "", 0
 	}
 	http.Redirect(w, r, pageURL(a.base(r), query, page), http.StatusSeeOther)
@@ -353,7 +354,7 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 func (a *Admin) failOnPage(w http.ResponseWriter, r *http.Request, actor User, form url.Values, msg string) {
 	page, _ := strconv.Atoi(first(form["page"]))
 	query := first(form["q"])
-	if !utf8.ValidString(query) || len(query) > MaxUserIDLen || page < 1 || page > maxPage {
+	if validQuery(query) != nil || page < 1 || page > maxPage {
 		query, page = "", 1
 	}
 	v, err := a.view(r, actor, query, page)
@@ -363,6 +364,21 @@ func (a *Admin) failOnPage(w http.ResponseWriter, r *http.Request, actor User, f
 	}
 	v.Error = msg
 	a.render(w, r, http.StatusBadRequest, v)
+}
+
+// validQuery reports why query cannot be a search, or nil. A search holds
+// what a user ID may hold (see validUserID): PostgreSQL's text takes no NUL
+// byte and no invalid UTF-8, so [PostgresDirectory] would fail on them, and
+// the input is at fault, not the directory. Unlike a user ID it may be empty.
+func validQuery(query string) error {
+	if query == "" {
+		return nil
+	}
+	if err := validUserID(query); err != nil {
+		// The user ID's reason, without calling the search a user ID.
+		return errors.New(strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
+	}
+	return nil
 }
 
 // readForm reads the POST body as a form, or returns the status and message

@@ -666,3 +666,62 @@ func TestAdminHTTPRoundTrips(t *testing.T) {
 		assert.Equal(t, 4, cost(fmt.Sprintf("action on %d users, JSON", n), func() { post(n, "application/json") }))
 	}
 }
+
+// A search PostgreSQL's text cannot hold (a NUL byte, invalid UTF-8) is bad
+// input, 400, not a directory failure, 500; in a form's q it is dropped, as
+// the page's own links would never carry it.
+func TestAdminHTTPSearchPostgresRejects(t *testing.T) {
+	t.Parallel()
+	pool := migratedPool(t)
+	store := singlesession.NewPostgresStore(pool)
+	dir := singlesession.NewPostgresDirectory(pool)
+	require.NoError(t, dir.Grant(context.Background(), "root", singlesession.GrantAdmin))
+	a := newAdminApp(t, store, dir, singlesession.AdminConfig{})
+	root := a.browser("root")
+	root.mustLogin("root")
+	seedSessions(t, store, "bob", 1)
+
+	for name, tc := range map[string]struct{ path, want string }{
+		"NUL":                 {"/admin/sessions?q=%00", "bad search: contains a NUL byte"},
+		"NUL inside":          {"/admin/sessions?q=b%00b&page=2", "bad search: contains a NUL byte"},
+		"invalid UTF-8":       {"/admin/sessions?q=%FF", "bad search: not valid UTF-8"},
+		"invalid UTF-8 + NUL": {"/admin/sessions?q=%C3%00", "bad search: not valid UTF-8"},
+		"too long":            {"/admin/sessions?q=" + strings.Repeat("b", 513), "bad search: 513 bytes, more than 512"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, body := root.send("GET", tc.path, "")
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode, body)
+			assert.Contains(t, body, tc.want)
+			res, body = root.send("GET", tc.path, "", "Accept", "application/json")
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode, body)
+			assert.JSONEq(t, fmt.Sprintf(`{"error": %q}`, tc.want), body)
+		})
+	}
+
+	t.Run("form", func(t *testing.T) {
+		// No user chosen: the page again, without the search.
+		res, page := root.send("POST", "/admin/sessions/logout", "action=logout&q=%00&page=1")
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, page)
+		assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
+		assert.Contains(t, page, `Choose at least one user, then an action.`)
+		assert.Contains(t, page, `value="bob"`)
+
+		// An action: done, and back to the page without the search.
+		res, body := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob")+"&q=b%00&page=1")
+		assert.Equal(t, http.StatusSeeOther, res.StatusCode, body)
+		assert.Equal(t, "/admin/sessions", res.Header.Get("Location"))
+		assert.Zero(t, (&env{store: store, pool: pool}).sessionsOf(t, "bob"))
+	})
+
+	t.Run("ordinary search", func(t *testing.T) {
+		seedSessions(t, store, "bob", 1)
+		p := root.pageJSON("/admin/sessions?q=bo")
+		assert.Equal(t, "bo", p.Query)
+		require.Len(t, p.Users, 1)
+		assert.Equal(t, "bob", p.Users[0].ID)
+		assert.Equal(t, 1, p.Users[0].Sessions)
+		res, page := root.send("GET", "/admin/sessions?q=%C3%A9", "")
+		assert.Equal(t, http.StatusOK, res.StatusCode, page)
+		assert.Contains(t, page, "No users", "a valid search that matches nobody")
+	})
+}
