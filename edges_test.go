@@ -188,6 +188,29 @@ func TestUserIDAfterFailedLoginSave(t *testing.T) {
 	assert.Equal(t, "alice", b.whoami(), "the browser is still alice")
 }
 
+// Two LoginHook calls in one request whose save fails: UserID goes back to
+// the user from before the first (alice), never to the first login's user
+// (carol), who never signed in.
+func TestUserIDAfterFailedSaveOfTwoLogins(t *testing.T) {
+	broken := &failingLoginStore{Store: singlesession.NewMemoryStore()}
+	var after atomic.Value
+	a := newApp(t, broken, withRoute("POST /twice-then-write", func(a *app) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			require.NoError(t, a.m.LoginHook(r.Context(), "carol"))
+			require.NoError(t, a.m.LoginHook(r.Context(), "dave"))
+			broken.fail.Store(true)
+			w.WriteHeader(http.StatusOK) // scs saves here, and fails
+			broken.fail.Store(false)
+			after.Store(a.m.UserID(r.Context()))
+		}
+	}))
+	b := a.browser("b")
+	b.mustLogin("alice")
+	b.do("POST", "/twice-then-write", url.Values{})
+	assert.Equal(t, "alice", after.Load(), "UserID is the user from before both logins")
+	assert.Equal(t, "alice", b.whoami())
+}
+
 // Hooks combined in one request.
 func TestHooksInOneRequest(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
@@ -213,7 +236,10 @@ func TestHooksInOneRequest(t *testing.T) {
 			}),
 		)
 
-		// Login then logout: the browser ends anonymous, its old session ended.
+		// Login then logout: the browser ends anonymous, its old session
+		// ended, and, like any logout, every other session of the user.
+		elsewhere := a.browser("elsewhere")
+		elsewhere.mustLogin("bob")
 		b := a.browser("b")
 		b.mustLogin("alice")
 		old := a.storeToken(b.cookie())
@@ -221,6 +247,7 @@ func TestHooksInOneRequest(t *testing.T) {
 		assert.Equal(t, "", who)
 		assert.Equal(t, "", b.whoami())
 		assertGone(t, e, old)
+		assert.Equal(t, "", elsewhere.whoami(), "bob's other session ended with the logout")
 		assert.Equal(t, 0, e.sessionsOf(t, "bob"))
 
 		// Twice: the second user wins, the first never had a session.

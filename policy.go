@@ -14,8 +14,9 @@ import (
 // ordinary requests. The policy runs on a goroutine of its own: if ctx is done
 // before it returns, the login fails with ctx's error and nothing changes; a
 // policy that ignores ctx keeps running until it returns, but holds no lock and
-// delays no other login. A policy that panics fails the login with an error
-// wrapping [ErrPolicyPanic]; nothing changes either.
+// delays no other login. A policy that panics, or ends its goroutine without
+// returning (runtime.Goexit, which t.FailNow calls), fails the login at once
+// with an error wrapping [ErrPolicyPanic]; nothing changes either.
 type Policy func(ctx context.Context, userID string) bool
 
 var (
@@ -30,7 +31,7 @@ var (
 )
 
 // ErrPolicyPanic is wrapped by the error [Manager.LoginHook] returns when the
-// policy panicked.
+// policy panicked or called runtime.Goexit.
 var ErrPolicyPanic = errors.New("singlesession: policy panicked")
 
 // decide runs the policy for userID and reports whether the user's other
@@ -45,12 +46,23 @@ func (m *Manager) decide(ctx context.Context, userID string) (bool, error) {
 	}
 	done := make(chan verdict, 1)
 	go func() {
+		returned := false
 		defer func() {
+			if returned {
+				return
+			}
+			// recover is nil when the policy called runtime.Goexit (as
+			// t.FailNow does): the goroutine ends without an answer, and
+			// without this the login would wait for ctx to end.
 			if p := recover(); p != nil {
 				done <- verdict{err: fmt.Errorf("%w for %q: %v", ErrPolicyPanic, userID, p)}
+			} else {
+				done <- verdict{err: fmt.Errorf("%w for %q: it exited without returning (runtime.Goexit)", ErrPolicyPanic, userID)}
 			}
 		}()
-		done <- verdict{endOthers: m.policy(ctx, userID)}
+		endOthers := m.policy(ctx, userID)
+		returned = true
+		done <- verdict{endOthers: endOthers}
 	}()
 	select {
 	case v := <-done:

@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,6 +124,32 @@ func TestPolicyPanics(t *testing.T) {
 		mu.Unlock()
 		here.mustLogin("alice")
 		assert.Equal(t, "", elsewhere.whoami(), "the next login works")
+	})
+}
+
+// Rule 13: a policy that ends its goroutine without returning
+// (runtime.Goexit, as t.FailNow does) fails the login at once, with nothing
+// changed; before, the login waited until the request's context ended.
+func TestPolicyGoexit(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		var exit atomic.Bool
+		a := newApp(t, e.store, withPolicy(func(context.Context, string) bool {
+			if exit.Load() {
+				runtime.Goexit()
+			}
+			return true
+		}))
+		b := a.browser("b")
+		b.mustLogin("alice")
+		exit.Store(true)
+		b.c.Timeout = 10 * time.Second // the old code hung until the request ended
+		res, body := b.do("POST", "/login", url.Values{"user": {"bob"}})
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+		assert.Contains(t, body, "Goexit")
+		exit.Store(false)
+		assert.Equal(t, "alice", b.whoami(), "nothing changed")
+		b.mustLogin("bob")
+		assert.Equal(t, "bob", b.whoami(), "the next login works")
 	})
 }
 

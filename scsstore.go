@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -76,22 +77,33 @@ func (a *scsStore) FindCtx(ctx context.Context, token string) ([]byte, bool, err
 }
 
 // CommitCtx saves a session: a pending login as one transaction; a session
-// this request loaded with an update that never re-creates it; any other
-// session, new this request, with an insert. Outside the middleware (scs's
-// Iterate) it only updates.
+// this request loaded, or one that scs's Iterate handed a handler, with an
+// update that never re-creates it; any other session, new this request, with
+// an insert. Outside a request (scs's Iterate in a background job) it only
+// updates, and reports a session it cannot find as an error.
 func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
 	st := a.m.state(ctx)
 	if st == nil {
-		_, err := a.m.store.Update(ctx, token, data, expiry)
+		found, err := a.m.store.Update(ctx, token, data, expiry)
+		if err == nil && !found {
+			err = fmt.Errorf("%w: commit outside a request updates existing sessions only, and session %s has ended or was never stored (create sessions inside Manager.Middleware, or load them with Manager.Load)", ErrSessionNotFound, SessionID(token))
+		}
 		return err
 	}
 	st.mu.Lock()
 	login, retired, loaded := st.login, st.retired, st.loaded
+	_, iterated := st.iterated[token]
 	st.mu.Unlock()
 
 	switch {
-	case login != nil:
+	case login != nil && token == login.token:
 		return a.commitLogin(ctx, st, login, retired, token, data, expiry)
+
+	case iterated && token != loaded:
+		// Another session, committed by a handler through scs's Iterate:
+		// an update, and nothing about this request's session.
+		_, err := a.m.store.Update(ctx, token, data, expiry)
+		return err
 
 	case token == loaded:
 		found, err := a.m.store.Update(ctx, token, data, expiry)
@@ -174,9 +186,9 @@ func (a *scsStore) DeleteCtx(ctx context.Context, token string) error {
 		_, err := a.m.store.Logout(ctx, "", []string{token})
 		return err
 	}
-	userID := ""
+	userID, signedInHere := "", false
 	if st.logout != nil {
-		userID = st.logout.userID
+		userID, signedInHere = st.logout.userID, st.logout.signedInHere
 	}
 	cancelled := st.logout == nil && st.login != nil
 	tokens := append(nonEmpty(token), st.retired...)
@@ -185,7 +197,17 @@ func (a *scsStore) DeleteCtx(ctx context.Context, token string) error {
 	if cancelled {
 		a.m.logger.WarnContext(ctx, "singlesession: the session was destroyed or its token renewed after LoginHook in the same request; the login is cancelled (use LogoutHook to sign out, and do not call RenewToken after LoginHook)")
 	}
-	if _, err := a.m.store.Logout(ctx, userID, tokens); err != nil {
+	if signedInHere && userID != "" {
+		// None of tokens is linked to userID yet (the login was never
+		// saved), so Logout would take the browser for anonymous: end the
+		// browser's sessions, then every session of the user.
+		if _, err := a.m.store.Logout(ctx, "", tokens); err != nil {
+			return err
+		}
+		if _, err := a.m.store.End(ctx, []string{userID}); err != nil {
+			return err
+		}
+	} else if _, err := a.m.store.Logout(ctx, userID, tokens); err != nil {
 		return err
 	}
 	st.mu.Lock()
@@ -195,8 +217,30 @@ func (a *scsStore) DeleteCtx(ctx context.Context, token string) error {
 }
 
 // AllCtx returns every unexpired session, for scs's SessionManager.Iterate.
+// Inside a request it notes their tokens, so that CommitCtx knows a commit of
+// one of them for an update of that session, never for a new session or the
+// pending login.
 func (a *scsStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
-	return a.m.store.All(ctx)
+	all, err := a.m.store.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st := a.m.state(ctx); st != nil {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if st.iterated == nil {
+			st.iterated = make(map[string]struct{}, len(all))
+		}
+		for token := range all {
+			st.iterated[token] = struct{}{}
+			if a.m.sessions.HashTokenInStore {
+				// scs's Iterate hands the store key to fn as the token,
+				// and its Commit hashes it again.
+				st.iterated[hashToken(token)] = struct{}{}
+			}
+		}
+	}
+	return all, nil
 }
 
 // All is scs.IterableStore's context-free method; scs calls AllCtx instead.

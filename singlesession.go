@@ -28,9 +28,11 @@ const MaxUserIDLen = 512
 var (
 	// ErrNoMiddleware is returned by [Manager.LoginHook] and
 	// [Manager.LogoutHook] when ctx does not come from a request that
-	// [Manager.Middleware] handles (for example context.Background()), and by
-	// the store adapter when scs is driven by sessions.LoadAndSave directly.
-	ErrNoMiddleware = errors.New("singlesession: no request state in context: wrap the handler with Manager.Middleware and pass r.Context()")
+	// [Manager.Middleware] handles or from [Manager.Load] (for example
+	// context.Background()), by [Manager.Commit] for such a context, and by
+	// the store adapter when scs is driven by sessions.LoadAndSave or
+	// sessions.Load directly.
+	ErrNoMiddleware = errors.New("singlesession: no request state in context: wrap the handler with Manager.Middleware (or, in a middleware of your own, load the session with Manager.Load, not sessions.Load) and pass r.Context()")
 
 	// ErrInvalidUserID is wrapped by the errors [Manager.LoginHook] and
 	// [Manager.LogoutUser] return for a user ID that is empty, longer than
@@ -167,6 +169,18 @@ func (m *Manager) LoginHook(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
+	st.mu.Lock()
+	previous := st.userID
+	st.mu.Unlock()
+	if previous != "" && previous != userID {
+		// Another user signs in on this browser: like Django's login(), start
+		// from an empty session, so nothing of the previous user's carries
+		// over. An anonymous visitor's values (a cart) and a same-user
+		// re-login keep theirs.
+		if err := m.sessions.Clear(ctx); err != nil {
+			return fmt.Errorf("singlesession: login of %q: %w", userID, err)
+		}
+	}
 	// scs's RenewToken deletes the old token through the store at once; the
 	// adapter holds that delete back (st.renewing) so the login transaction
 	// does it, and a failed save leaves the old session whole.
@@ -181,9 +195,15 @@ func (m *Manager) LoginHook(ctx context.Context, userID string) error {
 	if err != nil {
 		return fmt.Errorf("singlesession: login of %q: %w", userID, err)
 	}
+	previousUserID := st.userID
+	if st.login != nil {
+		// A second LoginHook in one request: if the save fails, the browser
+		// is still who it was before the first.
+		previousUserID = st.login.previousUserID
+	}
 	st.login = &pendingLogin{
 		userID: userID, endOthers: endOthers,
-		token: m.storeToken(token), previousUserID: st.userID,
+		token: m.storeToken(token), previousUserID: previousUserID,
 	}
 	st.userID = userID
 	return nil
@@ -210,6 +230,9 @@ func (m *Manager) LogoutHook(ctx context.Context) error {
 	st.logout = &pendingLogout{}
 	if !m.keepOthers {
 		st.logout.userID = st.userID
+		// After LoginHook in this request, the user proved who they are here
+		// and now, though their session is not saved yet: end all of theirs.
+		st.logout.signedInHere = st.login != nil
 	}
 	st.mu.Unlock()
 	err := m.sessions.Destroy(ctx)

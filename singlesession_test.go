@@ -132,7 +132,8 @@ func TestReLoginOnLiveSession(t *testing.T) {
 }
 
 // Rules 5 and 13: switching user on one browser ends that browser's session of
-// the first user, not the first user's sessions elsewhere.
+// the first user, not the first user's sessions elsewhere, and the first
+// user's data does not carry over; a same-user re-login keeps its data.
 func TestSwitchUser(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		a := newApp(t, e.store)
@@ -146,12 +147,18 @@ func TestSwitchUser(t *testing.T) {
 		other.mustLogin("alice")
 		require.Equal(t, 2, e.sessionsOf(t, "alice"))
 
+		here.put("secret", "alice's")
 		here.mustLogin("bob")
 		assert.Equal(t, "bob", here.whoami())
+		assert.Equal(t, "", here.get("secret"), "none of alice's data carries over to bob (as Django's login() flushes)")
 		assertGone(t, e, a.storeToken(aliceHere))
 		assert.Equal(t, "alice", other.whoami(), "alice's session elsewhere survives the switch")
 		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
 		assert.Equal(t, 1, e.sessionsOf(t, "bob"))
+
+		here.put("basket", "bob's")
+		here.mustLogin("bob")
+		assert.Equal(t, "bob's", here.get("basket"), "a same-user re-login keeps the data")
 	})
 }
 
