@@ -138,6 +138,82 @@ func ExampleMigrate() {
 	// http.ListenAndServe(":8080", m.Middleware(mux))
 }
 
+// An API whose clients carry the session token in a header rather than a
+// cookie: a middleware of its own, on Manager.Load and Manager.Commit (scs's
+// README shows the same with sessions.Load and sessions.Commit). Header and
+// cookie clients share the rules: one session per user counts both.
+func ExampleManager_Load() {
+	sessions := scs.New()
+	m, _ := singlesession.New(sessions, singlesession.NewMemoryStore(), singlesession.Config{})
+
+	withHeaderSession := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, err := m.Load(r.Context(), r.Header.Get("X-Session"))
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			// The handler must not write the response before the token is
+			// known: record it, commit, then send it.
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r.WithContext(ctx))
+			switch sessions.Status(ctx) {
+			case scs.Modified:
+				token, _, err := m.Commit(ctx)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				if token != "" { // "": the session ended meanwhile; send nothing
+					w.Header().Set("X-Session", token)
+				}
+			case scs.Destroyed:
+				w.Header().Set("X-Session", "")
+			}
+			w.WriteHeader(rec.Code)
+			w.Write(rec.Body.Bytes())
+		})
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.LoginHook(r.Context(), r.FormValue("user")); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	})
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%q", m.UserID(r.Context()))
+	})
+	api := httptest.NewServer(withHeaderSession(mux))
+	defer api.Close()
+	web := httptest.NewServer(m.Middleware(mux))
+	defer web.Close()
+
+	call := func(method, u, token, form string) (string, string) {
+		req, _ := http.NewRequest(method, u, strings.NewReader(form))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Session", token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err.Error()
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.Header.Get("X-Session"), string(body)
+	}
+	token, _ := call("POST", api.URL+"/login", "", "user=alice")
+	_, who := call("GET", api.URL+"/whoami", token, "")
+	fmt.Println("API client:", who)
+
+	browser := newBrowser()
+	post(browser, web.URL+"/login", "user=alice")
+	_, who = call("GET", api.URL+"/whoami", token, "")
+	fmt.Println("API client after alice signed in on a browser:", who)
+	// Output:
+	// API client: "alice"
+	// API client after alice signed in on a browser: ""
+}
+
 func newBrowser() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar}
