@@ -54,21 +54,6 @@ func (a Action) Permission() string {
 	return ""
 }
 
-var (
-	// ErrPermissionDenied is wrapped by the error [Admin.Run] returns when
-	// the actor is not a user the [Directory] knows or does not hold the
-	// action's permission. Nothing ends then.
-	ErrPermissionDenied = errors.New("permission denied")
-
-	// ErrUnknownAction is wrapped by the error [Admin.Run] returns for an
-	// action other than [ActionLogout] and [ActionLogoutAll].
-	ErrUnknownAction = errors.New("unknown action")
-
-	// ErrNoUsers is wrapped by the error [Admin.Run] returns when it is given
-	// no user IDs.
-	ErrNoUsers = errors.New("no users chosen")
-)
-
 // SkipReason says why an action left a chosen user alone.
 type SkipReason string
 
@@ -296,7 +281,7 @@ func (a *Admin) Run(ctx context.Context, actor string, action Action, userIDs []
 	}
 	known, err := a.dir.Users(ctx, lookup)
 	if err != nil {
-		return nil, fmt.Errorf("singlesession: %s: %w", action, err)
+		return nil, wrap(string(action), err)
 	}
 	actorUser, ok := known[actor]
 	actorUser.ID = actor // the map's key is authoritative
@@ -325,7 +310,7 @@ func (a *Admin) lookupActor(ctx context.Context, actor string) (User, bool, erro
 	}
 	known, err := a.dir.Users(ctx, []string{actor})
 	if err != nil {
-		return User{}, false, fmt.Errorf("singlesession: look up actor %q: %w", actor, err)
+		return User{}, false, wrap(fmt.Sprintf("look up actor %q", actor), err)
 	}
 	u, ok := known[actor]
 	u.ID = actor
@@ -399,7 +384,7 @@ func (a *Admin) execute(ctx context.Context, actor User, action Action, targets 
 	if len(end) > 0 {
 		counts, err := a.m.LogoutUsers(ctx, end)
 		if err != nil {
-			return nil, fmt.Errorf("singlesession: %s by %q: %w", action, actor.ID, err)
+			return nil, wrap(fmt.Sprintf("%s by %q", action, actor.ID), err)
 		}
 		for _, id := range end {
 			res.SignedOut = append(res.SignedOut, SignedOut{UserID: id, Sessions: counts[id]})

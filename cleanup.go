@@ -14,7 +14,11 @@ func (m *Manager) DeleteExpired(ctx context.Context) (int, error) {
 	if ctx == nil {
 		return 0, errors.New("singlesession: delete expired: nil context")
 	}
-	return m.store.DeleteExpired(ctx)
+	n, err := m.store.DeleteExpired(ctx)
+	if err != nil {
+		return n, wrap("delete expired", err)
+	}
+	return n, nil
 }
 
 // RunCleanup calls [Manager.DeleteExpired] every interval until ctx is done,

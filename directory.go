@@ -54,12 +54,6 @@ type Directory interface {
 	Search(ctx context.Context, query string, offset, limit int) (users []User, total int, err error)
 }
 
-// ErrUnknownPermission is wrapped by the errors that [NewStaticDirectory]
-// (through the directory's methods and [NewAdmin]), [PostgresDirectory.Grant]
-// and [PostgresDirectory.Revoke] return for a permission other than
-// [PermLogout] and [PermLogoutAll] (and, for grants, [GrantAdmin]).
-var ErrUnknownPermission = errors.New("unknown permission")
-
 // StaticDirectory is a [Directory] over a fixed list of users held in memory,
 // for demos, tests and applications with a handful of operators. Create it
 // with [NewStaticDirectory]; it is safe for concurrent use.

@@ -1,10 +1,80 @@
 package singlesession
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
-// ErrSessionNotFound is wrapped by the error that scs's Commit returns
-// outside a request (a background job, scs's Iterate outside a handler) for
-// a session that is not in the store: one that ended, or one that was never
-// stored. Outside a request the Manager updates sessions only; it never
-// creates one, since it cannot tell a new session from an ended one.
-var ErrSessionNotFound = errors.New("session not found")
+// The sentinel errors of the package. Each is documented with the methods
+// that return it; those methods wrap it with context and the "singlesession: "
+// prefix, so test for them with errors.Is.
+var (
+	// ErrNoMiddleware is wrapped by the errors that [Manager.LoginHook],
+	// [Manager.LogoutHook] and [Manager.Commit] return when ctx did not come
+	// from a request that [Manager.Middleware] handles or from [Manager.Load]
+	// (for example context.Background()), and by the error scs's Load returns
+	// when it is called directly instead of [Manager.Load].
+	ErrNoMiddleware = errors.New("no request state in context: wrap the handler with Manager.Middleware (or, in a middleware of your own, load the session with Manager.Load, not sessions.Load) and pass r.Context()")
+
+	// ErrInvalidUserID is wrapped by the errors that [Manager.LoginHook],
+	// [Manager.LogoutUser], [Manager.LogoutUsers], [ValidateUserID] and the
+	// directories return for a user ID that is empty, longer than
+	// [MaxUserIDLen] bytes, not valid UTF-8, or contains a NUL byte.
+	ErrInvalidUserID = errors.New("invalid user ID")
+
+	// ErrPolicyPanic is wrapped by the error [Manager.LoginHook] returns when
+	// the policy panicked or ended its goroutine with runtime.Goexit.
+	ErrPolicyPanic = errors.New("policy panicked")
+
+	// ErrSessionNotFound is wrapped by the error that scs's Commit returns
+	// outside a request (a background job, scs's Iterate outside a handler)
+	// for a session that is not in the store: one that ended, or one that
+	// was never stored. Outside a request the Manager updates sessions only;
+	// it never creates one, since it cannot tell a new session from an
+	// ended one.
+	ErrSessionNotFound = errors.New("session not found")
+
+	// ErrPermissionDenied is wrapped by the error [Admin.Run] returns when
+	// the actor is not a user the [Directory] knows or does not hold the
+	// action's permission. Nothing ends then.
+	ErrPermissionDenied = errors.New("permission denied")
+
+	// ErrUnknownAction is wrapped by the error [Admin.Run] returns for an
+	// action other than [ActionLogout] and [ActionLogoutAll].
+	ErrUnknownAction = errors.New("unknown action")
+
+	// ErrNoUsers is wrapped by the error [Admin.Run] returns when it is given
+	// no user IDs.
+	ErrNoUsers = errors.New("no users chosen")
+
+	// ErrUnknownPermission is wrapped by the errors that [NewStaticDirectory]
+	// (through the directory's methods and [NewAdmin]),
+	// [PostgresDirectory.Grant] and [PostgresDirectory.Revoke] return for a
+	// permission other than [PermLogout] and [PermLogoutAll] (and, for
+	// grants, [GrantAdmin]).
+	ErrUnknownPermission = errors.New("unknown permission")
+)
+
+// errPrefix starts every error that leaves the package.
+const errPrefix = "singlesession: "
+
+// wrap returns err prefixed with "singlesession: " and what, or err itself
+// when it already carries the prefix: it then comes from another exported
+// method of the package (a store's, through scs), or from a Store or
+// Directory of the application's that follows the same convention, and the
+// prefix appears once.
+func wrap(what string, err error) error {
+	if strings.HasPrefix(err.Error(), errPrefix) {
+		return err
+	}
+	return fmt.Errorf("%s%s: %w", errPrefix, what, err)
+}
+
+// wrapTo applies wrap to *err when it is not nil; defer it in a method whose
+// errors all leave the package (the scs adapter's).
+func wrapTo(err *error, what string) {
+	if *err != nil {
+		*err = wrap(what, *err)
+	}
+}

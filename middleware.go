@@ -69,7 +69,7 @@ func (m *Manager) Load(ctx context.Context, token string) (context.Context, erro
 	st := &requestState{}
 	ctx, err := m.sessions.Load(context.WithValue(ctx, stateKey{m}, st), token)
 	if err != nil {
-		return nil, fmt.Errorf("singlesession: load: %w", err)
+		return nil, wrap("load", err)
 	}
 	st.mu.Lock()
 	st.handling = true // finds from now on are not the load
@@ -97,7 +97,7 @@ func (m *Manager) Commit(ctx context.Context) (string, time.Time, error) {
 	}
 	token, expiry, err := m.sessions.Commit(ctx)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("singlesession: commit: %w", err)
+		return "", time.Time{}, wrap("commit", err)
 	}
 	st.mu.Lock()
 	dropped := st.dropped

@@ -2,7 +2,6 @@ package singlesession
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -30,10 +29,6 @@ var (
 	Never Policy = func(context.Context, string) bool { return false }
 )
 
-// ErrPolicyPanic is wrapped by the error [Manager.LoginHook] returns when the
-// policy panicked or called runtime.Goexit.
-var ErrPolicyPanic = errors.New("singlesession: policy panicked")
-
 // decide runs the policy for userID and reports whether the user's other
 // sessions end. A nil policy means Always and costs nothing.
 func (m *Manager) decide(ctx context.Context, userID string) (bool, error) {
@@ -55,9 +50,9 @@ func (m *Manager) decide(ctx context.Context, userID string) (bool, error) {
 			// t.FailNow does): the goroutine ends without an answer, and
 			// without this the login would wait for ctx to end.
 			if p := recover(); p != nil {
-				done <- verdict{err: fmt.Errorf("%w for %q: %v", ErrPolicyPanic, userID, p)}
+				done <- verdict{err: fmt.Errorf("%w: %v", ErrPolicyPanic, p)}
 			} else {
-				done <- verdict{err: fmt.Errorf("%w for %q: it exited without returning (runtime.Goexit)", ErrPolicyPanic, userID)}
+				done <- verdict{err: fmt.Errorf("%w: it exited without returning (runtime.Goexit)", ErrPolicyPanic)}
 			}
 		}()
 		endOthers := m.policy(ctx, userID)
@@ -68,10 +63,10 @@ func (m *Manager) decide(ctx context.Context, userID string) (bool, error) {
 	case v := <-done:
 		if v.err == nil && ctx.Err() != nil {
 			// The policy answered, but too late to act on: the request is over.
-			return false, fmt.Errorf("singlesession: policy for %q: %w", userID, context.Cause(ctx))
+			return false, fmt.Errorf("policy: %w", context.Cause(ctx))
 		}
 		return v.endOthers, v.err
 	case <-ctx.Done():
-		return false, fmt.Errorf("singlesession: policy for %q: %w", userID, context.Cause(ctx))
+		return false, fmt.Errorf("policy: %w", context.Cause(ctx))
 	}
 }

@@ -25,21 +25,6 @@ const (
 // MaxUserIDLen is the longest user ID, in bytes, that the Manager accepts.
 const MaxUserIDLen = 512
 
-var (
-	// ErrNoMiddleware is returned by [Manager.LoginHook] and
-	// [Manager.LogoutHook] when ctx does not come from a request that
-	// [Manager.Middleware] handles or from [Manager.Load] (for example
-	// context.Background()), by [Manager.Commit] for such a context, and by
-	// the store adapter when scs is driven by sessions.LoadAndSave or
-	// sessions.Load directly.
-	ErrNoMiddleware = errors.New("singlesession: no request state in context: wrap the handler with Manager.Middleware (or, in a middleware of your own, load the session with Manager.Load, not sessions.Load) and pass r.Context()")
-
-	// ErrInvalidUserID is wrapped by the errors [Manager.LoginHook] and
-	// [Manager.LogoutUser] return for a user ID that is empty, longer than
-	// [MaxUserIDLen] bytes, not valid UTF-8, or contains a NUL byte.
-	ErrInvalidUserID = errors.New("invalid user ID")
-)
-
 // Config holds the options of a [Manager]. A zero Config uses the defaults:
 // one session per user, and logout ends all of the user's sessions.
 type Config struct {
@@ -163,11 +148,11 @@ func (m *Manager) LoginHook(ctx context.Context, userID string) error {
 	}
 	st := m.state(ctx)
 	if st == nil {
-		return ErrNoMiddleware
+		return fmt.Errorf("singlesession: login: %w", ErrNoMiddleware)
 	}
 	endOthers, err := m.decide(ctx, userID)
 	if err != nil {
-		return err
+		return fmt.Errorf("singlesession: login of %q: %w", userID, err)
 	}
 	st.mu.Lock()
 	previous := st.userID
@@ -224,7 +209,7 @@ func (m *Manager) LoginHook(ctx context.Context, userID string) error {
 func (m *Manager) LogoutHook(ctx context.Context) error {
 	st := m.state(ctx)
 	if st == nil {
-		return ErrNoMiddleware
+		return fmt.Errorf("singlesession: logout: %w", ErrNoMiddleware)
 	}
 	st.mu.Lock()
 	st.logout = &pendingLogout{}
@@ -240,7 +225,7 @@ func (m *Manager) LogoutHook(ctx context.Context) error {
 	defer st.mu.Unlock()
 	st.logout = nil
 	if err != nil {
-		return fmt.Errorf("singlesession: logout: %w", err)
+		return wrap("logout", err)
 	}
 	return nil
 }
@@ -271,7 +256,10 @@ func (m *Manager) LogoutUser(ctx context.Context, userID string) (int, error) {
 		return 0, fmt.Errorf("singlesession: logout user: %w", err)
 	}
 	counts, err := m.store.End(ctx, []string{userID})
-	return counts[userID], err
+	if err != nil {
+		return 0, wrap("logout user", err)
+	}
+	return counts[userID], nil
 }
 
 // LogoutUsers is [Manager.LogoutUser] for many users at once: one store
@@ -288,7 +276,11 @@ func (m *Manager) LogoutUsers(ctx context.Context, userIDs []string) (map[string
 			return nil, fmt.Errorf("singlesession: logout users: %.40q: %w", id, err)
 		}
 	}
-	return m.store.End(ctx, userIDs)
+	counts, err := m.store.End(ctx, userIDs)
+	if err != nil {
+		return nil, wrap("logout users", err)
+	}
+	return counts, nil
 }
 
 // storeToken is the key under which scs hands token to the store.

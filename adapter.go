@@ -55,7 +55,8 @@ func plausibleToken(token string) bool {
 
 // FindCtx loads a session and, for the request's own load, records which
 // user it is linked to.
-func (a *scsStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+func (a *scsStore) FindCtx(ctx context.Context, token string) (_ []byte, _ bool, err error) {
+	defer wrapTo(&err, "load session")
 	st := a.m.state(ctx)
 	if st == nil {
 		return nil, false, ErrNoMiddleware
@@ -81,7 +82,8 @@ func (a *scsStore) FindCtx(ctx context.Context, token string) ([]byte, bool, err
 // update that never re-creates it; any other session, new this request, with
 // an insert. Outside a request (scs's Iterate in a background job) it only
 // updates, and reports a session it cannot find as an error.
-func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) error {
+func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, expiry time.Time) (err error) {
+	defer wrapTo(&err, "save session")
 	st := a.m.state(ctx)
 	if st == nil {
 		found, err := a.m.store.Update(ctx, token, data, expiry)
@@ -162,7 +164,8 @@ func (a *scsStore) commitLogin(ctx context.Context, st *requestState, login *pen
 // this request's session, which signs the browser out (and cancels a pending
 // login), or the delete of another session (MergeSession), which leaves this
 // request's state alone.
-func (a *scsStore) DeleteCtx(ctx context.Context, token string) error {
+func (a *scsStore) DeleteCtx(ctx context.Context, token string) (err error) {
+	defer wrapTo(&err, "delete session")
 	if token == emptyTokenHash {
 		token = ""
 	}
@@ -223,7 +226,7 @@ func (a *scsStore) DeleteCtx(ctx context.Context, token string) error {
 func (a *scsStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
 	all, err := a.m.store.All(ctx)
 	if err != nil {
-		return nil, err
+		return nil, wrap("all sessions", err)
 	}
 	if st := a.m.state(ctx); st != nil {
 		st.mu.Lock()
@@ -268,13 +271,4 @@ func (a *scsStore) Commit(token string, b []byte, expiry time.Time) error {
 // Delete is scs.Store's context-free method; scs calls DeleteCtx instead.
 func (a *scsStore) Delete(token string) error {
 	return a.DeleteCtx(context.Background(), token)
-}
-
-// SessionID returns an opaque, stable identifier of a session for logs and
-// pages: 12 base64url characters of a SHA-256 of the store token (with a
-// prefix of the library's). It reveals nothing that would let anyone use the
-// session.
-func SessionID(token string) string {
-	h := sha256.Sum256([]byte("singlesession:" + token))
-	return base64.RawURLEncoding.EncodeToString(h[:])[:12]
 }
