@@ -12,6 +12,20 @@
 // session, no session claims a user without a link, and no reply was an
 // unexpected 5xx. It exits with status 1 when an invariant fails, 2 when the
 // run cannot start. SIGINT stops the load early; the checks still run.
+//
+// -collide runs the collision scenario instead: a few users (-users, default
+// 3) signed in on many browsers under the policy Never, whose sessions
+// logouts, re-logins and operators' sign-outs (LogoutUser, LogoutUsers) end
+// at the same moments. Every operation must succeed (a deadlock is a
+// failure), and no session may outlive a later sign-out of its user.
+//
+// -baseline compares throughput with plain scs (pgxstore) on the same
+// database instead: each side's browsers sign in once, then read and write
+// the session for -duration in all, in -rounds rounds that alternate the
+// sides; it prints both throughputs and the median of the rounds' ratios
+// singlesession ÷ plain scs, and exits with status 1 when a request failed:
+//
+//	go run ./cmd/singlesession-load -baseline -duration 10s
 package main
 
 import (
@@ -37,12 +51,15 @@ func run(args []string) int {
 	var cfg loadtest.Config
 	fs.StringVar(&cfg.DSN, "dsn", os.Getenv("DATABASE_URL"), "PostgreSQL connection string (default $DATABASE_URL)")
 	fs.IntVar(&cfg.Clients, "clients", 64, "concurrent browsers, each with its own cookie jar")
-	fs.IntVar(&cfg.Users, "users", 50, "distinct users the browsers sign in as")
-	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long the browsers send requests")
+	fs.IntVar(&cfg.Users, "users", 0, "distinct users the browsers sign in as (0: 50, or 3 with -collide)")
+	fs.DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long the browsers send requests (with -baseline: each side, over all rounds)")
 	fs.IntVar(&cfg.MaxRequests, "requests", 0, "also stop after this many requests (0: no limit)")
 	fs.DurationVar(&cfg.RequestTimeout, "timeout", 5*time.Second, "deadline of each request's context")
 	maxConns := fs.Int("conns", 16, "size of the application's connection pool")
 	never := fs.Bool("never", false, "use the policy Never instead of Always (the one-session check is then skipped)")
+	fs.BoolVar(&cfg.Collide, "collide", false, "run the collision scenario: few users, policy Never, concurrent logouts, logins and operators' sign-outs of the same users")
+	baseline := fs.Bool("baseline", false, "compare throughput with plain scs (pgxstore) on the same database, instead of the load test")
+	fs.IntVar(&cfg.Rounds, "rounds", 5, "with -baseline: paired rounds, each running both sides for duration/rounds")
 	verbose := fs.Bool("v", false, "log the application's errors to stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: singlesession-load [flags]\n\nLoad-tests singlesession on PostgreSQL and checks its invariants.\n\n")
@@ -59,6 +76,10 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "singlesession-load: no database: pass -dsn or set DATABASE_URL")
 		return 2
 	}
+	if *baseline && cfg.Collide {
+		fmt.Fprintln(os.Stderr, "singlesession-load: -baseline and -collide exclude each other")
+		return 2
+	}
 	cfg.MaxConns = int32(*maxConns)
 	if *never {
 		cfg.Policy = singlesession.Never
@@ -69,6 +90,18 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *baseline {
+		cmp, err := loadtest.Compare(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "singlesession-load: %v\n", err)
+			return 2
+		}
+		fmt.Print(cmp)
+		if !cmp.OK() {
+			return 1
+		}
+		return 0
+	}
 	report, err := loadtest.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "singlesession-load: %v\n", err)

@@ -30,4 +30,7 @@ func TestRun(t *testing.T) {
 	}
 	conn.Close(ctx)
 	assert.Equal(t, 0, run([]string{"-dsn", dsn, "-duration", "1s", "-clients", "8", "-users", "3"}))
+	assert.Equal(t, 0, run([]string{"-dsn", dsn, "-duration", "1s", "-clients", "16", "-collide"}))
+	assert.Equal(t, 0, run([]string{"-dsn", dsn, "-duration", "1s", "-clients", "4", "-baseline", "-rounds", "2"}))
+	assert.Equal(t, 2, run([]string{"-dsn", dsn, "-baseline", "-collide"}))
 }

@@ -29,18 +29,22 @@ func check(ctx context.Context, cfg *Config, a *app, pool *pgxpool.Pool, base st
 
 	// A run in which some operation never succeeded proves nothing.
 	var idle []string
-	for _, w := range opWeights {
+	for _, w := range opsOf(cfg.Collide) {
 		if report.Succeeded[w.op] == 0 {
 			idle = append(idle, w.op)
 		}
 	}
 	add("every operation succeeded at least once", len(idle) == 0, "%d successful replies; never: %s", sum(report.Succeeded), listOrNone(idle))
 	add("no handler panicked", report.Panics == 0, "%d panics", report.Panics)
-	add("no unexpected reply", report.UnexpectedReply == 0, "%d replies neither 2xx nor a store error", report.UnexpectedReply)
+	add("no unexpected reply", report.UnexpectedReply == 0, "%d replies neither 2xx nor a store or sign-out error", report.UnexpectedReply)
 	if cfg.ExpectStoreErrors {
 		add("store errors reach ErrorFunc", true, "%d store errors, expected under the injected faults", report.StoreErrors)
 	} else {
-		add("no unexpected 5xx", report.StoreErrors == 0, "%d store errors", report.StoreErrors)
+		add("no unexpected 5xx", report.StoreErrors == 0, "%d store errors (%d deadlocks among all errors)", report.StoreErrors, report.Deadlocks)
+	}
+	if cfg.Collide {
+		add("every operator sign-out succeeded", cfg.ExpectStoreErrors || report.SignOutErrors == 0,
+			"%d of %d sign-outs failed (%d deadlocks among all errors)", report.SignOutErrors, report.Ops[OpSignOut], report.Deadlocks)
 	}
 	add("every request got a reply", report.NoReply == 0, "%d requests without a reply", report.NoReply)
 	limit := cfg.RequestTimeout + time.Second
@@ -91,6 +95,103 @@ func check(ctx context.Context, cfg *Config, a *app, pool *pgxpool.Pool, base st
 			"%d samples of the tables, %d with a user over one: %s", sampled.samples, sampled.bad, listOrNone(sampled.first))
 	}
 	report.Invariants = append(report.Invariants, checkTables(ctx, pool, report.Always, cfg.RecoveryTimeout)...)
+	if cfg.Collide {
+		a.mu.Lock()
+		signOuts := slices.Clone(a.signOuts)
+		a.mu.Unlock()
+		report.Invariants = append(report.Invariants, checkSignOuts(ctx, pool, signOuts, clients, cfg.RecoveryTimeout))
+	}
+}
+
+// checkSignOuts checks that no session outlived an operator's sign-out of its
+// user that began after the session's login had been answered (so after the
+// login committed): no request sent after such a sign-out returned found the
+// browser still signed in, and no such session is left in the tables.
+// Logouts through LogoutHook are not traced: one whose own session had
+// already ended rightly ends nothing else, and the browser cannot tell.
+func checkSignOuts(ctx context.Context, pool *pgxpool.Pool, signOuts []signOut, clients []*client, patience time.Duration) Invariant {
+	// For each user, the sign-outs in the order they returned, each with
+	// the latest beginning among it and those that returned before it.
+	type mark struct{ end, latestBegin time.Time }
+	slices.SortFunc(signOuts, func(x, y signOut) int { return x.end.Compare(y.end) })
+	marks := map[string][]mark{}
+	latest := map[string]time.Time{} // the latest beginning of a sign-out of each user
+	for _, s := range signOuts {
+		for _, u := range s.users {
+			begin := s.begin
+			if begin.Before(latest[u]) {
+				begin = latest[u]
+			}
+			latest[u] = begin
+			marks[u] = append(marks[u], mark{end: s.end, latestBegin: begin})
+		}
+	}
+	// latestBefore returns the latest beginning of the sign-outs of user
+	// that returned before t.
+	latestBefore := func(user string, t time.Time) time.Time {
+		list := marks[user]
+		i, _ := slices.BinarySearchFunc(list, t, func(m mark, t time.Time) int {
+			if m.end.Before(t) {
+				return -1
+			}
+			return 1
+		})
+		if i == 0 {
+			return time.Time{}
+		}
+		return list[i-1].latestBegin
+	}
+
+	var replies, stale int
+	var found []string
+	logins := map[string]login{}
+	for _, c := range clients {
+		for _, l := range c.logins {
+			logins[l.token] = l
+		}
+		for _, r := range c.signedIn {
+			replies++
+			if latestBefore(r.login.user, r.sent).After(r.login.done) {
+				stale++
+				if len(found) < 3 {
+					found = append(found, fmt.Sprintf("a request of session %s was still signed in as %s after a sign-out of that user",
+						singlesession.SessionID(r.login.token), r.login.user))
+				}
+			}
+		}
+	}
+
+	var left, traced, survived int
+	err := retry(ctx, patience, func() error {
+		left, traced, survived = 0, 0, 0
+		rows, err := pool.Query(ctx, `SELECT l.token, l.user_id FROM singlesession_links l JOIN sessions s USING (token)`)
+		if err != nil {
+			return err
+		}
+		var token, user string
+		_, err = pgx.ForEachRow(rows, []any{&token, &user}, func() error {
+			left++
+			l, ok := logins[token]
+			if !ok {
+				return nil // a login whose reply was lost, or the probe's
+			}
+			traced++
+			if latest[user].After(l.done) {
+				survived++
+				if len(found) < 3 {
+					found = append(found, fmt.Sprintf("session %s of %s is left after a sign-out of that user", singlesession.SessionID(token), user))
+				}
+			}
+			return nil
+		})
+		return err
+	})
+	return Invariant{
+		Name: "no session outlives an operator's sign-out of its user",
+		OK:   err == nil && stale == 0 && survived == 0,
+		Detail: fmt.Sprintf("%d sign-outs; %d signed-in replies, %d still signed in after a later sign-out; %d sessions left, %d traced to their login, %d older than a sign-out%s%s",
+			len(signOuts), replies, stale, left, traced, survived, firstFew(found), errSuffix(err)),
+	}
 }
 
 // checkTables checks the rows left in the sessions and link tables.

@@ -4,9 +4,15 @@
 // httptest server, works in a PostgreSQL schema of its own (dropped at the
 // end), and stops by itself after Config.Duration or Config.MaxRequests.
 //
-// The command cmd/singlesession-load runs it; the package's tests run a short
-// load, a load while PostgreSQL connections are killed, and a load across a
-// restart of a private PostgreSQL server.
+// With Config.Collide it runs the collision scenario instead: a few users
+// signed in on many browsers, whose sessions concurrent logouts, logins and
+// operators' sign-outs end at the same moments. [Compare] measures the
+// library's throughput against plain scs (pgxstore) on the same database.
+//
+// The command cmd/singlesession-load runs them; the package's tests run a
+// short load, the collision scenario, a short comparison, a load while
+// PostgreSQL connections are killed, and a load across a restart of a private
+// PostgreSQL server.
 package loadtest
 
 import (
@@ -31,6 +37,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/go-singlesession/singlesession"
@@ -48,7 +55,7 @@ type Config struct {
 	Clients int
 
 	// Users is the number of distinct users the browsers sign in as, chosen
-	// at random for each login. 0 means 50.
+	// at random for each login. 0 means 50, or 3 with Collide.
 	Users int
 
 	// Duration is how long the browsers send requests. 0 means 20s.
@@ -66,9 +73,29 @@ type Config struct {
 	// MaxConns is the size of the application's connection pool. 0 means 16.
 	MaxConns int32
 
-	// Policy is the application's policy; nil means [singlesession.Always].
-	// The one-session-per-user invariant is checked only under Always.
+	// Policy is the application's policy; nil means [singlesession.Always],
+	// or [singlesession.Never] with Collide. The one-session-per-user
+	// invariant is checked only under Always.
 	Policy singlesession.Policy
+
+	// Collide, when true, runs the collision scenario: few users (Users 0
+	// means 3), each signed in on several browsers at once (a nil Policy
+	// means Never), whose sessions are ended at the same moments by logouts
+	// ([singlesession.Manager.LogoutHook]), by operators' sign-outs
+	// ([singlesession.Manager.LogoutUser] for one user,
+	// [singlesession.Manager.LogoutUsers] for several, in random order,
+	// through the application's route POST /signout: operation [OpSignOut])
+	// and by re-logins, while other browsers of the same users sign in, read
+	// and write. Besides the usual invariants it checks that every sign-out
+	// succeeded and that no session outlives an operator's sign-out of its
+	// user that began after the session's login had been answered, neither
+	// in the replies during the load nor in the tables after it. The default,
+	// false, runs the mixed load of many users.
+	Collide bool
+
+	// Rounds is the number of paired rounds of [Compare], each running both
+	// sides for Duration/Rounds; 0 means 5. [Run] ignores it.
+	Rounds int
 
 	// ExpectStoreErrors, when true, accepts store errors (replies of
 	// ErrorFunc, 500 with the header X-Loadtest-Error: store) as the
@@ -102,6 +129,15 @@ func (c *Config) defaults() error {
 	}
 	if c.Users == 0 {
 		c.Users = 50
+		if c.Collide {
+			c.Users = 3
+		}
+	}
+	if c.Collide && c.Policy == nil {
+		c.Policy = singlesession.Never
+	}
+	if c.Rounds == 0 {
+		c.Rounds = 5
 	}
 	if c.Duration == 0 {
 		c.Duration = 20 * time.Second
@@ -119,9 +155,9 @@ func (c *Config) defaults() error {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	switch {
-	case c.Clients < 1, c.Users < 1, c.Duration < 0, c.MaxRequests < 0, c.RequestTimeout < 0, c.MaxConns < 1, c.RecoveryTimeout < 0:
-		return fmt.Errorf("loadtest: invalid config: %d clients, %d users, duration %v, max requests %d, request timeout %v, max conns %d, recovery timeout %v",
-			c.Clients, c.Users, c.Duration, c.MaxRequests, c.RequestTimeout, c.MaxConns, c.RecoveryTimeout)
+	case c.Clients < 1, c.Users < 1, c.Duration < 0, c.MaxRequests < 0, c.RequestTimeout < 0, c.MaxConns < 1, c.RecoveryTimeout < 0, c.Rounds < 1:
+		return fmt.Errorf("loadtest: invalid config: %d clients, %d users, duration %v, max requests %d, request timeout %v, max conns %d, recovery timeout %v, %d rounds",
+			c.Clients, c.Users, c.Duration, c.MaxRequests, c.RequestTimeout, c.MaxConns, c.RecoveryTimeout, c.Rounds)
 	}
 	return nil
 }
@@ -131,18 +167,44 @@ func (c *Config) always() bool {
 	return c.Policy == nil || reflect.ValueOf(c.Policy).Pointer() == reflect.ValueOf(singlesession.Always).Pointer()
 }
 
-// The operations a browser performs, at random with these weights.
+// The operations a browser performs, at random with the weights of its
+// scenario.
 const (
 	OpLogin  = "login"  // POST /login as a random user
 	OpRead   = "read"   // GET /whoami: a request that does not change the session
 	OpWrite  = "write"  // POST /put: a request that writes the session
 	OpLogout = "logout" // POST /logout
+	// OpSignOut is an operator's sign-out, POST /signout, of one to all of
+	// the users at random (Config.Collide only).
+	OpSignOut = "signout"
 )
 
-var opWeights = []struct {
+// opWeight is an operation and its share of a scenario's requests.
+type opWeight struct {
 	op     string
 	weight int
-}{{OpLogin, 15}, {OpRead, 50}, {OpWrite, 25}, {OpLogout, 10}}
+}
+
+var (
+	// mixedOps is the load of many users: mostly reads and writes.
+	mixedOps = []opWeight{{OpLogin, 15}, {OpRead, 50}, {OpWrite, 25}, {OpLogout, 10}}
+	// collideOps is the collision scenario: logins enough to keep each user
+	// signed in on several browsers, and nearly as many logouts, each of
+	// which ends every session of its user. Operators' sign-outs are rarer
+	// because each ends every session of up to all the users: more would
+	// leave the users no sessions to collide on. (Before per-user locks on
+	// every ending path, this mix made PostgreSQL report deadlocks in every
+	// 3-second run of 32 browsers.)
+	collideOps = []opWeight{{OpLogin, 40}, {OpRead, 15}, {OpWrite, 10}, {OpLogout, 30}, {OpSignOut, 5}}
+)
+
+// opsOf returns the operations of a scenario.
+func opsOf(collide bool) []opWeight {
+	if collide {
+		return collideOps
+	}
+	return mixedOps
+}
 
 // Report is the outcome of a run: what was done, how fast, and whether the
 // invariants held.
@@ -150,6 +212,7 @@ type Report struct {
 	Clients int           // concurrent browsers
 	Users   int           // distinct users they signed in as
 	Always  bool          // the policy was singlesession.Always
+	Collide bool          // the run was the collision scenario (Config.Collide)
 	Elapsed time.Duration // from the first request to the last reply
 
 	Requests   int            // requests sent, replied or not
@@ -160,9 +223,14 @@ type Report struct {
 	P50, P99, Max time.Duration // latency of the replies, as the browsers saw it
 
 	StoreErrors     int // replies of ErrorFunc (500, X-Loadtest-Error: store)
-	UnexpectedReply int // replies neither 2xx nor a store error
+	SignOutErrors   int // operators' sign-outs that returned an error (500, X-Loadtest-Error: signout)
+	UnexpectedReply int // replies neither 2xx nor a store or sign-out error
 	NoReply         int // requests that got no reply (transport error or client timeout)
 	Panics          int // handler panics caught by the server
+
+	// Deadlocks is how many of the StoreErrors and SignOutErrors were
+	// PostgreSQL's "deadlock detected" (SQLSTATE 40P01).
+	Deadlocks int
 
 	// Recovery is how long after the load the application took to serve a
 	// whole login, write, read and logout again (0 when it did at once).
@@ -206,15 +274,19 @@ func (r *Report) String() string {
 	if !r.Always {
 		policy = "not Always"
 	}
-	fmt.Fprintf(&b, "singlesession load test: %d clients, %d users, policy %s\n", r.Clients, r.Users, policy)
+	scenario := "mixed load"
+	if r.Collide {
+		scenario = "collision scenario"
+	}
+	fmt.Fprintf(&b, "singlesession load test, %s: %d clients, %d users, policy %s\n", scenario, r.Clients, r.Users, policy)
 	var ops []string
-	for _, w := range opWeights {
+	for _, w := range opsOf(r.Collide) {
 		ops = append(ops, fmt.Sprintf("%s %d/%d", w.op, r.Succeeded[w.op], r.Ops[w.op]))
 	}
 	fmt.Fprintf(&b, "requests:   %d in %v = %.0f/s (succeeded/sent: %s)\n", r.Requests, r.Elapsed.Round(time.Millisecond), r.Throughput, strings.Join(ops, ", "))
 	fmt.Fprintf(&b, "latency:    p50 %v, p99 %v, max %v\n", r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
-	fmt.Fprintf(&b, "failures:   %d store errors (ErrorFunc), %d unexpected replies, %d without reply, %d panics\n",
-		r.StoreErrors, r.UnexpectedReply, r.NoReply, r.Panics)
+	fmt.Fprintf(&b, "failures:   %d store errors (ErrorFunc), %d sign-out errors, %d unexpected replies, %d without reply, %d panics; %d deadlocks (40P01) among the errors\n",
+		r.StoreErrors, r.SignOutErrors, r.UnexpectedReply, r.NoReply, r.Panics, r.Deadlocks)
 	fmt.Fprintf(&b, "recovery:   %v\n", r.Recovery.Round(time.Millisecond))
 	b.WriteString("invariants:\n")
 	for _, inv := range r.Invariants {
@@ -271,7 +343,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i := range clients {
 		clients[i] = newClient(srv.URL, transport, cfg.RequestTimeout)
 	}
-	report := &Report{Clients: cfg.Clients, Users: cfg.Users, Always: cfg.always(), Ops: map[string]int{}, Succeeded: map[string]int{}}
+	report := &Report{Clients: cfg.Clients, Users: cfg.Users, Always: cfg.always(), Collide: cfg.Collide, Ops: map[string]int{}, Succeeded: map[string]int{}}
 
 	loadCtx, stop := context.WithTimeout(ctx, cfg.Duration)
 	defer stop()
@@ -315,11 +387,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			report.Succeeded[op] += n
 		}
 		report.StoreErrors += c.storeErrors
+		report.SignOutErrors += c.signOutErrors
 		report.UnexpectedReply += c.unexpected
 		report.NoReply += c.noReply
 	}
 	report.Requests = int(sent.Load())
 	report.Panics = int(app.panics.Load())
+	report.Deadlocks = int(app.deadlocks.Load())
 	slices.Sort(latencies)
 	if n := len(latencies); n > 0 {
 		report.P50 = latencies[n/2]
@@ -372,7 +446,7 @@ func dropSchema(connCfg *pgx.ConnConfig, schema string, patience time.Duration) 
 }
 
 // app is the application under load: scs, a Manager on a PostgresStore, and
-// four routes.
+// five routes.
 type app struct {
 	cfg      *Config
 	sessions *scs.SessionManager
@@ -381,12 +455,25 @@ type app struct {
 	// mismatches counts requests whose session data named another user
 	// than the one the library linked the session to.
 	mismatches atomic.Int64
+	// deadlocks counts the errors that were PostgreSQL deadlocks.
+	deadlocks atomic.Int64
+
+	mu       sync.Mutex
+	signOuts []signOut // the operators' sign-outs that succeeded
+}
+
+// signOut is an operator's sign-out that succeeded: from when the handler
+// called the Manager to when it returned.
+type signOut struct {
+	users      []string
+	begin, end time.Time
 }
 
 // Headers by which the browsers tell the kinds of failure apart.
 const (
 	headerError = "X-Loadtest-Error"
 	errStore    = "store"
+	errSignOut  = "signout"
 	errPanic    = "panic"
 )
 
@@ -411,9 +498,22 @@ func newApp(cfg Config, pool *pgxpool.Pool) (*app, error) {
 
 // storeError is the Manager's ErrorFunc, also used for LogoutHook's errors.
 func (a *app) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	a.countDeadlock(err)
 	a.cfg.Logger.ErrorContext(r.Context(), "loadtest: store error", "path", r.URL.Path, "err", err)
 	w.Header().Set(headerError, errStore)
 	http.Error(w, err.Error(), http.StatusInternalServerError)
+}
+
+// deadlockDetected is PostgreSQL's SQLSTATE for "deadlock detected".
+const deadlockDetected = "40P01"
+
+// countDeadlock counts err if PostgreSQL detected a deadlock: by its code
+// when the error chain keeps the *pgconn.PgError, by its text otherwise.
+func (a *app) countDeadlock(err error) {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == deadlockDetected || strings.Contains(err.Error(), "(SQLSTATE "+deadlockDetected+")") {
+		a.deadlocks.Add(1)
+	}
 }
 
 func (a *app) handler() http.Handler {
@@ -444,14 +544,54 @@ func (a *app) handler() http.Handler {
 		a.sessions.Put(r.Context(), "n", a.sessions.GetInt(r.Context(), "n")+1)
 		io.WriteString(w, user)
 	})
+	// An operator's action, as an admin page would run it (the permission
+	// checks are not the point here): LogoutUser for one user, LogoutUsers
+	// for several. The operator's own browser may be one of theirs.
+	mux.HandleFunc("POST /signout", func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		users := r.PostForm["user"]
+		begin := time.Now()
+		var (
+			ended int
+			err   error
+		)
+		if len(users) == 1 {
+			ended, err = a.m.LogoutUser(r.Context(), users[0])
+		} else {
+			var counts map[string]int
+			counts, err = a.m.LogoutUsers(r.Context(), users)
+			ended = sum(counts)
+		}
+		if err != nil {
+			a.countDeadlock(err)
+			a.cfg.Logger.ErrorContext(r.Context(), "loadtest: sign-out error", "users", users, "err", err)
+			w.Header().Set(headerError, errSignOut)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		end := time.Now()
+		a.mu.Lock()
+		a.signOuts = append(a.signOuts, signOut{users: users, begin: begin, end: end})
+		a.mu.Unlock()
+		fmt.Fprint(w, ended)
+	})
 	inner := a.m.Middleware(mux)
+	return guard(a.cfg, &a.panics, inner)
+}
+
+// guard puts the request deadline on every request's context and turns a
+// handler's panic into a 500 reply that the browsers can tell apart.
+func guard(cfg *Config, panics *atomic.Int64, inner http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.RequestTimeout)
 		defer cancel()
 		defer func() {
 			if p := recover(); p != nil {
-				a.panics.Add(1)
-				a.cfg.Logger.Error("loadtest: panic", "path", r.URL.Path, "panic", p)
+				panics.Add(1)
+				cfg.Logger.Error("loadtest: panic", "path", r.URL.Path, "panic", p)
 				w.Header().Set(headerError, errPanic)
 				w.WriteHeader(http.StatusInternalServerError)
 			}
@@ -474,21 +614,48 @@ func (a *app) whoami(r *http.Request) string {
 // client is one browser.
 type client struct {
 	base string
+	url  *url.URL // base, parsed: where the cookie jar's cookies apply
 	http *http.Client
 	rnd  *rand.Rand
 
-	ops         map[string]int // requests sent, per operation
-	succeeded   map[string]int // 2xx replies, per operation
-	latencies   []time.Duration
-	storeErrors int
-	unexpected  int
-	noReply     int
+	ops           map[string]int // requests sent, per operation
+	succeeded     map[string]int // 2xx replies, per operation
+	latencies     []time.Duration
+	storeErrors   int
+	signOutErrors int
+	unexpected    int
+	noReply       int
+
+	// What the collision scenario's checks need (Config.Collide only).
+	current  *login         // the browser's last answered login; nil when unknown or signed out
+	logins   []login        // every answered login
+	signedIn []signedInRead // replies that named the signed-in user
+}
+
+// sessionCookie is the name of scs's cookie, which the application keeps.
+const sessionCookie = "session"
+
+// login is a login that the application answered with success: once done,
+// its session is committed.
+type login struct {
+	token string // the session's token (the cookie; the store's key, as HashTokenInStore is off)
+	user  string
+	done  time.Time // when the browser had the reply
+}
+
+// signedInRead is a reply that said the browser was still signed in as
+// login.user.
+type signedInRead struct {
+	login *login
+	sent  time.Time // when the browser sent the request
 }
 
 func newClient(base string, transport http.RoundTripper, timeout time.Duration) *client {
 	jar, _ := cookiejar.New(nil)
+	u, _ := url.Parse(base)
 	return &client{
 		base: base,
+		url:  u,
 		// A reply must come within the server's deadline; the margin lets
 		// the check of Max, not this timeout, report a hang.
 		http: &http.Client{Jar: jar, Transport: transport, Timeout: timeout + 10*time.Second},
@@ -499,39 +666,57 @@ func newClient(base string, transport http.RoundTripper, timeout time.Duration) 
 	}
 }
 
-func (c *client) run(ctx context.Context, cfg *Config, sent *atomic.Int64) {
+// pick returns one of ops at random, by weight.
+func (c *client) pick(ops []opWeight) string {
 	total := 0
-	for _, w := range opWeights {
+	for _, w := range ops {
 		total += w.weight
 	}
+	n := c.rnd.IntN(total)
+	for _, w := range ops {
+		if n < w.weight {
+			return w.op
+		}
+		n -= w.weight
+	}
+	return ops[len(ops)-1].op
+}
+
+func (c *client) run(ctx context.Context, cfg *Config, sent *atomic.Int64) {
+	ops := opsOf(cfg.Collide)
 	for ctx.Err() == nil {
 		if n := sent.Add(1); cfg.MaxRequests > 0 && n > int64(cfg.MaxRequests) {
 			sent.Add(-1)
 			return
 		}
-		pick := c.rnd.IntN(total)
-		op := opWeights[len(opWeights)-1].op
-		for _, w := range opWeights {
-			if pick < w.weight {
-				op = w.op
-				break
-			}
-			pick -= w.weight
-		}
+		op := c.pick(ops)
 		c.ops[op]++
-		var status int
-		var errHeader string
+		var (
+			status         int
+			errHeader, msg string
+			user           string
+			err            error
+		)
 		begin := time.Now()
-		var err error
 		switch op {
 		case OpLogin:
-			status, errHeader, _, err = c.do("POST", "/login", url.Values{"user": {fmt.Sprintf("user-%d", c.rnd.IntN(cfg.Users))}})
+			user = fmt.Sprintf("user-%d", c.rnd.IntN(cfg.Users))
+			status, errHeader, msg, err = c.do("POST", "/login", url.Values{"user": {user}})
 		case OpRead:
-			status, errHeader, _, err = c.do("GET", "/whoami", nil)
+			status, errHeader, msg, err = c.do("GET", "/whoami", nil)
 		case OpWrite:
-			status, errHeader, _, err = c.do("POST", "/put", url.Values{})
+			status, errHeader, msg, err = c.do("POST", "/put", url.Values{})
 		case OpLogout:
-			status, errHeader, _, err = c.do("POST", "/logout", url.Values{})
+			status, errHeader, msg, err = c.do("POST", "/logout", url.Values{})
+		case OpSignOut:
+			var users []string
+			for _, i := range c.rnd.Perm(cfg.Users)[:1+c.rnd.IntN(cfg.Users)] {
+				users = append(users, fmt.Sprintf("user-%d", i))
+			}
+			status, errHeader, msg, err = c.do("POST", "/signout", url.Values{"user": users})
+		}
+		if cfg.Collide {
+			c.trace(op, begin, user, status, msg, err)
 		}
 		if err != nil {
 			c.noReply++
@@ -543,8 +728,37 @@ func (c *client) run(ctx context.Context, cfg *Config, sent *atomic.Int64) {
 			c.succeeded[op]++
 		case status == http.StatusInternalServerError && errHeader == errStore:
 			c.storeErrors++
+		case status == http.StatusInternalServerError && errHeader == errSignOut:
+			c.signOutErrors++
 		default:
 			c.unexpected++
+		}
+	}
+}
+
+// trace records what the collision scenario's checks need: which session
+// each answered login made, and which replies said the browser was still
+// signed in.
+func (c *client) trace(op string, sent time.Time, user string, status int, body string, err error) {
+	switch {
+	case err != nil:
+		c.current = nil // the request may or may not have taken effect
+	case op == OpLogin && status == http.StatusNoContent:
+		l := login{user: user, done: time.Now()}
+		for _, ck := range c.http.Jar.Cookies(c.url) {
+			if ck.Name == sessionCookie {
+				l.token = ck.Value
+			}
+		}
+		c.logins = append(c.logins, l)
+		c.current = &l
+	case op == OpLogin:
+		// A failed login leaves the browser's previous session as it was.
+	case op == OpLogout:
+		c.current = nil
+	case (op == OpRead || op == OpWrite) && status == http.StatusOK:
+		if c.current != nil && body == c.current.user {
+			c.signedIn = append(c.signedIn, signedInRead{login: c.current, sent: sent})
 		}
 	}
 }
