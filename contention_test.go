@@ -48,13 +48,6 @@ type contest struct {
 	browsers map[string][]*browser
 }
 
-func statusFailure(what string, res *http.Response) string {
-	if res.StatusCode != http.StatusNoContent {
-		return fmt.Sprintf("%s: status %d", what, res.StatusCode)
-	}
-	return ""
-}
-
 func logoutOf(user string, i int) contender {
 	return func(t *testing.T, c *contest) string {
 		res, body := c.browsers[user][i].do("POST", "/logout", url.Values{})

@@ -4,7 +4,8 @@
 #   ./scripts/bench.sh
 #
 # It runs BenchmarkRequest and BenchmarkRequestMemory (plain scs against
-# singlesession), BenchmarkLogin and BenchmarkLogoutUsers against PostgreSQL at DATABASE_URL (default
+# singlesession), BenchmarkLogin and BenchmarkLogoutUsers (all in compat/, a
+# module of its own because plain scs needs pgxstore) against PostgreSQL at DATABASE_URL (default
 # postgres://postgres@127.0.0.1:5432/test?sslmode=disable, as the tests),
 # writes the raw results to bench.txt and prints benchstat's summaries.
 # It takes about 15 minutes, a tenth of it loading the million-row tables.
@@ -34,7 +35,7 @@ benchstat() { go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go test -c -o "$tmp/bench.test" .
+go -C compat test -c -o "$tmp/bench.test" .
 benchstat -h >/dev/null 2>&1 || { echo "benchstat does not resolve: go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da" >&2; exit 1; }
 
 {

@@ -6,9 +6,11 @@
 # On a fresh Debian machine it installs and starts PostgreSQL when the
 # database is local, creates the test database, installs Chromium for the
 # browser tests of examples/basic, then runs go vet, staticcheck,
-# go test -race ./... and every benchmark once. DATABASE_URL overrides the default
-# postgres://postgres@127.0.0.1:5432/test?sslmode=disable . Extra arguments go
-# to go test (for example -run TestLogin or -v).
+# go test -race ./... and every benchmark once in every module of the
+# repository: the library (.) and the nested modules that keep their
+# dependencies out of its go.mod (examples, compat, loadtest). DATABASE_URL
+# overrides the default postgres://postgres@127.0.0.1:5432/test?sslmode=disable .
+# Extra arguments go to go test (for example -run TestLogin or -v).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -85,11 +87,29 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
 fi
 
 # --- Go ---------------------------------------------------------------------
-say "go vet ./..."
-go vet ./...
-say "staticcheck ./..."
-go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
-say "go test -race ./..."
-go test -race -count=1 -timeout 45m "$@" ./...
-say "benchmarks, one iteration each (they must keep working; ./scripts/bench.sh measures)"
-go test -run '^$' -bench . -benchtime 1x -count=1 ./...
+# Every module, each on its own go.mod (GOWORK=off: a go.work a developer
+# keeps locally must not hide a missing requirement).
+export GOWORK=off
+modules=(. $(find . -mindepth 2 -name go.mod -not -path '*/testdata/*' -not -path './.git/*' -printf '%h\n' | sed 's#^\./##' | sort))
+say "modules: ${modules[*]}"
+in_module() { # in_module DIR COMMAND...: run COMMAND in module DIR
+	local dir=$1
+	shift
+	(cd "$dir" && "$@")
+}
+for mod in "${modules[@]}"; do
+	say "[$mod] go mod tidy -diff"
+	in_module "$mod" go mod tidy -diff
+	say "[$mod] go vet ./..."
+	in_module "$mod" go vet ./...
+	say "[$mod] staticcheck ./..."
+	in_module "$mod" go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+done
+for mod in "${modules[@]}"; do
+	say "[$mod] go test -race ./..."
+	in_module "$mod" go test -race -count=1 -timeout 45m "$@" ./...
+done
+for mod in "${modules[@]}"; do
+	say "[$mod] benchmarks, one iteration each (they must keep working; ./scripts/bench.sh measures)"
+	in_module "$mod" go test -run '^$' -bench . -benchtime 1x -count=1 ./...
+done

@@ -1,4 +1,4 @@
-package singlesession_test
+package compat_test
 
 // Benchmarks of the hot path against plain scs, of login latency against the
 // number of the user's sessions and the size of the tables, and of bulk

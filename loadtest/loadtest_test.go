@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
-	"github.com/go-singlesession/singlesession/internal/loadtest"
+	"github.com/go-singlesession/singlesession/loadtest"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
 )
 

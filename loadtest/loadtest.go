@@ -13,6 +13,9 @@
 // short load, the collision scenario, a short comparison, a load while
 // PostgreSQL connections are killed, and a load across a restart of a private
 // PostgreSQL server.
+//
+// It is a module of its own, beside the library's, because the baseline needs
+// scs's pgxstore, which the library's go.mod does not require.
 package loadtest
 
 import (

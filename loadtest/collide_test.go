@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-singlesession/singlesession/internal/loadtest"
+	"github.com/go-singlesession/singlesession/loadtest"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
 )
 

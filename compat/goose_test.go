@@ -1,0 +1,60 @@
+package compat_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/database"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/migrations"
+)
+
+// The files work with goose too, and goose and Migrate see each other's work:
+// goose applies, Migrate finds nothing to do; goose rolls back, Migrate
+// re-applies.
+func TestMigrationsWorkWithGoose(t *testing.T) {
+	t.Parallel()
+	schema := testSchema(t)
+	pool := schemaPool(t, schema)
+	cfg, err := pgx.ParseConfig(pgtest.DatabaseURL())
+	require.NoError(t, err)
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() })
+
+	store, err := database.NewStore(database.DialectPostgres, migrations.VersionTable)
+	require.NoError(t, err)
+	provider, err := goose.NewProvider("", db, migrations.FS, goose.WithStore(store))
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	results, err := provider.Up(ctx)
+	require.NoError(t, err)
+	assert.Len(t, results, 3)
+	require.NoError(t, singlesession.Migrate(ctx, pool))
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM singlesession_db_version`).Scan(&n))
+	assert.Equal(t, 4, n, "Migrate re-applied nothing goose had applied")
+
+	_, err = provider.DownTo(ctx, 1) // drops singlesession_grants and singlesession_links
+	require.NoError(t, err)
+	assert.NotContains(t, tables(t, pool), "singlesession_links")
+	assert.NotContains(t, tables(t, pool), "singlesession_grants")
+	require.NoError(t, singlesession.Migrate(ctx, pool))
+	assert.Contains(t, tables(t, pool), "singlesession_links", "Migrate saw goose's rollback")
+	assert.Contains(t, tables(t, pool), "singlesession_grants", "Migrate saw goose's rollback")
+
+	version, err := provider.GetDBVersion(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, version, "goose sees Migrate's work")
+	pending, err := provider.HasPending(ctx)
+	require.NoError(t, err)
+	assert.False(t, pending)
+}
