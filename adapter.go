@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
@@ -54,7 +55,8 @@ func plausibleToken(token string) bool {
 }
 
 // FindCtx loads a session and, for the request's own load, records which
-// user it is linked to.
+// user it is linked to, whether its LastSeen is due for a refresh, and, for a
+// session that ended, why.
 func (a *scsStore) FindCtx(ctx context.Context, token string) (_ []byte, _ bool, err error) {
 	defer wrapTo(&err, "load session")
 	st := a.m.state(ctx)
@@ -64,17 +66,12 @@ func (a *scsStore) FindCtx(ctx context.Context, token string) (_ []byte, _ bool,
 	if !plausibleToken(token) {
 		return nil, false, nil
 	}
-	data, userID, found, err := a.m.store.Find(ctx, token)
+	f, err := a.m.store.Find(ctx, token, a.m.staleAfter)
 	if err != nil {
 		return nil, false, err
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if !st.handling && found {
-		// scs's load, not a MergeSession in a handler.
-		st.loaded, st.userID = token, userID
-	}
-	return data, found, nil
+	st.noteLoad(token, f)
+	return f.Data, f.Found, nil
 }
 
 // CommitCtx saves a session: a pending login as one transaction; a session
@@ -86,39 +83,33 @@ func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, exp
 	defer wrapTo(&err, "save session")
 	st := a.m.state(ctx)
 	if st == nil {
-		found, err := a.m.store.Update(ctx, token, data, expiry)
+		found, err := a.m.store.Update(ctx, Update{Token: token, Data: data, Expiry: expiry})
 		if err == nil && !found {
 			err = fmt.Errorf("%w: commit outside a request updates existing sessions only, and session %s has ended or was never stored (create sessions inside Manager.Middleware, or load them with Manager.Load)", ErrSessionNotFound, SessionID(token))
 		}
 		return err
 	}
-	st.mu.Lock()
-	login, retired, loaded := st.login, st.retired, st.loaded
-	_, iterated := st.iterated[token]
-	st.mu.Unlock()
-
-	switch {
-	case login != nil && token == login.token:
+	kind, login, retired, touch := st.forCommit(token)
+	switch kind {
+	case commitLogin:
 		return a.commitLogin(ctx, st, login, retired, token, data, expiry)
 
-	case iterated && token != loaded:
+	case commitIterated:
 		// Another session, committed by a handler through scs's Iterate:
 		// an update, and nothing about this request's session.
-		_, err := a.m.store.Update(ctx, token, data, expiry)
+		_, err := a.m.store.Update(ctx, Update{Token: token, Data: data, Expiry: expiry})
 		return err
 
-	case token == loaded:
-		found, err := a.m.store.Update(ctx, token, data, expiry)
+	case commitLoaded:
+		found, err := a.m.store.Update(ctx, Update{Token: token, Data: data, Expiry: expiry, Touch: touch})
 		if err != nil {
 			return err
 		}
+		st.saved(found, touch)
 		if !found {
-			// Ended while this request was in flight: drop the write, and
-			// (see cookieGuard) the cookie with it, so the browser keeps
-			// whatever newer token it may have been given meanwhile.
-			st.mu.Lock()
-			st.userID, st.dropped = "", true
-			st.mu.Unlock()
+			// Ended while this request was in flight: the write is dropped,
+			// and (see responseGuard) the cookie with it, so the browser
+			// keeps whatever newer token it may have been given meanwhile.
 			a.m.logger.DebugContext(ctx, "singlesession: session ended during the request; its changes were dropped", "session", SessionID(token))
 		}
 		return nil
@@ -127,34 +118,34 @@ func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, exp
 		if err := a.m.store.Insert(ctx, token, data, expiry); err != nil {
 			return err
 		}
-		st.mu.Lock()
-		st.loaded = token
-		st.mu.Unlock()
+		st.inserted(token)
 		return nil
 	}
 }
 
 func (a *scsStore) commitLogin(ctx context.Context, st *requestState, login *pendingLogin, retired []string, token string, data []byte, expiry time.Time) error {
+	ip, userAgent := st.client()
 	err := ctx.Err()
-	ended := 0
+	var res LoginResult
 	if err == nil {
-		ended, err = a.m.store.Login(ctx, Login{
+		res, err = a.m.store.Login(ctx, Login{
 			UserID: login.userID, Token: token, Data: data, Expiry: expiry,
-			Replaces: retired, EndOthers: login.endOthers,
+			Replaces: retired, Limit: login.limit, IP: ip, UserAgent: userAgent,
 		})
 	}
-	st.mu.Lock()
-	st.login = nil
-	if err != nil {
-		st.userID = login.previousUserID // the browser keeps its previous session
-	} else {
-		st.loaded, st.retired = token, nil
+	st.loginDone(login, token, err)
+	if errors.Is(err, ErrTooManySessions) {
+		st.queue(Event{Kind: EventLoginRejected, UserID: login.userID, IP: ip, UserAgent: userAgent, At: time.Now()})
 	}
-	st.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	a.m.logger.DebugContext(ctx, "singlesession: signed in", "user", login.userID, "session", SessionID(token), "ended", ended)
+	e := Event{Kind: EventLogin, UserID: login.userID, SessionID: SessionID(token), Ended: res.Ended, IP: ip, UserAgent: userAgent, At: res.At}
+	if res.Ended > 0 {
+		e.Reason = ReasonLogin
+	}
+	st.queue(e)
+	a.m.logger.DebugContext(ctx, "singlesession: signed in", "user", login.userID, "session", e.SessionID, "ended", res.Ended)
 	return nil
 }
 
@@ -172,50 +163,27 @@ func (a *scsStore) DeleteCtx(ctx context.Context, token string) (err error) {
 	st := a.m.state(ctx)
 	if st == nil {
 		// Outside a request (a background job): deleting is always safe.
-		_, err := a.m.store.Logout(ctx, "", nonEmpty(token))
+		_, err := a.m.store.Logout(ctx, Logout{Tokens: nonEmpty(token)})
 		return err
 	}
-	st.mu.Lock()
-	if st.renewing {
-		if token != "" {
-			st.retired = append(st.retired, token)
-		}
-		st.mu.Unlock()
+	kind, l, cancelled := st.forDelete(token)
+	switch kind {
+	case deleteRetired:
 		return nil
-	}
-	own := token == "" || token == st.loaded || (st.login != nil && token == st.login.token)
-	if st.logout == nil && !own {
-		st.mu.Unlock()
-		_, err := a.m.store.Logout(ctx, "", []string{token})
+	case deleteOther:
+		_, err := a.m.store.Logout(ctx, l)
 		return err
 	}
-	userID, signedInHere := "", false
-	if st.logout != nil {
-		userID, signedInHere = st.logout.userID, st.logout.signedInHere
-	}
-	cancelled := st.logout == nil && st.login != nil
-	tokens := append(nonEmpty(token), st.retired...)
-	st.mu.Unlock()
-
 	if cancelled {
 		a.m.logger.WarnContext(ctx, "singlesession: the session was destroyed or its token renewed after LoginHook in the same request; the login is cancelled (use LogoutHook to sign out, and do not call RenewToken after LoginHook)")
 	}
-	if signedInHere && userID != "" {
-		// None of tokens is linked to userID yet (the login was never
-		// saved), so Logout would take the browser for anonymous: end the
-		// browser's sessions, then every session of the user.
-		if _, err := a.m.store.Logout(ctx, "", tokens); err != nil {
-			return err
-		}
-		if _, err := a.m.store.End(ctx, []string{userID}); err != nil {
-			return err
-		}
-	} else if _, err := a.m.store.Logout(ctx, userID, tokens); err != nil {
+	res, err := a.m.store.Logout(ctx, l)
+	if err != nil {
 		return err
 	}
-	st.mu.Lock()
-	st.retired, st.login, st.userID = nil, nil, ""
-	st.mu.Unlock()
+	if e := st.deletedOwn(res); e != nil {
+		st.queue(*e)
+	}
 	return nil
 }
 
@@ -229,19 +197,7 @@ func (a *scsStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
 		return nil, wrap("all sessions", err)
 	}
 	if st := a.m.state(ctx); st != nil {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		if st.iterated == nil {
-			st.iterated = make(map[string]struct{}, len(all))
-		}
-		for token := range all {
-			st.iterated[token] = struct{}{}
-			if a.m.sessions.HashTokenInStore {
-				// scs's Iterate hands the store key to fn as the token,
-				// and its Commit hashes it again.
-				st.iterated[hashToken(token)] = struct{}{}
-			}
-		}
+		st.noteIterated(all, a.m.sessions.HashTokenInStore)
 	}
 	return all, nil
 }

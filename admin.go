@@ -276,7 +276,7 @@ func (a *Admin) Run(ctx context.Context, actor string, action Action, userIDs []
 		return nil, err
 	}
 	lookup := targets
-	if !slices.Contains(targets, actor) && validUserID(actor) == nil {
+	if !slices.Contains(targets, actor) && ValidateUserID(actor) == nil {
 		lookup = append(targets[:len(targets):len(targets)], actor)
 	}
 	known, err := a.dir.Users(ctx, lookup)
@@ -305,7 +305,7 @@ func (a *Admin) Actions(ctx context.Context, actor string) ([]Action, error) {
 }
 
 func (a *Admin) lookupActor(ctx context.Context, actor string) (User, bool, error) {
-	if validUserID(actor) != nil {
+	if ValidateUserID(actor) != nil {
 		return User{}, false, nil
 	}
 	known, err := a.dir.Users(ctx, []string{actor})
@@ -343,7 +343,7 @@ func prepare(action Action, userIDs []string) ([]string, error) {
 		if _, dup := seen[id]; dup {
 			continue
 		}
-		if err := validUserID(id); err != nil {
+		if err := ValidateUserID(id); err != nil {
 			return nil, fmt.Errorf("singlesession: %s: user %.40q: %w", action, id, err)
 		}
 		seen[id] = struct{}{}
@@ -382,7 +382,7 @@ func (a *Admin) execute(ctx context.Context, actor User, action Action, targets 
 		}
 	}
 	if len(end) > 0 {
-		counts, err := a.m.LogoutUsers(ctx, end)
+		counts, err := a.m.endUsers(ctx, end, actor.ID)
 		if err != nil {
 			return nil, wrap(fmt.Sprintf("%s by %q", action, actor.ID), err)
 		}

@@ -50,7 +50,7 @@ func newAdmin(t testing.TB, m *singlesession.Manager, dir singlesession.Director
 // endAll ends every linked session of users, to start a case afresh.
 func endAll(t testing.TB, store singlesession.Store, users ...string) {
 	t.Helper()
-	_, err := store.End(context.Background(), users)
+	_, err := store.End(context.Background(), singlesession.End{UserIDs: users})
 	require.NoError(t, err)
 }
 

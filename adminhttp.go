@@ -206,7 +206,7 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodGet {
-		if s := a.m.sessions.PopString(ctx, flashKey); s != "" {
+		if s := a.m.SessionManager().PopString(ctx, flashKey); s != "" {
 			var f flash
 			if err := json.Unmarshal([]byte(s), &f); err == nil && f.Result != nil {
 				v.Result = &f
@@ -230,7 +230,7 @@ func (a *Admin) view(r *http.Request, actor User, query string, page int) (*page
 		for i, u := range users {
 			ids[i] = u.ID
 		}
-		counts, err = a.m.store.CountSessions(ctx, ids)
+		counts, err = a.m.CountSessions(ctx, ids)
 	}
 	if err != nil {
 		return nil, err
@@ -339,7 +339,7 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if b, err := json.Marshal(trim(res)); err == nil {
-		a.m.sessions.Put(ctx, flashKey, string(b))
+		a.m.SessionManager().Put(ctx, flashKey, string(b))
 	}
 	page, _ := strconv.Atoi(first(form["page"]))
 	query := first(form["q"])
@@ -367,14 +367,14 @@ func (a *Admin) failOnPage(w http.ResponseWriter, r *http.Request, actor User, f
 }
 
 // validQuery reports why query cannot be a search, or nil. A search holds
-// what a user ID may hold (see validUserID): PostgreSQL's text takes no NUL
+// what a user ID may hold (see ValidateUserID): PostgreSQL's text takes no NUL
 // byte and no invalid UTF-8, so [PostgresDirectory] would fail on them, and
 // the input is at fault, not the directory. Unlike a user ID it may be empty.
 func validQuery(query string) error {
 	if query == "" {
 		return nil
 	}
-	if err := validUserID(query); err != nil {
+	if err := ValidateUserID(query); err != nil {
 		// The user ID's reason, without calling the search a user ID.
 		return errors.New(strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
 	}

@@ -71,7 +71,7 @@ type StaticDirectory struct {
 func NewStaticDirectory(users ...User) *StaticDirectory {
 	d := &StaticDirectory{byID: make(map[string]User, len(users))}
 	for _, u := range users {
-		if err := validUserID(u.ID); err != nil {
+		if err := ValidateUserID(u.ID); err != nil {
 			d.failed = fmt.Errorf("singlesession: static directory: user %.40q: %w", u.ID, err)
 			return d
 		}

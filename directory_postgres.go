@@ -161,7 +161,7 @@ func (d *PostgresDirectory) Revoke(ctx context.Context, userID, perm string) err
 }
 
 func checkGrant(userID, perm string) error {
-	if err := validUserID(userID); err != nil {
+	if err := ValidateUserID(userID); err != nil {
 		return fmt.Errorf("%.40q: %w", userID, err)
 	}
 	switch perm {

@@ -214,7 +214,7 @@ func TestPostgresDirectoryGrants(t *testing.T) {
 	u, known = lookup("alice")
 	assert.True(t, known, "a linked session makes a user known")
 	assert.Equal(t, singlesession.User{ID: "alice"}, u)
-	_, err := store.End(ctx, []string{"alice"})
+	_, err := store.End(ctx, singlesession.End{UserIDs: []string{"alice"}})
 	require.NoError(t, err)
 	_, known = lookup("alice")
 	assert.False(t, known)

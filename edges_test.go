@@ -101,22 +101,23 @@ func TestStoreLogoutIsConditional(t *testing.T) {
 		login("alice", "a2")
 		login("bob", "b1")
 
-		n, err := e.store.Logout(ctx, "alice", []string{"gone"})
+		res, err := e.store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"gone"}})
 		require.NoError(t, err)
-		assert.Zero(t, n, "an ended session's logout ends nothing")
-		n, err = e.store.Logout(ctx, "alice", []string{"b1"})
+		assert.Zero(t, res.Deleted, "an ended session's logout ends nothing")
+		res, err = e.store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"b1"}})
 		require.NoError(t, err)
-		assert.Equal(t, 1, n, "bob's session is deleted, but it was not alice's")
+		assert.Equal(t, 1, res.Deleted, "bob's session is deleted, but it was not alice's")
 		assert.Equal(t, 2, e.sessionsOf(t, "alice"))
 
-		n, err = e.store.Logout(ctx, "alice", []string{"a1", "never"})
+		res, err = e.store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"a1", "never"}})
 		require.NoError(t, err)
-		assert.Equal(t, 2, n)
+		assert.Equal(t, 2, res.Deleted)
+		assert.Equal(t, 1, res.Others)
 		assert.Equal(t, 0, e.sessionsOf(t, "alice"))
 
-		counts, err := e.store.End(ctx, []string{"alice", "nobody"})
+		ended, err := e.store.End(ctx, singlesession.End{UserIDs: []string{"alice", "nobody"}})
 		require.NoError(t, err)
-		assert.Empty(t, counts)
+		assert.Empty(t, ended.Counts)
 	})
 }
 
@@ -147,7 +148,7 @@ func TestLoginUnderRepeatableReadDefault(t *testing.T) {
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.store.Login(ctx, singlesession.Login{UserID: "alice", Token: "second", Data: []byte{1}, Expiry: time.Now().Add(time.Hour), EndOthers: true})
+		_, err := e.store.Login(ctx, singlesession.Login{UserID: "alice", Token: "second", Data: []byte{1}, Expiry: time.Now().Add(time.Hour), Limit: singlesession.Limit{Max: 1}})
 		done <- err
 	}()
 	require.Eventually(t, func() bool { return lockWaiters(t, pool) > 0 }, 10*time.Second, 10*time.Millisecond)

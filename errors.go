@@ -27,13 +27,21 @@ var (
 	// the policy panicked or ended its goroutine with runtime.Goexit.
 	ErrPolicyPanic = errors.New("policy panicked")
 
-	// ErrSessionNotFound is wrapped by the error that scs's Commit returns
-	// outside a request (a background job, scs's Iterate outside a handler)
+	// ErrSessionNotFound is wrapped by the error that [Manager.EndSession]
+	// returns for an ID that is not a live session of the request's user,
+	// and by the error that scs's Commit returns outside a request (a background job, scs's Iterate outside a handler)
 	// for a session that is not in the store: one that ended, or one that
 	// was never stored. Outside a request the Manager updates sessions only;
 	// it never creates one, since it cannot tell a new session from an
 	// ended one.
 	ErrSessionNotFound = errors.New("session not found")
+
+	// ErrTooManySessions is wrapped by the error that [Manager.LoginHook]
+	// returns, and that Config.ErrorFunc receives from the login's save,
+	// when a login is refused because the user already holds Limit.Max
+	// sessions and Config.Limit says RejectNew. Nothing changed then: the
+	// browser keeps what it had.
+	ErrTooManySessions = errors.New("too many sessions")
 
 	// ErrPermissionDenied is wrapped by the error [Admin.Run] returns when
 	// the actor is not a user the [Directory] knows or does not hold the

@@ -95,7 +95,8 @@ func FuzzCookie(f *testing.F) {
 				t.Fatalf("%s with Cookie %q: signed in as %q, want %q", target, header, got, want)
 			}
 		}
-		stored, userID, found, err := store.Find(context.Background(), storeToken)
+		f, err := store.Find(context.Background(), storeToken, time.Minute)
+		stored, userID, found := f.Data, f.UserID, f.Found
 		require.NoError(t, err)
 		require.True(t, found, "alice's session still exists")
 		require.Equal(t, "alice", userID)

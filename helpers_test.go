@@ -324,7 +324,8 @@ func (b *browser) setCookie(value string) {
 // exists reports whether the store still holds the browser's session.
 func (b *browser) exists() bool {
 	b.t.Helper()
-	_, _, found, err := b.a.store.Find(context.Background(), b.a.storeToken(b.cookie()))
+	f, err := b.a.store.Find(context.Background(), b.a.storeToken(b.cookie()), time.Minute)
+	found := f.Found
 	require.NoError(b.t, err)
 	return found
 }
@@ -412,18 +413,18 @@ type failingStore struct {
 
 var errBroken = errors.New("broken store")
 
-func (f *failingStore) Find(ctx context.Context, token string) ([]byte, string, bool, error) {
+func (f *failingStore) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.Found, error) {
 	if f.fail.Load() {
-		return nil, "", false, errBroken
+		return singlesession.Found{}, errBroken
 	}
-	return f.Store.Find(ctx, token)
+	return f.Store.Find(ctx, token, staleAfter)
 }
 
-func (f *failingStore) Update(ctx context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+func (f *failingStore) Update(ctx context.Context, u singlesession.Update) (bool, error) {
 	if f.fail.Load() {
 		return false, errBroken
 	}
-	return f.Store.Update(ctx, token, data, expiry)
+	return f.Store.Update(ctx, u)
 }
 
 func (f *failingStore) Insert(ctx context.Context, token string, data []byte, expiry time.Time) error {
@@ -433,9 +434,9 @@ func (f *failingStore) Insert(ctx context.Context, token string, data []byte, ex
 	return f.Store.Insert(ctx, token, data, expiry)
 }
 
-func (f *failingStore) Login(ctx context.Context, l singlesession.Login) (int, error) {
+func (f *failingStore) Login(ctx context.Context, l singlesession.Login) (singlesession.LoginResult, error) {
 	if f.fail.Load() {
-		return 0, errBroken
+		return singlesession.LoginResult{}, errBroken
 	}
 	return f.Store.Login(ctx, l)
 }

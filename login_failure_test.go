@@ -44,9 +44,9 @@ type failingLoginStore struct {
 	fail atomic.Bool
 }
 
-func (f *failingLoginStore) Login(ctx context.Context, l singlesession.Login) (int, error) {
+func (f *failingLoginStore) Login(ctx context.Context, l singlesession.Login) (singlesession.LoginResult, error) {
 	if f.fail.Load() {
-		return 0, errBroken
+		return singlesession.LoginResult{}, errBroken
 	}
 	return f.Store.Login(ctx, l)
 }

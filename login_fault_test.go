@@ -230,12 +230,13 @@ func TestLoginOutcomeMatchesReportWhenContextEnds(t *testing.T) {
 			release()
 		}()
 		lctx, cancel := context.WithTimeout(ctx, deadline)
-		_, err := store.Login(lctx, singlesession.Login{UserID: user, Token: token, Data: []byte{1}, Expiry: time.Now().Add(time.Hour), EndOthers: true})
+		_, err := store.Login(lctx, singlesession.Login{UserID: user, Token: token, Data: []byte{1}, Expiry: time.Now().Add(time.Hour), Limit: singlesession.Limit{Max: 1}})
 		cancel()
 		// Give the server every chance to commit late, as the bug would.
 		require.Eventually(t, func() bool { return lockWaiters(t, pool) == 0 }, 10*time.Second, 5*time.Millisecond)
 		time.Sleep(100 * time.Millisecond)
-		_, owner, found, ferr := store.Find(ctx, token)
+		f, ferr := store.Find(ctx, token, time.Minute)
+		owner, found := f.UserID, f.Found
 		require.NoError(t, ferr)
 		if err != nil {
 			failed++

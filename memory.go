@@ -1,8 +1,12 @@
 package singlesession
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -12,18 +16,27 @@ import (
 // MemoryStore is a [Store] in process memory, with the same rules as
 // [PostgresStore]. It suits demos, tests of applications and single-instance
 // programs; its sessions are lost when the process exits. A zero MemoryStore
-// is not usable: create one with [NewMemoryStore]. It is safe for concurrent use.
+// is not usable: create one with [NewMemoryStore]. It is safe for concurrent
+// use; one lock serialises every operation, which is the user lock of the
+// [Store] contract.
 type MemoryStore struct {
 	mu       sync.Mutex
 	sessions map[string]memorySession
 	byUser   map[string]map[string]struct{} // user → tokens linked to it
+	endings  map[string]memoryEnding        // endingKey(token) → why it ended
+	now      func() time.Time               // the clock; tests may set it
 }
 
 type memorySession struct {
-	data    []byte
-	expiry  time.Time
-	userID  string    // "" when linked to no user
-	created time.Time // when userID signed in on it
+	data   []byte
+	expiry time.Time
+	userID string // "" when linked to no user; the fields below only then
+	info   SessionInfo
+}
+
+type memoryEnding struct {
+	Ending
+	expiry time.Time // the ended session's expiry: the ending is kept until then
 }
 
 // NewMemoryStore returns an empty store.
@@ -31,18 +44,34 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{
 		sessions: map[string]memorySession{},
 		byUser:   map[string]map[string]struct{}{},
+		endings:  map[string]memoryEnding{},
+		now:      time.Now,
 	}
 }
 
+// memoryEndingKey is the key of the ending of the session with token: a
+// hash, so that the store keeps no token of an ended session.
+func memoryEndingKey(token string) string {
+	h := sha256.Sum256([]byte("singlesession:ended:" + token))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
 // Find implements [Store.Find].
-func (s *MemoryStore) Find(_ context.Context, token string) ([]byte, string, bool, error) {
+func (s *MemoryStore) Find(_ context.Context, token string, staleAfter time.Duration) (Found, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	sess, ok := s.sessions[token]
-	if !ok || !time.Now().Before(sess.expiry) {
-		return nil, "", false, nil
+	if !ok || !now.Before(sess.expiry) {
+		if e, ok := s.endings[memoryEndingKey(token)]; ok && now.Before(e.expiry) {
+			ending := e.Ending
+			return Found{Ending: &ending}, nil
+		}
+		return Found{}, nil
 	}
-	return slices.Clone(sess.data), sess.userID, true, nil
+	f := Found{Found: true, Data: slices.Clone(sess.data), UserID: sess.userID}
+	f.Stale = sess.userID != "" && now.Sub(sess.info.LastSeen) >= staleAfter
+	return f, nil
 }
 
 // Insert implements [Store.Insert].
@@ -57,85 +86,154 @@ func (s *MemoryStore) Insert(_ context.Context, token string, data []byte, expir
 }
 
 // Update implements [Store.Update].
-func (s *MemoryStore) Update(_ context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+func (s *MemoryStore) Update(_ context.Context, u Update) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sess, ok := s.sessions[token]
+	sess, ok := s.sessions[u.Token]
 	if !ok {
 		return false, nil
 	}
-	sess.data, sess.expiry = slices.Clone(data), expiry
-	s.sessions[token] = sess
+	sess.data, sess.expiry = slices.Clone(u.Data), u.Expiry
+	if u.Touch && sess.userID != "" {
+		sess.info.LastSeen = s.now()
+	}
+	s.sessions[u.Token] = sess
 	return true, nil
 }
 
+// Touch implements [Store.Touch].
+func (s *MemoryStore) Touch(_ context.Context, token string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sess, ok := s.sessions[token]; ok && sess.userID != "" {
+		sess.info.LastSeen = s.now()
+		s.sessions[token] = sess
+	}
+	return nil
+}
+
 // Login implements [Store.Login] under the store's lock.
-func (s *MemoryStore) Login(_ context.Context, l Login) (int, error) {
+func (s *MemoryStore) Login(_ context.Context, l Login) (LoginResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.sessions[l.Token]; ok {
-		return 0, errors.New("singlesession: login: token already exists")
+		return LoginResult{}, fmt.Errorf("singlesession: login of %q: token already exists", l.UserID)
+	}
+	now := s.now()
+	var live, expired []string
+	for t := range s.byUser[l.UserID] {
+		switch {
+		case slices.Contains(l.Replaces, t):
+		case now.Before(s.sessions[t].expiry):
+			live = append(live, t)
+		default:
+			expired = append(expired, t)
+		}
+	}
+	if l.Limit.RejectNew && l.Limit.Max > 0 && len(live) >= l.Limit.Max {
+		return LoginResult{}, fmt.Errorf("singlesession: login of %q: %w (limit %d)", l.UserID, ErrTooManySessions, l.Limit.Max)
 	}
 	for _, t := range l.Replaces {
 		s.delete(t)
 	}
+	for _, t := range expired {
+		s.delete(t)
+	}
 	ended := 0
-	if l.EndOthers {
-		for t := range s.byUser[l.UserID] {
-			s.delete(t)
+	if l.Limit.Max > 0 && len(live) >= l.Limit.Max {
+		// Most recently used first; the ones past Max-1 end.
+		slices.SortFunc(live, func(a, b string) int {
+			x, y := s.sessions[a].info, s.sessions[b].info
+			if c := y.LastSeen.Compare(x.LastSeen); c != 0 {
+				return c
+			}
+			if c := y.Created.Compare(x.Created); c != 0 {
+				return c
+			}
+			return cmp.Compare(b, a)
+		})
+		for _, t := range live[l.Limit.Max-1:] {
+			s.end(t, ReasonLogin, now, l.UserAgent)
 			ended++
 		}
 	}
-	s.sessions[l.Token] = memorySession{data: slices.Clone(l.Data), expiry: l.Expiry, userID: l.UserID, created: time.Now()}
+	s.sessions[l.Token] = memorySession{
+		data: slices.Clone(l.Data), expiry: l.Expiry, userID: l.UserID,
+		info: SessionInfo{ID: SessionID(l.Token), Created: now, Expiry: l.Expiry, LastSeen: now, IP: l.IP, UserAgent: l.UserAgent},
+	}
 	if s.byUser[l.UserID] == nil {
 		s.byUser[l.UserID] = map[string]struct{}{}
 	}
 	s.byUser[l.UserID][l.Token] = struct{}{}
-	return ended, nil
+	return LoginResult{Ended: ended, At: now}, nil
 }
 
 // Logout implements [Store.Logout].
-func (s *MemoryStore) Logout(_ context.Context, userID string, tokens []string) (int, error) {
+func (s *MemoryStore) Logout(_ context.Context, l Logout) (LogoutResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n, wasUsers := 0, false
-	for _, t := range tokens {
+	now := s.now()
+	res := LogoutResult{At: now}
+	wasUsers := l.Always
+	for _, t := range l.Tokens {
 		if _, ok := s.sessions[t]; !ok {
 			continue
 		}
-		if u := s.delete(t); userID != "" && u == userID {
+		if u := s.delete(t); l.UserID != "" && u == l.UserID {
 			wasUsers = true
 		}
-		n++
+		res.Deleted++
 	}
-	if wasUsers {
-		for t := range s.byUser[userID] {
-			s.delete(t)
-			n++
+	if l.UserID != "" && wasUsers {
+		for t := range s.byUser[l.UserID] {
+			if s.end(t, ReasonLogout, now, l.UserAgent) {
+				res.Others++
+			}
+			res.Deleted++
 		}
 	}
-	return n, nil
+	return res, nil
 }
 
 // End implements [Store.End].
-func (s *MemoryStore) End(_ context.Context, userIDs []string) (map[string]int, error) {
+func (s *MemoryStore) End(_ context.Context, e End) (EndedByUser, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	counts := map[string]int{}
-	for _, u := range userIDs {
+	now := s.now()
+	res := EndedByUser{Counts: map[string]int{}, At: now}
+	for _, u := range e.UserIDs {
 		for t := range s.byUser[u] {
-			s.delete(t)
-			counts[u]++
+			if s.end(t, e.Reason, now, e.UserAgent) {
+				res.Counts[u]++
+			}
 		}
 	}
-	return counts, nil
+	return res, nil
+}
+
+// Revoke implements [Store.Revoke].
+func (s *MemoryStore) Revoke(_ context.Context, r Revoke) (Ended, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	res := Ended{At: now}
+	for t := range s.byUser[r.UserID] {
+		chosen := t != r.Keep
+		if r.IDs != nil {
+			chosen = slices.Contains(r.IDs, s.sessions[t].info.ID)
+		}
+		if chosen && s.end(t, r.Reason, now, r.UserAgent) {
+			res.Count++
+		}
+	}
+	return res, nil
 }
 
 // All implements [Store.All].
 func (s *MemoryStore) All(context.Context) (map[string][]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	all := map[string][]byte{}
 	for t, sess := range s.sessions {
 		if now.Before(sess.expiry) {
@@ -149,17 +247,18 @@ func (s *MemoryStore) All(context.Context) (map[string][]byte, error) {
 func (s *MemoryStore) Sessions(_ context.Context, userID string) ([]SessionInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
-	tokens := slices.Sorted(maps.Keys(s.byUser[userID]))
-	slices.SortStableFunc(tokens, func(a, b string) int {
-		return s.sessions[a].created.Compare(s.sessions[b].created)
-	})
+	now := s.now()
 	var list []SessionInfo
-	for _, t := range tokens {
+	for t := range s.byUser[userID] {
 		if sess := s.sessions[t]; now.Before(sess.expiry) {
-			list = append(list, SessionInfo{ID: SessionID(t), Created: sess.created, Expiry: sess.expiry})
+			info := sess.info
+			info.Expiry = sess.expiry
+			list = append(list, info)
 		}
 	}
+	slices.SortFunc(list, func(a, b SessionInfo) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	})
 	return list, nil
 }
 
@@ -167,7 +266,7 @@ func (s *MemoryStore) Sessions(_ context.Context, userID string) ([]SessionInfo,
 func (s *MemoryStore) CountSessions(_ context.Context, userIDs []string) (map[string]int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	counts := map[string]int{}
 	for _, u := range userIDs {
 		if _, done := counts[u]; done {
@@ -190,7 +289,7 @@ func (s *MemoryStore) CountSessions(_ context.Context, userIDs []string) (map[st
 func (s *MemoryStore) DeleteExpired(context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	n := 0
 	for t, sess := range s.sessions {
 		if !now.Before(sess.expiry) {
@@ -198,7 +297,23 @@ func (s *MemoryStore) DeleteExpired(context.Context) (int, error) {
 			n++
 		}
 	}
+	maps.DeleteFunc(s.endings, func(_ string, e memoryEnding) bool { return !now.Before(e.expiry) })
 	return n, nil
+}
+
+// end deletes a session and, when it was live and reason is not "", records
+// why; it reports whether the session was live. s.mu must be held.
+func (s *MemoryStore) end(token string, reason Reason, now time.Time, userAgent string) bool {
+	sess, ok := s.sessions[token]
+	if !ok {
+		return false
+	}
+	s.delete(token)
+	live := now.Before(sess.expiry)
+	if live && reason != "" {
+		s.endings[memoryEndingKey(token)] = memoryEnding{Ending: Ending{Reason: reason, At: now, UserAgent: userAgent}, expiry: sess.expiry}
+	}
+	return live
 }
 
 // delete removes a session and its link, and returns the user it was linked

@@ -3,9 +3,9 @@ package singlesession
 import (
 	"context"
 	"errors"
-	"fmt"
+	"net"
 	"net/http"
-	"sync"
+	"strings"
 	"time"
 )
 
@@ -15,15 +15,17 @@ import (
 // [Manager.LogoutHook] and [Manager.UserID] need from the handler to the save.
 //
 // It costs no database query beyond scs's own: none for a request without a
-// session cookie, one (the load, which also reads the session's user) for a
-// request that does not change its session, and one more when the session is
-// saved. Errors of the load or the save go to Config.ErrorFunc.
+// session cookie, one (the load, which also reads the session's user and,
+// for an ended session, why it ended) for a request that does not change its
+// session, and one more when the session is saved. A signed-in session whose
+// LastSeen is older than Config.LastSeenInterval is refreshed by the save
+// when there is one, or else by one update just before the response
+// headers. Errors of the load or the save go to Config.ErrorFunc. Events
+// (Config.OnEvent) are dispatched before the response headers are sent.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	loadAndSave := m.sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if st := m.state(r.Context()); st != nil {
-			st.mu.Lock()
-			st.handling = true // finds from now on are not the request's load
-			st.mu.Unlock()
+			st.startHandling()
 		}
 		next.ServeHTTP(w, r)
 	}))
@@ -33,18 +35,45 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		st := &requestState{}
-		guard := &cookieGuard{ResponseWriter: w, st: st, name: m.sessions.Cookie.Name}
-		loadAndSave.ServeHTTP(guard, r.WithContext(context.WithValue(r.Context(), stateKey{m}, st)))
+		st := &requestState{ip: clean(m.clientIP(r)), userAgent: clean(r.UserAgent())}
+		ctx := context.WithValue(r.Context(), stateKey{m}, st)
+		guard := &responseGuard{ResponseWriter: w, m: m, st: st, ctx: ctx}
+		loadAndSave.ServeHTTP(guard, r.WithContext(ctx))
 		guard.beforeHeaders() // scs saved after the handler; net/http sends the headers next
-		st.mu.Lock()
-		unsaved := st.login
-		st.mu.Unlock()
-		if unsaved != nil {
+		if st.loginPending() {
 			m.logger.WarnContext(r.Context(), "singlesession: login was not saved: call LoginHook before the handler writes its response",
 				"method", r.Method, "path", r.URL.Path)
 		}
 	})
+}
+
+// maxClientText is the most bytes of a User-Agent or an address that a
+// session records.
+const maxClientText = 512
+
+// clean makes s storable as text: valid UTF-8, no NUL, at most
+// maxClientText bytes, cut on a character boundary.
+func clean(s string) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+	if len(s) <= maxClientText {
+		return s
+	}
+	cut := maxClientText
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// defaultClientIP is the host of r.RemoteAddr.
+func defaultClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // Load is [Manager.Middleware]'s first half, for a middleware of your own
@@ -54,7 +83,10 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 // state that [Manager.LoginHook], [Manager.LogoutHook] and [Manager.UserID]
 // need; pass that context to the handler (r.WithContext) and then to
 // [Manager.Commit]. Sessions loaded this way and sessions of cookie clients
-// follow the same rules: one session per user counts both.
+// follow the same rules: one session per user counts both. Load has no
+// request, so sessions it signs in record no IP or User-Agent; and it
+// refreshes a stale LastSeen at once (one more query, once per
+// Config.LastSeenInterval), since [Manager.Commit] may not be called.
 //
 // Use it instead of sessions.Load, which fails without the Manager's state,
 // and instead of Manager.Middleware, not inside it: Load returns an error if
@@ -71,9 +103,12 @@ func (m *Manager) Load(ctx context.Context, token string) (context.Context, erro
 	if err != nil {
 		return nil, wrap("load", err)
 	}
-	st.mu.Lock()
-	st.handling = true // finds from now on are not the load
-	st.mu.Unlock()
+	st.startHandling()
+	if t := st.toTouch(); t != "" {
+		if err := m.store.Touch(ctx, t); err != nil {
+			return nil, wrap("load", err)
+		}
+	}
 	return ctx, nil
 }
 
@@ -82,7 +117,8 @@ func (m *Manager) Load(ctx context.Context, token string) (context.Context, erro
 // applies a pending login or logout with every rule of the Manager. It
 // returns the token to send the client and its expiry. Call it, as scs's
 // README shows, when sessions.Status(ctx) is scs.Modified; on scs.Destroyed
-// tell the client to forget its token.
+// tell the client to forget its token. Events of the save are dispatched
+// before it returns.
 //
 // When the session ended while the request was in flight (the user signed
 // in elsewhere, an operator signed them out), its changes are dropped and
@@ -93,47 +129,53 @@ func (m *Manager) Load(ctx context.Context, token string) (context.Context, erro
 func (m *Manager) Commit(ctx context.Context) (string, time.Time, error) {
 	st := m.state(ctx)
 	if st == nil {
-		return "", time.Time{}, fmt.Errorf("singlesession: commit: %w", ErrNoMiddleware)
+		return "", time.Time{}, wrap("commit", ErrNoMiddleware)
 	}
 	token, expiry, err := m.sessions.Commit(ctx)
+	m.dispatch(ctx, st)
 	if err != nil {
 		return "", time.Time{}, wrap("commit", err)
 	}
-	st.mu.Lock()
-	dropped := st.dropped
-	st.mu.Unlock()
-	if dropped {
+	if st.wasDropped() {
 		return "", time.Time{}, nil
 	}
 	return token, expiry, nil
 }
 
-// cookieGuard removes scs's session cookie from a response whose save was
-// dropped because the session had ended. Sending that dead token could
-// replace a newer one that another request of the same browser (a login)
-// set meanwhile; not sending it leaves the browser's cookie as it is.
-type cookieGuard struct {
+// responseGuard does what must happen after scs's save and before the
+// response headers go out: it refreshes a stale LastSeen that no save
+// carried, dispatches the request's events, and removes scs's session cookie
+// from a response whose save was dropped because the session had ended.
+// Sending that dead token could replace a newer one that another request of
+// the same browser (a login) set meanwhile; not sending it leaves the
+// browser's cookie as it is.
+type responseGuard struct {
 	http.ResponseWriter
+	m       *Manager
 	st      *requestState
-	name    string
+	ctx     context.Context
 	checked bool
 }
 
-func (g *cookieGuard) beforeHeaders() {
+func (g *responseGuard) beforeHeaders() {
 	if g.checked {
 		return
 	}
 	g.checked = true
-	g.st.mu.Lock()
-	dropped := g.st.dropped
-	g.st.mu.Unlock()
-	if !dropped {
+	if t := g.st.toTouch(); t != "" {
+		if err := g.m.store.Touch(g.ctx, t); err != nil {
+			// A missed refresh costs only precision: the next request tries again.
+			g.m.logger.WarnContext(g.ctx, "singlesession: refresh of LastSeen failed", "err", err)
+		}
+	}
+	g.m.dispatch(g.ctx, g.st)
+	if !g.st.wasDropped() {
 		return
 	}
 	h := g.Header()
 	var keep []string
 	for _, v := range h.Values("Set-Cookie") {
-		if c, err := http.ParseSetCookie(v); err == nil && c.Name == g.name {
+		if c, err := http.ParseSetCookie(v); err == nil && c.Name == g.m.sessions.Cookie.Name {
 			continue
 		}
 		keep = append(keep, v)
@@ -145,58 +187,18 @@ func (g *cookieGuard) beforeHeaders() {
 }
 
 // WriteHeader implements http.ResponseWriter.
-func (g *cookieGuard) WriteHeader(code int) {
+func (g *responseGuard) WriteHeader(code int) {
 	g.beforeHeaders()
 	g.ResponseWriter.WriteHeader(code)
 }
 
 // Write implements http.ResponseWriter.
-func (g *cookieGuard) Write(b []byte) (int, error) {
+func (g *responseGuard) Write(b []byte) (int, error) {
 	g.beforeHeaders()
 	return g.ResponseWriter.Write(b)
 }
 
 // Unwrap lets http.ResponseController reach the writer underneath.
-func (g *cookieGuard) Unwrap() http.ResponseWriter {
+func (g *responseGuard) Unwrap() http.ResponseWriter {
 	return g.ResponseWriter
-}
-
-// stateKey is the context key of a request's state; each Manager has its own.
-type stateKey struct{ m *Manager }
-
-// requestState travels in the request context from before scs's load to after
-// its save, so the store adapter sees what the handlers did. It is a pointer
-// because scs saves with the context it had before the handlers ran.
-type requestState struct {
-	mu       sync.Mutex
-	handling bool                // the handler runs: scs's load is over
-	loaded   string              // the token this request found or saved in the store ("" for none)
-	dropped  bool                // the save found the session ended and dropped the write
-	userID   string              // the user the session is signed in as
-	login    *pendingLogin       // set by LoginHook until the save applies it
-	retired  []string            // tokens LoginHook's renewals held back from deletion
-	renewing bool                // LoginHook's RenewToken is running
-	logout   *pendingLogout      // LogoutHook's Destroy is running
-	iterated map[string]struct{} // tokens scs's Iterate handed this request's handlers
-}
-
-type pendingLogin struct {
-	userID         string
-	endOthers      bool
-	token          string // the renewed token, as the store sees it
-	previousUserID string // who the browser was before, restored if the save fails
-}
-
-type pendingLogout struct {
-	userID       string // whose other sessions end too; "" for none
-	signedInHere bool   // userID signed in earlier in this request: end all of theirs unconditionally
-}
-
-// state returns the request state in ctx, or nil.
-func (m *Manager) state(ctx context.Context) *requestState {
-	if ctx == nil {
-		return nil
-	}
-	st, _ := ctx.Value(stateKey{m}).(*requestState)
-	return st
 }

@@ -33,11 +33,11 @@ func TestMigrateIdempotent(t *testing.T) {
 	for range 3 {
 		require.NoError(t, singlesession.Migrate(context.Background(), pool))
 	}
-	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_grants", "singlesession_links"}, tables(t, pool))
+	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}, tables(t, pool))
 	var versions []int64
 	require.NoError(t, pool.QueryRow(context.Background(),
 		`SELECT array_agg(version_id ORDER BY id) FROM singlesession_db_version`).Scan(&versions))
-	assert.Equal(t, []int64{0, 1, 2, 3}, versions, "each version once, after goose's 0")
+	assert.Equal(t, allVersions, versions, "each version once, after goose's 0")
 }
 
 // Instances that start at once all succeed, and migrate once.
@@ -56,7 +56,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	}
 	var n int
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM singlesession_db_version`).Scan(&n))
-	assert.Equal(t, 4, n)
+	assert.Equal(t, len(allVersions), n)
 }
 
 // paramPool returns a pool whose connections start with the run-time settings
@@ -108,11 +108,11 @@ func TestMigrateConcurrentlyUnderRepeatableRead(t *testing.T) {
 		for i, err := range errs {
 			assert.NoError(t, err, "round %d, instance %d", round, i)
 		}
-		assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_grants", "singlesession_links"}, tables(t, pools[0]))
+		assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}, tables(t, pools[0]))
 		var versions []int64
 		require.NoError(t, pools[0].QueryRow(context.Background(),
 			`SELECT array_agg(version_id ORDER BY id) FROM singlesession_db_version`).Scan(&versions))
-		assert.Equal(t, []int64{0, 1, 2, 3}, versions, "round %d: each version once", round)
+		assert.Equal(t, allVersions, versions, "round %d: each version once", round)
 	}
 }
 
@@ -124,7 +124,7 @@ func TestMigrateFirstSchemaOfSearchPath(t *testing.T) {
 	other := testSchema(t)
 	otherPool := schemaPool(t, other, nil)
 	require.NoError(t, singlesession.Migrate(ctx, otherPool))
-	all := []string{"sessions", "singlesession_db_version", "singlesession_grants", "singlesession_links"}
+	all := []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}
 	require.Equal(t, all, tables(t, otherPool))
 
 	fresh := testSchema(t)
@@ -139,9 +139,9 @@ func TestMigrateFirstSchemaOfSearchPath(t *testing.T) {
 	for i := range 2 { // the second is a no-op
 		require.NoError(t, singlesession.Migrate(ctx, pool), "Migrate #%d", i+1)
 		assert.Equal(t, all, tables(t, pool), "Migrate #%d: every table in %s", i+1, fresh)
-		assert.Equal(t, []int64{0, 1, 2, 3}, versions(fresh), "Migrate #%d: each version once", i+1)
+		assert.Equal(t, allVersions, versions(fresh), "Migrate #%d: each version once", i+1)
 		assert.Equal(t, all, tables(t, otherPool), "Migrate #%d: %s unchanged", i+1, other)
-		assert.Equal(t, []int64{0, 1, 2, 3}, versions(other), "Migrate #%d: %s unchanged", i+1, other)
+		assert.Equal(t, allVersions, versions(other), "Migrate #%d: %s unchanged", i+1, other)
 	}
 
 	// The unqualified names of the migration files resolved to fresh too.
@@ -186,3 +186,7 @@ func TestMigrateNilPool(t *testing.T) {
 	err := singlesession.Migrate(context.Background(), nil)
 	assert.ErrorContains(t, err, "singlesession: migrate: pool is nil")
 }
+
+// allVersions are the versions recorded once every migration is applied:
+// goose's 0, then one per file of migrations/.
+var allVersions = []int64{0, 1, 2, 3, 4}

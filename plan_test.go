@@ -23,17 +23,25 @@ func TestStatementsUseIndexes(t *testing.T) {
 	ctx := context.Background()
 	// Arguments for each statement, as SQL literals for EXECUTE.
 	args := map[string][]string{
-		"find":           {`('tok')`},
-		"insert":         {`('tok', '\x00', now())`},
-		"update":         {`('tok', '\x00', now())`},
-		"lock users":     {`('{alice,bob}', '{tok}')`},
-		"login":          {`('alice', 'new', '\x00', now(), '{old}', true)`, `('alice', 'new', '\x00', now(), '{}', false)`},
-		"logout":         {`('alice', '{tok}')`, `('alice', '{tok,old}')`},
-		"delete tokens":  {`('{tok,other}')`},
-		"end":            {`('{alice,bob}')`, `('{alice}')`},
-		"count sessions": {`('{alice,bob}')`},
-		"sessions":       {`('alice')`},
-		"delete expired": {``},
+		"find":         {`('tok', 60000000)`},
+		"insert":       {`('tok', '\x00', now())`},
+		"update":       {`('tok', '\x00', now())`},
+		"update touch": {`('tok', '\x00', now())`},
+		"touch":        {`('tok')`},
+		"lock users":   {`('{alice,bob}', '{tok}')`},
+		"login": {
+			`('alice', 'new', '\x00', now(), '{old}', 1, false, '127.0.0.1', 'ua')`,
+			`('alice', 'new', '\x00', now(), '{}', 0, false, '', '')`,
+			`('alice', 'new', '\x00', now(), '{}', 3, true, '', '')`,
+		},
+		"logout":                 {`('alice', '{tok}', false, 'ua')`, `('alice', '{tok,old}', true, 'ua')`},
+		"delete tokens":          {`('{tok,other}')`},
+		"end":                    {`('{alice,bob}', 'admin', '')`, `('{alice}', '', '')`},
+		"revoke":                 {`('alice', '{id1}', '', 'revoked', 'ua')`, `('alice', NULL, 'tok', 'revoked', 'ua')`},
+		"count sessions":         {`('{alice,bob}')`},
+		"sessions":               {`('alice')`},
+		"delete expired":         {``},
+		"delete expired endings": {``},
 	}
 	require.Len(t, args, len(singlesession.StoreStatements), "arguments for every statement")
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
-	"unicode/utf8"
+	"slices"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 )
@@ -22,24 +24,48 @@ const (
 	PermLogoutAll = "single_session.logout_all"
 )
 
-// MaxUserIDLen is the longest user ID, in bytes, that the Manager accepts.
-const MaxUserIDLen = 512
-
 // Config holds the options of a [Manager]. A zero Config uses the defaults:
 // one session per user, and logout ends all of the user's sessions.
 type Config struct {
 	// Policy decides at each login whether the user's other sessions end.
-	// nil means [Always].
+	// nil means [Always]. Set Policy or Limit, not both.
 	Policy Policy
+
+	// Limit, when set, decides at each login how many sessions the user may
+	// hold at once, and what happens to a login past that number; it is
+	// called once per login instead of Policy, with the same guarantees
+	// (see [Policy]). nil lets Policy decide. New fails when both are set.
+	Limit func(ctx context.Context, userID string) Limit
 
 	// KeepOtherSessionsOnLogout, when true, makes [Manager.LogoutHook] end only
 	// the current session. The default, false, ends every session of the user,
 	// whatever the Policy.
 	KeepOtherSessionsOnLogout bool
 
+	// ClientIP returns the address that a login records with its session
+	// ([SessionInfo.IP]) and that events carry. nil means the host of
+	// r.RemoteAddr; behind a proxy, return what your proxy vouches for
+	// (X-Forwarded-For is the client's to forge otherwise).
+	ClientIP func(r *http.Request) string
+
+	// LastSeenInterval is how stale a session's LastSeen may get: a request
+	// refreshes it when it is at least that old, riding on the session's save
+	// when there is one, or else with one more query. 0 means one minute.
+	LastSeenInterval time.Duration
+
+	// OnEvent, when set, receives every change of sessions ([Event]): once
+	// per event, synchronously, after the change is committed and before
+	// the response is sent (or the method returns), with no lock held;
+	// never for a change that failed. It runs on the request's goroutine, so
+	// hand events to a channel or a queue of your own if it may be slow.
+	// nil means none.
+	OnEvent func(ctx context.Context, e Event)
+
 	// ErrorFunc handles the errors of loading and saving sessions, store
 	// errors included; it replaces the SessionManager's own ErrorFunc. nil
-	// logs the error with Logger and replies 500 Internal Server Error.
+	// logs the error with Logger and replies 500 Internal Server Error. A
+	// login refused in its save by a RejectNew limit reaches it with an
+	// error wrapping [ErrTooManySessions].
 	ErrorFunc func(http.ResponseWriter, *http.Request, error)
 
 	// Logger receives the library's logs. nil means slog.Default().
@@ -51,8 +77,12 @@ type Config struct {
 type Manager struct {
 	sessions   *scs.SessionManager
 	store      Store
-	policy     Policy // nil: Always, without the goroutine
+	policy     Policy                                         // nil: Always, without the goroutine
+	limit      func(ctx context.Context, userID string) Limit // nil: the policy decides
 	keepOthers bool
+	clientIP   func(r *http.Request) string
+	staleAfter time.Duration
+	onEvent    func(ctx context.Context, e Event)
 	logger     *slog.Logger
 }
 
@@ -65,20 +95,31 @@ type Manager struct {
 // New returns an error, and changes nothing, when sessions or store is nil,
 // when sessions already belongs to another Manager, or when an option of
 // sessions cannot work (no Codec, no cookie name, a negative Lifetime or
-// IdleTimeout).
+// IdleTimeout), or when cfg cannot work (both Policy and Limit, a negative
+// LastSeenInterval).
 func New(sessions *scs.SessionManager, store Store, cfg Config) (*Manager, error) {
-	if err := check(sessions, store); err != nil {
+	if err := check(sessions, store, cfg); err != nil {
 		return nil, fmt.Errorf("singlesession: new: %w", err)
 	}
 	m := &Manager{
 		sessions:   sessions,
 		store:      store,
 		policy:     cfg.Policy,
+		limit:      cfg.Limit,
 		keepOthers: cfg.KeepOtherSessionsOnLogout,
+		clientIP:   cfg.ClientIP,
+		staleAfter: cfg.LastSeenInterval,
+		onEvent:    cfg.OnEvent,
 		logger:     cfg.Logger,
 	}
 	if m.logger == nil {
 		m.logger = slog.Default()
+	}
+	if m.clientIP == nil {
+		m.clientIP = defaultClientIP
+	}
+	if m.staleAfter == 0 {
+		m.staleAfter = time.Minute
 	}
 	errorFunc := cfg.ErrorFunc
 	if errorFunc == nil {
@@ -89,8 +130,12 @@ func New(sessions *scs.SessionManager, store Store, cfg Config) (*Manager, error
 	return m, nil
 }
 
-func check(sessions *scs.SessionManager, store Store) error {
+func check(sessions *scs.SessionManager, store Store, cfg Config) error {
 	switch {
+	case cfg.Policy != nil && cfg.Limit != nil:
+		return errors.New("Config.Policy and Config.Limit are both set: set one (Limit{Max: 1} is Always, Limit{} is Never)")
+	case cfg.LastSeenInterval < 0:
+		return fmt.Errorf("Config.LastSeenInterval is negative (%v)", cfg.LastSeenInterval)
 	case sessions == nil:
 		return errors.New("sessions is nil: pass scs.New()")
 	case isAdapter(sessions.Store):
@@ -143,20 +188,23 @@ func isNilPointer(v any) bool {
 // while the policy runs, and an error wrapping [ErrPolicyPanic] when the policy
 // panics; in every case the session is unchanged.
 func (m *Manager) LoginHook(ctx context.Context, userID string) error {
-	if err := validUserID(userID); err != nil {
-		return fmt.Errorf("singlesession: login: %w", err)
+	if err := ValidateUserID(userID); err != nil {
+		return wrap("login", err)
 	}
 	st := m.state(ctx)
 	if st == nil {
-		return fmt.Errorf("singlesession: login: %w", ErrNoMiddleware)
+		return wrap("login", ErrNoMiddleware)
 	}
-	endOthers, err := m.decide(ctx, userID)
+	limit, err := m.decide(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("singlesession: login of %q: %w", userID, err)
 	}
-	st.mu.Lock()
-	previous := st.userID
-	st.mu.Unlock()
+	previous, token, _ := st.current()
+	if limit.RejectNew && limit.Max > 0 {
+		if err := m.checkRoom(ctx, st, userID, limit, previous, token); err != nil {
+			return err
+		}
+	}
 	if previous != "" && previous != userID {
 		// Another user signs in on this browser: like Django's login(), start
 		// from an empty session, so nothing of the previous user's carries
@@ -169,29 +217,34 @@ func (m *Manager) LoginHook(ctx context.Context, userID string) error {
 	// scs's RenewToken deletes the old token through the store at once; the
 	// adapter holds that delete back (st.renewing) so the login transaction
 	// does it, and a failed save leaves the old session whole.
-	st.mu.Lock()
-	st.renewing = true
-	st.mu.Unlock()
+	st.setRenewing(true)
 	err = m.sessions.RenewToken(ctx)
-	token := m.sessions.Token(ctx) // never with st.mu held: scs calls the store under its own lock
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.renewing = false
+	st.setRenewing(false)
 	if err != nil {
 		return fmt.Errorf("singlesession: login of %q: %w", userID, err)
 	}
-	previousUserID := st.userID
-	if st.login != nil {
-		// A second LoginHook in one request: if the save fails, the browser
-		// is still who it was before the first.
-		previousUserID = st.login.previousUserID
-	}
-	st.login = &pendingLogin{
-		userID: userID, endOthers: endOthers,
-		token: m.storeToken(token), previousUserID: previousUserID,
-	}
-	st.userID = userID
+	st.setLogin(userID, limit, m.storeToken(m.sessions.Token(ctx)))
 	return nil
+}
+
+// checkRoom refuses, under a RejectNew limit, a login of a user who already
+// holds limit.Max sessions besides this browser's own. It costs one query;
+// the login's save checks again under the user's lock.
+func (m *Manager) checkRoom(ctx context.Context, st *requestState, userID string, limit Limit, previous, token string) error {
+	counts, err := m.store.CountSessions(ctx, []string{userID})
+	if err != nil {
+		return wrap(fmt.Sprintf("login of %q", userID), err)
+	}
+	n := counts[userID]
+	if previous == userID && token != "" {
+		n-- // the browser's own session never counts
+	}
+	if n < limit.Max {
+		return nil
+	}
+	ip, userAgent := st.client()
+	m.emit(ctx, Event{Kind: EventLoginRejected, UserID: userID, IP: ip, UserAgent: userAgent, At: time.Now()})
+	return fmt.Errorf("singlesession: login of %q: %w (%d of %d)", userID, ErrTooManySessions, n, limit.Max)
 }
 
 // LogoutHook ends the session of ctx and, unless
@@ -209,25 +262,23 @@ func (m *Manager) LoginHook(ctx context.Context, userID string) error {
 func (m *Manager) LogoutHook(ctx context.Context) error {
 	st := m.state(ctx)
 	if st == nil {
-		return fmt.Errorf("singlesession: logout: %w", ErrNoMiddleware)
+		return wrap("logout", ErrNoMiddleware)
 	}
-	st.mu.Lock()
-	st.logout = &pendingLogout{}
-	if !m.keepOthers {
-		st.logout.userID = st.userID
-		// After LoginHook in this request, the user proved who they are here
-		// and now, though their session is not saved yet: end all of theirs.
-		st.logout.signedInHere = st.login != nil
-	}
-	st.mu.Unlock()
+	st.beginLogout(m.keepOthers, false)
 	err := m.sessions.Destroy(ctx)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.logout = nil
+	st.endLogout()
+	m.dispatch(ctx, st)
 	if err != nil {
 		return wrap("logout", err)
 	}
 	return nil
+}
+
+// SessionManager returns the scs SessionManager whose sessions m keeps, for
+// code that has the Manager at hand and needs scs's own methods (Put, Get,
+// PopString...).
+func (m *Manager) SessionManager() *scs.SessionManager {
+	return m.sessions
 }
 
 // UserID returns the user the session of ctx is signed in as, or "" when it is
@@ -238,24 +289,23 @@ func (m *Manager) UserID(ctx context.Context) string {
 	if st == nil {
 		return ""
 	}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.userID
+	return st.user()
 }
 
 // LogoutUser ends every session of userID, on every browser, and returns how
-// many it ended. It checks no permission, calls no hook and never consults the
-// Policy; sessions linked to no user are never touched. An unknown user is not
-// an error (0 sessions). It returns an error wrapping [ErrInvalidUserID], and
-// ends nothing, for an unacceptable userID such as "".
+// many live ones it ended; the browsers learn [ReasonAdmin] from
+// [Manager.Ended]. It checks no permission, calls no hook and never consults
+// the Policy; sessions linked to no user are never touched. An unknown user
+// is not an error (0 sessions). It returns an error wrapping
+// [ErrInvalidUserID], and ends nothing, for an unacceptable userID such as "".
 func (m *Manager) LogoutUser(ctx context.Context, userID string) (int, error) {
 	if ctx == nil {
 		return 0, errors.New("singlesession: logout user: nil context")
 	}
-	if err := validUserID(userID); err != nil {
-		return 0, fmt.Errorf("singlesession: logout user: %w", err)
+	if err := ValidateUserID(userID); err != nil {
+		return 0, wrap("logout user", err)
 	}
-	counts, err := m.store.End(ctx, []string{userID})
+	counts, err := m.endUsers(ctx, []string{userID}, "")
 	if err != nil {
 		return 0, wrap("logout user", err)
 	}
@@ -264,23 +314,34 @@ func (m *Manager) LogoutUser(ctx context.Context, userID string) (int, error) {
 
 // LogoutUsers is [Manager.LogoutUser] for many users at once: one store
 // operation (one statement in PostgreSQL) however many users there are. It
-// returns how many sessions of each user ended; users who had none are absent.
-// Repeated IDs are fine. If any ID is unacceptable it returns an error wrapping
-// [ErrInvalidUserID] that names it, and ends nothing.
+// returns how many live sessions of each user ended; users who had none are
+// absent. Repeated IDs are fine. If any ID is unacceptable it returns an
+// error wrapping [ErrInvalidUserID] that names it, and ends nothing.
 func (m *Manager) LogoutUsers(ctx context.Context, userIDs []string) (map[string]int, error) {
 	if ctx == nil {
 		return nil, errors.New("singlesession: logout users: nil context")
 	}
-	for _, id := range userIDs {
-		if err := validUserID(id); err != nil {
-			return nil, fmt.Errorf("singlesession: logout users: %.40q: %w", id, err)
-		}
+	if err := validUserIDs(userIDs); err != nil {
+		return nil, wrap("logout users", err)
 	}
-	counts, err := m.store.End(ctx, userIDs)
+	counts, err := m.endUsers(ctx, userIDs, "")
 	if err != nil {
 		return nil, wrap("logout users", err)
 	}
 	return counts, nil
+}
+
+// endUsers ends every session of userIDs for an operator (actor, "" when
+// unknown), records ReasonAdmin and reports one event per user.
+func (m *Manager) endUsers(ctx context.Context, userIDs []string, actor string) (map[string]int, error) {
+	ended, err := m.store.End(ctx, End{UserIDs: userIDs, Reason: ReasonAdmin})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range sortedKeys(ended.Counts) {
+		m.emit(ctx, Event{Kind: EventEnded, UserID: id, Ended: ended.Counts[id], Reason: ReasonAdmin, Actor: actor, At: ended.At})
+	}
+	return ended.Counts, nil
 }
 
 // storeToken is the key under which scs hands token to the store.
@@ -291,25 +352,12 @@ func (m *Manager) storeToken(token string) string {
 	return hashToken(token)
 }
 
-// validUserID reports why userID cannot be stored, or nil.
-func validUserID(userID string) error {
-	switch {
-	case userID == "":
-		return fmt.Errorf("%w: empty", ErrInvalidUserID)
-	case len(userID) > MaxUserIDLen:
-		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidUserID, len(userID), MaxUserIDLen)
-	case !utf8.ValidString(userID):
-		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidUserID)
-	}
-	for i := 0; i < len(userID); i++ {
-		if userID[i] == 0 {
-			return fmt.Errorf("%w: contains a NUL byte", ErrInvalidUserID)
-		}
-	}
-	return nil
-}
-
 func (m *Manager) defaultErrorFunc(w http.ResponseWriter, r *http.Request, err error) {
 	m.logger.ErrorContext(r.Context(), "singlesession: session error", "method", r.Method, "path", r.URL.Path, "err", err)
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// sortedKeys returns the keys of m in order, so that events come in a stable order.
+func sortedKeys(m map[string]int) []string {
+	return slices.Sorted(maps.Keys(m))
 }

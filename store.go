@@ -5,75 +5,142 @@ import (
 	"time"
 )
 
-// A Store keeps sessions and the links between sessions and users. The
-// [Manager] is its only caller: it hands the Store to scs through an adapter and
-// decides which method each save needs. Every method but DeleteExpired is one
-// atomic operation. [PostgresStore] and
-// [MemoryStore] implement it; implement it yourself for another database by
-// honouring each method's contract.
+// A Store keeps sessions, the links between sessions and users, and the
+// reasons why ended sessions ended. The [Manager] is its only caller: it
+// hands the Store to scs through an adapter and decides which method each
+// save needs. [PostgresStore] and [MemoryStore] implement it, and so does
+// the module github.com/go-singlesession/singlesession/redisstore; implement
+// it yourself for another database by honouring each method's contract.
 //
-// Tokens are the values scs hands its stores: the cookie value, or its SHA-256
-// when scs's HashTokenInStore is set. A session is linked to at most one user.
-// A session is expired when its expiry is not after the current time.
+// Words used below:
+//   - A token is the value scs hands its stores: the cookie value, or its
+//     SHA-256 when scs's HashTokenInStore is set. A store never shows a token
+//     outside itself: in lists a session is known by its ID,
+//     [SessionID](token).
+//   - A session is expired when its expiry is not after the store's current
+//     time, and live otherwise. Expired sessions are never returned, counted
+//     or listed, but may still be stored until they are deleted.
+//   - A session is linked to at most one user, from the login that created
+//     it until it is deleted. A session linked to no user is untracked.
+//   - To end a session is to delete it (with its link); when the operation
+//     names a [Reason], the store also records an [Ending] for the session's
+//     token, kept until the session's expiry, which Find returns for that
+//     token. Recorded endings are keyed by a hash of the token, never by the
+//     token itself.
+//   - The user lock: every method that ends sessions of a user (Login,
+//     Logout, End, Revoke) must be serialised with every other such method
+//     for the same user, across every process that shares the store, and
+//     must never fail because another one runs at the same time (no
+//     deadlock errors). Login must see, under that lock, what the previous
+//     holder committed.
+//
+// Every method but DeleteExpired is one atomic operation: on error nothing
+// changed. Times (LastSeen, Created, the At of results) come from the store's
+// clock, so that every instance agrees.
 type Store interface {
-	// Find returns the data of the unexpired session with the given token and
-	// the user it is linked to ("" when it is linked to none). found is false,
-	// with a nil error, when there is no such session or it has expired.
-	Find(ctx context.Context, token string) (data []byte, userID string, found bool, err error)
+	// Find returns the live session stored under token with its link. For a
+	// token that names no live session it returns Found false, and the
+	// Ending recorded for token if there is one (nil for an unknown token, an
+	// expired session or a session ended without a reason). Stale reports
+	// whether the session's LastSeen is at least staleAfter old.
+	Find(ctx context.Context, token string, staleAfter time.Duration) (Found, error)
 
-	// Insert adds a new session that is linked to no user.
+	// Insert adds a new session that is linked to no user. The token is new:
+	// scs made it.
 	Insert(ctx context.Context, token string, data []byte, expiry time.Time) error
 
-	// Update replaces the data and expiry of an existing session. It reports
-	// false, with a nil error, when the session does not exist: Update never
-	// creates a session, which is what keeps an ended session from coming back.
-	Update(ctx context.Context, token string, data []byte, expiry time.Time) (found bool, err error)
+	// Update replaces the data and expiry of an existing session and, when
+	// u.Touch is set, sets its LastSeen to now. It reports false, with a nil
+	// error, when the session does not exist: Update never creates a
+	// session, which is what keeps an ended session from coming back.
+	Update(ctx context.Context, u Update) (found bool, err error)
 
-	// Login applies l as one transaction: it deletes the sessions l.Replaces
-	// names, deletes every session linked to l.UserID when l.EndOthers is set,
-	// adds the session l.Token and links it to l.UserID. Logins of the same user
-	// must be serialised, so that of concurrent logins the last to finish sees
-	// and ends all the others. An error must mean that nothing changed, even
-	// when ctx ends during the call. It returns how many sessions of
-	// l.UserID it ended besides those in l.Replaces.
-	Login(ctx context.Context, l Login) (ended int, err error)
+	// Touch sets the LastSeen of the session with token to now. A token with
+	// no session, or with no link, is not an error.
+	Touch(ctx context.Context, token string) error
 
-	// Logout deletes the sessions with the given tokens (one browser's
-	// session) and, when userID is not "" and one of those sessions still
-	// existed and was linked to userID, every other session linked to userID,
-	// as one operation. A browser whose session had already ended is
-	// anonymous, so its logout ends nothing else. Unknown tokens are ignored.
-	// It returns how many sessions it deleted.
-	Logout(ctx context.Context, userID string, tokens []string) (int, error)
+	// Login applies l under the user lock of l.UserID, as one atomic
+	// operation:
+	//   - it deletes the sessions l.Replaces names (the browser's previous
+	//     sessions; no ending is recorded for them), and every expired
+	//     session linked to l.UserID (no ending either);
+	//   - it counts the other live sessions of l.UserID (those not in
+	//     l.Replaces). When l.Limit.Max is positive and that count is at
+	//     least l.Limit.Max: with l.Limit.RejectNew it changes nothing and
+	//     returns an error wrapping [ErrTooManySessions]; otherwise it ends
+	//     the least recently used of them (smallest LastSeen first, ties by
+	//     oldest Created, then by token) until Max-1 remain, recording
+	//     [ReasonLogin] with l.UserAgent for each;
+	//   - it adds the session l.Token linked to l.UserID, with l.IP and
+	//     l.UserAgent, Created and LastSeen set to now, where now is read
+	//     after the lock is held (so that "least recently used" agrees with
+	//     the order in which logins commit).
+	// It returns how many live sessions of l.UserID it ended (besides
+	// l.Replaces) and the time it used. An error must mean that nothing
+	// changed, even when ctx ends during the call.
+	Login(ctx context.Context, l Login) (LoginResult, error)
 
-	// End deletes every session linked to one of userIDs, expired ones
-	// included, as one operation, and returns how many ended for each user;
-	// users with none are absent. Unknown users are ignored.
-	End(ctx context.Context, userIDs []string) (map[string]int, error)
+	// Logout, under the user locks of l.UserID and of the users the tokens
+	// are linked to, deletes the sessions l.Tokens names (one browser's; no
+	// ending is recorded), and then, when l.UserID is not "" and either
+	// l.Always is set or one of those sessions still existed and was linked
+	// to l.UserID, ends every other session of l.UserID with
+	// [ReasonLogout] and l.UserAgent. (A browser whose session had already
+	// ended is anonymous: its logout ends nothing else.) Unknown tokens are
+	// ignored. It returns how many sessions it deleted, expired ones
+	// included, and how many other live sessions of l.UserID it ended.
+	Logout(ctx context.Context, l Logout) (LogoutResult, error)
 
-	// Sessions returns the unexpired sessions linked to userID, oldest login
-	// first (ties in token order); none for an unknown user.
+	// End ends every session linked to one of e.UserIDs, expired ones
+	// included, under their user locks, recording e.Reason (when not "")
+	// with e.UserAgent for the live ones. It returns how many live sessions
+	// of each user ended; users with none are absent. Unknown users and
+	// repeated IDs are fine.
+	End(ctx context.Context, e End) (EndedByUser, error)
+
+	// Revoke ends sessions of one user under its user lock: those whose IDs
+	// are in r.IDs, or, when r.IDs is nil, every one but the session with
+	// token r.Keep. It records r.Reason (when not "") with r.UserAgent for
+	// each live session it ends. IDs of sessions that are not live sessions
+	// of r.UserID (another user's included) are ignored. It returns how many
+	// live sessions it ended.
+	Revoke(ctx context.Context, r Revoke) (Ended, error)
+
+	// Sessions returns the live sessions linked to userID, oldest login first
+	// (ties by ID); none for an unknown user. Current is false in each.
 	Sessions(ctx context.Context, userID string) ([]SessionInfo, error)
 
-	// All returns the data of every unexpired session by token, for scs's
-	// SessionManager.Iterate.
-	All(ctx context.Context) (map[string][]byte, error)
-
-	// CountSessions returns, as one operation, how many unexpired sessions
-	// are linked to each of userIDs. Users with none, and unknown users, are
+	// CountSessions returns how many live sessions are linked to each of
+	// userIDs, as one operation. Users with none, and unknown users, are
 	// absent from the map; repeated IDs are fine.
 	CountSessions(ctx context.Context, userIDs []string) (map[string]int, error)
 
-	// DeleteExpired deletes every expired session, with its link, and returns
-	// how many it deleted. It may work in several steps.
+	// All returns the data of every live session by token, for scs's
+	// SessionManager.Iterate.
+	All(ctx context.Context) (map[string][]byte, error)
+
+	// DeleteExpired deletes every expired session, with its link, and every
+	// recorded ending past its expiry, and returns how many sessions it
+	// deleted. It may work in several steps, and must never wait for, or
+	// fail because of, a concurrent operation.
 	DeleteExpired(ctx context.Context) (int, error)
 }
 
-// SessionInfo describes one signed-in session without revealing its token.
-type SessionInfo struct {
-	ID      string    // opaque identifier: [SessionID] of the token
-	Created time.Time // when the user signed in on it
-	Expiry  time.Time // when it expires, unless it ends sooner
+// Found is what [Store.Find] returns.
+type Found struct {
+	Found  bool    // a live session has the token
+	Data   []byte  // its data, encoded by scs's codec
+	UserID string  // the user it is linked to; "" when none
+	Stale  bool    // it is linked, and its LastSeen is at least staleAfter old
+	Ending *Ending // when not Found: why the session of the token ended, if recorded
+}
+
+// Update is one save of an existing session, for [Store.Update].
+type Update struct {
+	Token  string
+	Data   []byte
+	Expiry time.Time
+	Touch  bool // also set the session's LastSeen to now
 }
 
 // Login is one sign-in, as [Store.Login] applies it.
@@ -83,5 +150,56 @@ type Login struct {
 	Data      []byte    // the session's data, encoded by scs's codec
 	Expiry    time.Time // when the session expires
 	Replaces  []string  // tokens the browser held before this login; they end
-	EndOthers bool      // whether every other session of UserID ends
+	Limit     Limit     // how many sessions UserID may hold, this one included
+	IP        string    // the client's address, recorded with the session
+	UserAgent string    // the client's User-Agent, recorded with the session and with the endings
+}
+
+// LoginResult is what [Store.Login] returns.
+type LoginResult struct {
+	Ended int       // live sessions of the user that the login ended
+	At    time.Time // the store's time of the login
+}
+
+// Logout is one sign-out, as [Store.Logout] applies it.
+type Logout struct {
+	Tokens    []string // the browser's sessions; they end without a recorded reason
+	UserID    string   // whose other sessions end too; "" for none
+	Always    bool     // end UserID's other sessions even if none of Tokens was linked to it
+	UserAgent string   // recorded with the endings
+}
+
+// End is an operators' sign-out, as [Store.End] applies it.
+type End struct {
+	UserIDs   []string
+	Reason    Reason // recorded for each live session that ends; "" for none
+	UserAgent string // recorded with the endings
+}
+
+// Revoke ends chosen sessions of one user, as [Store.Revoke] applies it.
+type Revoke struct {
+	UserID    string
+	IDs       []string // the sessions to end, by [SessionInfo.ID]; nil: all but Keep
+	Keep      string   // with IDs nil, the token of the session that stays
+	Reason    Reason   // recorded for each live session that ends; "" for none
+	UserAgent string   // recorded with the endings
+}
+
+// LogoutResult is what [Store.Logout] returns.
+type LogoutResult struct {
+	Deleted int       // sessions deleted, the browser's own and expired ones included
+	Others  int       // other live sessions of the user ended with ReasonLogout
+	At      time.Time // the store's time of the change
+}
+
+// Ended is what [Store.Revoke] returns.
+type Ended struct {
+	Count int       // sessions ended
+	At    time.Time // the store's time of the change
+}
+
+// EndedByUser is what [Store.End] returns.
+type EndedByUser struct {
+	Counts map[string]int // live sessions ended, by user; users with none are absent
+	At     time.Time      // the store's time of the change
 }

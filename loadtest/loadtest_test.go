@@ -116,8 +116,8 @@ func TestRunDetectsBrokenStores(t *testing.T) {
 // keepOthers never ends the other sessions of a user who signs in.
 type keepOthers struct{ singlesession.Store }
 
-func (k *keepOthers) Login(ctx context.Context, l singlesession.Login) (int, error) {
-	l.EndOthers = false
+func (k *keepOthers) Login(ctx context.Context, l singlesession.Login) (singlesession.LoginResult, error) {
+	l.Limit = singlesession.Limit{}
 	return k.Store.Login(ctx, l)
 }
 
@@ -126,11 +126,11 @@ func (k *keepOthers) Login(ctx context.Context, l singlesession.Login) (int, err
 // flight.
 type resurrect struct{ singlesession.Store }
 
-func (r *resurrect) Update(ctx context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+func (r *resurrect) Update(ctx context.Context, u singlesession.Update) (bool, error) {
 	time.Sleep(30 * time.Millisecond)
-	found, err := r.Store.Update(ctx, token, data, expiry)
+	found, err := r.Store.Update(ctx, u)
 	if err == nil && !found {
-		return true, r.Store.Insert(ctx, token, data, expiry)
+		return true, r.Store.Insert(ctx, u.Token, u.Data, u.Expiry)
 	}
 	return found, err
 }
@@ -141,11 +141,11 @@ type flaky struct {
 	n atomic.Int64
 }
 
-func (f *flaky) Find(ctx context.Context, token string) ([]byte, string, bool, error) {
+func (f *flaky) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.Found, error) {
 	if f.n.Add(1)%50 == 0 {
-		return nil, "", false, errors.New("flaky store")
+		return singlesession.Found{}, errors.New("flaky store")
 	}
-	return f.Store.Find(ctx, token)
+	return f.Store.Find(ctx, token, staleAfter)
 }
 
 // hang makes one save ignore its context for two seconds.
@@ -154,11 +154,11 @@ type hang struct {
 	once atomic.Bool
 }
 
-func (h *hang) Update(ctx context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+func (h *hang) Update(ctx context.Context, u singlesession.Update) (bool, error) {
 	if h.once.CompareAndSwap(false, true) {
 		time.Sleep(2 * time.Second)
 	}
-	return h.Store.Update(ctx, token, data, expiry)
+	return h.Store.Update(ctx, u)
 }
 
 // panicky panics on one save.
@@ -167,9 +167,9 @@ type panicky struct {
 	once atomic.Bool
 }
 
-func (p *panicky) Update(ctx context.Context, token string, data []byte, expiry time.Time) (bool, error) {
+func (p *panicky) Update(ctx context.Context, u singlesession.Update) (bool, error) {
 	if p.once.CompareAndSwap(false, true) {
-		panic(fmt.Sprintf("store bug saving %d bytes", len(data)))
+		panic(fmt.Sprintf("store bug saving %d bytes", len(u.Data)))
 	}
-	return p.Store.Update(ctx, token, data, expiry)
+	return p.Store.Update(ctx, u)
 }

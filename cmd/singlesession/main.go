@@ -27,7 +27,6 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -188,25 +187,11 @@ func parse(args []string) (*command, error) {
 		return nil, err
 	}
 	for _, u := range c.users {
-		if err := checkUserID(u); err != nil {
+		if err := singlesession.ValidateUserID(u); err != nil {
 			return nil, fmt.Errorf("%w: %s: user %.40q: %v", errUsage, c.name, u, err)
 		}
 	}
 	return c, nil
-}
-
-// checkUserID applies the rules of singlesession.Manager.LoginHook that an
-// argument can break (it cannot hold a NUL byte).
-func checkUserID(id string) error {
-	switch {
-	case id == "":
-		return errors.New("empty")
-	case len(id) > singlesession.MaxUserIDLen:
-		return fmt.Errorf("%d bytes, more than %d", len(id), singlesession.MaxUserIDLen)
-	case !utf8.ValidString(id):
-		return errors.New("not valid UTF-8")
-	}
-	return nil
 }
 
 // connectAndRun opens the database and runs c.
@@ -264,19 +249,21 @@ func listSessions(ctx context.Context, store singlesession.Store, userID string,
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SESSION\tSIGNED IN\tEXPIRES")
+	fmt.Fprintln(tw, "SESSION\tSIGNED IN\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.ID, s.Created.UTC().Format(time.RFC3339), s.Expiry.UTC().Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Created.UTC().Format(time.RFC3339), s.LastSeen.UTC().Format(time.RFC3339),
+			s.Expiry.UTC().Format(time.RFC3339), orDash(s.IP), orDash(shorten(s.UserAgent, 60)))
 	}
 	return tw.Flush()
 }
 
 // logout ends every session of users in one statement and prints the counts.
 func logout(ctx context.Context, store singlesession.Store, users []string, stdout io.Writer) error {
-	counts, err := store.End(ctx, users)
+	ended, err := store.End(ctx, singlesession.End{UserIDs: users, Reason: singlesession.ReasonAdmin})
 	if err != nil {
 		return err
 	}
+	counts := ended.Counts
 	total := 0
 	seen := map[string]bool{}
 	for _, u := range users {
@@ -291,4 +278,21 @@ func logout(ctx context.Context, store singlesession.Store, users []string, stdo
 		fmt.Fprintf(stdout, "%d session(s) ended in all\n", total)
 	}
 	return nil
+}
+
+// orDash shows an empty field as "-", so that the columns stay aligned.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// shorten cuts s to at most n runes, marking the cut with "…".
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -49,6 +49,7 @@ func seed(t *testing.T, store singlesession.Store, userID string, n int) []strin
 		tokens[i] = fmt.Sprintf("cli-%s-%d-%d", userID, i, time.Now().UnixNano())
 		_, err := store.Login(context.Background(), singlesession.Login{
 			UserID: userID, Token: tokens[i], Data: []byte{0}, Expiry: time.Now().Add(time.Hour),
+			IP: "192.0.2.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
 		})
 		require.NoError(t, err)
 	}
@@ -65,7 +66,7 @@ func TestMigrate(t *testing.T) {
 	require.NoError(t, pool.QueryRow(context.Background(), `
 SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables
 WHERE table_schema = current_schema()`).Scan(&tables))
-	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_grants", "singlesession_links"}, tables)
+	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}, tables)
 }
 
 func TestGrantRevoke(t *testing.T) {
@@ -110,12 +111,14 @@ func TestSessions(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	require.Len(t, lines, 3, out)
-	assert.Regexp(t, `^SESSION\s+SIGNED IN\s+EXPIRES$`, lines[0])
+	assert.Regexp(t, `^SESSION\s+SIGNED IN\s+LAST SEEN\s+EXPIRES\s+IP\s+USER AGENT$`, lines[0])
 	for _, tok := range tokens {
 		assert.Contains(t, out, singlesession.SessionID(tok), "sessions are shown by their opaque ID")
 		assert.NotContains(t, out, tok, "never by token")
 	}
-	assert.Regexp(t, `\s\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`, lines[1])
+	stamp := `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`
+	assert.Regexp(t, `\s`+stamp+`\s+`+stamp+`\s+`+stamp+`\s+192\.0\.2\.7\s+Mozilla/5\.0 \(X11; Linux x86_64\) Firefox/140\.0$`, lines[1],
+		"signed in, last seen, expires, IP and user agent")
 
 	code, out, _ = cli(t, "-dsn", dsn, "sessions", "bob")
 	assert.Equal(t, 0, code)

@@ -1,0 +1,61 @@
+package singlesession
+
+import (
+	"context"
+	"time"
+)
+
+// EventKind names what an [Event] reports.
+type EventKind string
+
+// The kinds of events that Config.OnEvent receives.
+const (
+	// EventLogin: a user signed in. Ended is how many of the user's other
+	// sessions the login ended (its Reason is then ReasonLogin).
+	EventLogin EventKind = "login"
+
+	// EventLoginRejected: a login was refused because the user already
+	// holds Limit.Max sessions and the limit says RejectNew. Nothing changed.
+	EventLoginRejected EventKind = "login_rejected"
+
+	// EventLogout: a signed-in session signed out ([Manager.LogoutHook]).
+	// Ended counts every session that ended, the browser's own included;
+	// Reason is ReasonLogout when other sessions ended too.
+	EventLogout EventKind = "logout"
+
+	// EventEnded: sessions of a user were ended from elsewhere: by an
+	// operator ([Admin.Run], [Manager.LogoutUser], [Manager.LogoutUsers];
+	// Reason ReasonAdmin, Actor the operator for Admin.Run) or by one of the
+	// user's own sessions ([Manager.EndSession], [Manager.EndOtherSessions];
+	// Reason ReasonRevoked). One event per user whose sessions ended.
+	EventEnded EventKind = "ended"
+)
+
+// Event is one change of sessions, as Config.OnEvent receives it: after the
+// change is committed, never for a change that failed.
+type Event struct {
+	Kind      EventKind
+	UserID    string // whose sessions changed
+	SessionID string // the ID of the acting session (a login: the new one); "" for operators
+	Ended     int    // how many sessions ended
+	Reason    Reason // the reason recorded for the sessions that ended, if any
+	Actor     string // the operator, for Admin.Run; "" otherwise
+	IP        string // the acting request's address; "" outside a request
+	UserAgent string // the acting request's User-Agent; "" outside a request
+	At        time.Time
+}
+
+// dispatch hands the request's queued events to Config.OnEvent, now that
+// no lock is held.
+func (m *Manager) dispatch(ctx context.Context, st *requestState) {
+	for _, e := range st.takeEvents() {
+		m.emit(ctx, e)
+	}
+}
+
+// emit calls Config.OnEvent, if any. The caller holds no lock.
+func (m *Manager) emit(ctx context.Context, e Event) {
+	if m.onEvent != nil {
+		m.onEvent(ctx, e)
+	}
+}
