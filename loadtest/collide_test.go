@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-singlesession/singlesession/loadtest"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/loadtest"
 )
 
 // The collision scenario: three users under Never, each signed in on several

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-singlesession/singlesession/loadtest"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/loadtest"
 )
 
 // PostgreSQL connections killed mid-run (pg_terminate_backend on every

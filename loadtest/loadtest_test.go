@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
-	"github.com/go-singlesession/singlesession/loadtest"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/loadtest"
 )
 
 // A short load of the real library: every invariant holds. -load.duration,
