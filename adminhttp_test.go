@@ -1,6 +1,7 @@
 package singlesession_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -162,9 +162,11 @@ func TestAdminHTTPAnonymous(t *testing.T) {
 		seedSessions(t, e.store, "bob", 2)
 		b := a.browser("anonymous")
 		for _, path := range []string{"/admin/sessions", "/admin/sessions/", "/ops/v1/people"} {
-			res, _ := b.send("GET", path, "")
-			assert.Equal(t, http.StatusSeeOther, res.StatusCode, path)
-			assert.Equal(t, "/signin?next=/admin/sessions", res.Header.Get("Location"))
+			t.Run(path, func(t *testing.T) {
+				res, _ := b.send("GET", path, "")
+				assert.Equal(t, http.StatusSeeOther, res.StatusCode, path)
+				assert.Equal(t, "/signin?next=/admin/sessions", res.Header.Get("Location"))
+			})
 		}
 		res, _ := b.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"))
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -188,30 +190,32 @@ func TestAdminHTTPPage(t *testing.T) {
 
 		buttons := map[string][2]bool{"root": {true, true}, "sam": {true, false}, "tess": {false, true}}
 		for actor, want := range buttons {
-			b := a.browser(actor)
-			b.mustLogin(actor)
-			res, page := b.send("GET", "/admin/sessions", "")
-			require.Equal(t, http.StatusOK, res.StatusCode, page)
-			assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
-			assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
-			assert.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
-			assert.Contains(t, page, "Signed in as <strong>"+actor+"</strong>")
-			assert.Equal(t, want[0], strings.Contains(page, `value="logout">Log out the user on all sessions</button>`), actor)
-			assert.Equal(t, want[1], strings.Contains(page, `value="logout_all">Log out the (admin) user on all sessions</button>`), actor)
-			assert.Contains(t, page, `<form method="post" action="/admin/sessions/logout">`)
-			for _, u := range adminUsers {
-				assert.Contains(t, page, `name="user" value="`+u.ID+`"`)
-			}
-			assert.Regexp(t, `>bob</label></td>\s*<td class="n">2</td>`, page, "bob: two active sessions")
-			assert.Regexp(t, `>ruth</label> <span class="tag">admin</span></td>\s*<td class="n">3</td>`, page)
-			assert.Regexp(t, `>carol</label></td>\s*<td class="n">1</td>`, page, "the expired session is not counted")
-			assert.NotContains(t, page, bob1.cookie())
-			assert.NotContains(t, page, bob2.cookie())
-			assert.NotContains(t, page, b.cookie())
-			assert.NotContains(t, page, "<script")
+			t.Run(actor, func(t *testing.T) {
+				b := a.browser(actor)
+				b.mustLogin(actor)
+				res, page := b.send("GET", "/admin/sessions", "")
+				require.Equal(t, http.StatusOK, res.StatusCode, page)
+				assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
+				assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+				assert.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+				assert.Contains(t, page, "Signed in as <strong>"+actor+"</strong>")
+				assert.Equal(t, want[0], strings.Contains(page, `value="logout">Log out the user on all sessions</button>`), actor)
+				assert.Equal(t, want[1], strings.Contains(page, `value="logout_all">Log out the (admin) user on all sessions</button>`), actor)
+				assert.Contains(t, page, `<form method="post" action="/admin/sessions/logout">`)
+				for _, u := range adminUsers {
+					assert.Contains(t, page, `name="user" value="`+u.ID+`"`)
+				}
+				assert.Regexp(t, `>bob</label></td>\s*<td class="n">2</td>`, page, "bob: two active sessions")
+				assert.Regexp(t, `>ruth</label> <span class="tag">admin</span></td>\s*<td class="n">3</td>`, page)
+				assert.Regexp(t, `>carol</label></td>\s*<td class="n">1</td>`, page, "the expired session is not counted")
+				assert.NotContains(t, page, bob1.cookie())
+				assert.NotContains(t, page, bob2.cookie())
+				assert.NotContains(t, page, b.cookie())
+				assert.NotContains(t, page, "<script")
 
-			res, _ = b.send("HEAD", "/admin/sessions/", "")
-			assert.Equal(t, http.StatusOK, res.StatusCode)
+				res, _ = b.send("HEAD", "/admin/sessions/", "")
+				assert.Equal(t, http.StatusOK, res.StatusCode)
+			})
 		}
 	})
 }
@@ -431,11 +435,13 @@ func TestAdminHTTPPaginationAndSearch(t *testing.T) {
 
 		// alice bob carol root ruth sam tess
 		for page, want := range map[int][]string{1: {"alice", "bob"}, 2: {"carol", "root"}, 4: {"tess"}, 9: nil} {
-			p := root.pageJSON(fmt.Sprintf("/admin/sessions?page=%d", page))
-			assert.Equal(t, want, names(p), "page %d", page)
-			assert.Equal(t, 7, p.Total)
-			assert.Equal(t, 4, p.Pages)
-			assert.Equal(t, page, p.Page)
+			t.Run(fmt.Sprint("page ", page), func(t *testing.T) {
+				p := root.pageJSON(fmt.Sprintf("/admin/sessions?page=%d", page))
+				assert.Equal(t, want, names(p), "page %d", page)
+				assert.Equal(t, 7, p.Total)
+				assert.Equal(t, 4, p.Pages)
+				assert.Equal(t, page, p.Page)
+			})
 		}
 		p := root.pageJSON("/admin/sessions?q=r")
 		assert.Equal(t, []string{"carol", "root"}, names(p))
@@ -564,15 +570,17 @@ func TestAdminHTTPConfiguredPrefix(t *testing.T) {
 // is none.
 func TestAdminHTTPHomeURL(t *testing.T) {
 	for home, want := range map[string]string{"/app/": `<a href="/app/">Back to the application</a>`, "": ""} {
-		a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{HomeURL: home})
-		root := a.browser("root")
-		root.mustLogin("root")
-		_, page := root.send("GET", "/admin/sessions", "")
-		if want != "" {
-			assert.Contains(t, page, want)
-		} else {
-			assert.NotContains(t, page, "Back to the application")
-		}
+		t.Run(cmp.Or(home, "none"), func(t *testing.T) {
+			a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{HomeURL: home})
+			root := a.browser("root")
+			root.mustLogin("root")
+			_, page := root.send("GET", "/admin/sessions", "")
+			if want != "" {
+				assert.Contains(t, page, want)
+			} else {
+				assert.NotContains(t, page, "Back to the application")
+			}
+		})
 	}
 	_, err := singlesession.NewAdmin(newApp(t, singlesession.NewMemoryStore()).m, singlesession.NewStaticDirectory(adminUsers...),
 		singlesession.AdminConfig{HomeURL: "http://[::1"})
@@ -606,18 +614,6 @@ func TestAdminHTTPDirectoryError(t *testing.T) {
 	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
 	assert.NotContains(t, body, "directory down", "internal errors stay in the log")
 	assert.Equal(t, 1, (&env{store: store}).sessionsOf(t, "bob"))
-}
-
-type failingDirectory struct {
-	singlesession.Directory
-	fail atomic.Bool
-}
-
-func (d *failingDirectory) Users(ctx context.Context, ids []string) (map[string]singlesession.User, error) {
-	if d.fail.Load() {
-		return nil, fmt.Errorf("directory down")
-	}
-	return d.Directory.Users(ctx, ids)
 }
 
 // The page and the action cost a fixed number of round trips, whatever the
@@ -658,12 +654,14 @@ func TestAdminHTTPRoundTrips(t *testing.T) {
 	page()
 
 	for _, n := range []int{1, 60} {
-		seedManyPostgres(t, pool, n, 3)
-		assert.Equal(t, 4, cost(fmt.Sprintf("page with %d users", n+1), page))
-		assert.Equal(t, 5, cost(fmt.Sprintf("action on %d users, then redirect", n), func() { post(n, "text/html") }))
-		assert.Equal(t, 5, cost("page showing the result", page))
-		seedManyPostgres(t, pool, n, 3)
-		assert.Equal(t, 4, cost(fmt.Sprintf("action on %d users, JSON", n), func() { post(n, "application/json") }))
+		t.Run(fmt.Sprint(n, " users"), func(t *testing.T) {
+			seedManyPostgres(t, pool, n, 3)
+			assert.Equal(t, 4, cost(fmt.Sprintf("page with %d users", n+1), page))
+			assert.Equal(t, 5, cost(fmt.Sprintf("action on %d users, then redirect", n), func() { post(n, "text/html") }))
+			assert.Equal(t, 5, cost("page showing the result", page))
+			seedManyPostgres(t, pool, n, 3)
+			assert.Equal(t, 4, cost(fmt.Sprintf("action on %d users, JSON", n), func() { post(n, "application/json") }))
+		})
 	}
 }
 

@@ -158,7 +158,9 @@ func TestUserIDSeedsPostgres(t *testing.T) {
 	pool := migratedPool(t)
 	e := &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool}
 	for i, id := range userIDSeeds {
-		checkUserID(t, e, fmt.Sprint("bystander-", i), id)
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			checkUserID(t, e, fmt.Sprint("bystander-", i), id)
+		})
 	}
 }
 

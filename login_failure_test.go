@@ -2,14 +2,25 @@ package singlesession_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
 )
 
 // A login whose save fails leaves no half state: the browser keeps its
@@ -17,7 +28,7 @@ import (
 // error goes to ErrorFunc.
 func TestFailedLoginChangesNothing(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		broken := &failingLoginStore{Store: e.store}
+		broken := &failingStore{Store: e.store, only: "Login"}
 		a := newApp(t, broken)
 		elsewhere, here := a.browser("elsewhere"), a.browser("here")
 		elsewhere.mustLogin("alice")
@@ -37,18 +48,6 @@ func TestFailedLoginChangesNothing(t *testing.T) {
 		assert.Equal(t, "alice", elsewhere.whoami())
 		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
 	})
-}
-
-type failingLoginStore struct {
-	singlesession.Store
-	fail atomic.Bool
-}
-
-func (f *failingLoginStore) Login(ctx context.Context, l singlesession.Login) (singlesession.LoginResult, error) {
-	if f.fail.Load() {
-		return singlesession.LoginResult{}, errBroken
-	}
-	return f.Store.Login(ctx, l)
 }
 
 // In PostgreSQL, a login that fails midway (here: after the old sessions were
@@ -79,4 +78,275 @@ CREATE TRIGGER refuse_link BEFORE INSERT ON singlesession_links FOR EACH ROW EXE
 	assert.Equal(t, "limes", here.get("cart"))
 	assert.Equal(t, "alice", elsewhere.whoami(), "the other session's delete was rolled back")
 	assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+}
+
+// If the save of a login fails at the handler's first write, UserID goes
+// back to what the browser still is.
+func TestUserIDAfterFailedLoginSave(t *testing.T) {
+	broken := &failingStore{Store: singlesession.NewMemoryStore(), only: "Login"}
+	var after atomic.Value
+	a := newApp(t, broken, withRoute("POST /login-then-write", func(a *app) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			require.NoError(t, a.m.LoginHook(r.Context(), "bob"))
+			broken.fail.Store(true)
+			w.WriteHeader(http.StatusOK) // scs saves here, and fails
+			broken.fail.Store(false)
+			after.Store(a.m.UserID(r.Context()))
+		}
+	}))
+	b := a.browser("b")
+	b.mustLogin("alice")
+	b.do("POST", "/login-then-write", url.Values{})
+	assert.Equal(t, "alice", after.Load(), "UserID is the previous user again")
+	assert.Equal(t, "alice", b.whoami(), "the browser is still alice")
+}
+
+// Two LoginHook calls in one request whose save fails: UserID goes back to
+// the user from before the first (alice), never to the first login's user
+// (carol), who never signed in.
+func TestUserIDAfterFailedSaveOfTwoLogins(t *testing.T) {
+	broken := &failingStore{Store: singlesession.NewMemoryStore(), only: "Login"}
+	var after atomic.Value
+	a := newApp(t, broken, withRoute("POST /twice-then-write", func(a *app) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			require.NoError(t, a.m.LoginHook(r.Context(), "carol"))
+			require.NoError(t, a.m.LoginHook(r.Context(), "dave"))
+			broken.fail.Store(true)
+			w.WriteHeader(http.StatusOK) // scs saves here, and fails
+			broken.fail.Store(false)
+			after.Store(a.m.UserID(r.Context()))
+		}
+	}))
+	b := a.browser("b")
+	b.mustLogin("alice")
+	b.do("POST", "/twice-then-write", url.Values{})
+	assert.Equal(t, "alice", after.Load(), "UserID is the user from before both logins")
+	assert.Equal(t, "alice", b.whoami())
+}
+
+// loginFixture is a PostgreSQL application where alice is signed in on one
+// browser and another browser, anonymous, holds a cart: the state a failed
+// login of alice on the second browser must leave exactly as it was.
+type loginFixture struct {
+	e         *env
+	a         *app
+	elsewhere *browser
+	here      *browser
+	cookie    string // here's cookie before the login
+	appName   string // application_name of the pool's connections
+}
+
+func newLoginFixture(t *testing.T) *loginFixture {
+	t.Helper()
+	schema := testSchema(t)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	f := &loginFixture{appName: "singlesession-test-" + hex.EncodeToString(b)}
+	cfg, err := pgxpool.ParseConfig(pgtest.DatabaseURL())
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.RuntimeParams["application_name"] = f.appName
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	f.e = &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool}
+	f.a = newApp(t, f.e.store)
+	f.elsewhere, f.here = f.a.browser("elsewhere"), f.a.browser("here")
+	f.elsewhere.mustLogin("alice")
+	f.here.put("cart", "limes")
+	f.cookie = f.here.cookie()
+	return f
+}
+
+// assertUnchanged checks that the failed login left no trace, then that the
+// next login of alice works (the pool recovered, no lock was left behind).
+func (f *loginFixture) assertUnchanged(t *testing.T) {
+	t.Helper()
+	assert.Equal(t, f.cookie, f.here.cookie(), "no new cookie")
+	assert.True(t, f.here.exists(), "the previous token was not ended")
+	assert.Equal(t, "limes", f.here.get("cart"))
+	assert.Equal(t, "", f.here.whoami(), "not signed in")
+	assert.Equal(t, "alice", f.elsewhere.whoami(), "alice's other session did not end")
+	assert.Equal(t, 1, f.e.sessionsOf(t, "alice"))
+	_, links := rows(t, f.e)
+	assert.Equal(t, 1, links, "no link was left behind")
+
+	f.here.mustLogin("alice")
+	assert.Equal(t, "alice", f.here.whoami())
+	assert.Equal(t, "limes", f.here.get("cart"))
+	assert.Equal(t, "", f.elsewhere.whoami())
+	assert.Equal(t, 1, f.e.sessionsOf(t, "alice"))
+}
+
+// The connection dies inside the login batch, after the other sessions were
+// deleted and the new one inserted, at the insert of the link (the server
+// process terminates itself there): the transaction never commits, the error
+// goes to ErrorFunc, and nothing changes.
+func TestLoginConnectionKilledInsideBatch(t *testing.T) {
+	t.Parallel()
+	f := newLoginFixture(t)
+	_, err := f.e.pool.Exec(context.Background(), `
+CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_terminate_backend(pg_backend_pid());
+	PERFORM pg_sleep(10);
+	RETURN NEW;
+END $$;
+CREATE TRIGGER die BEFORE INSERT ON singlesession_links FOR EACH ROW EXECUTE FUNCTION die();`)
+	require.NoError(t, err)
+
+	begin := time.Now()
+	res, body := f.here.do("POST", "/login", url.Values{"user": {"alice"}})
+	assert.Less(t, time.Since(begin), 5*time.Second, "the request did not wait for the dead connection")
+	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+	assert.Contains(t, body, "terminating connection")
+	assert.EqualValues(t, 1, f.a.errors.Load(), "through ErrorFunc")
+
+	_, err = f.e.pool.Exec(context.Background(), `DROP TRIGGER die ON singlesession_links`)
+	require.NoError(t, err)
+	f.assertUnchanged(t)
+}
+
+// holdUserLock takes, on a connection of its own, the advisory lock that
+// serialises the logins of userID, and returns the function that releases it.
+func holdUserLock(t *testing.T, userID string) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, pgtest.DatabaseURL())
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(1936942451, `+singlesession.UserLock("$1")+`)`, userID)
+	require.NoError(t, err)
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(1936942451, `+singlesession.UserLock("$1")+`)`, userID)
+			assert.NoError(t, err)
+			conn.Close(ctx)
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// The connection is killed (pg_terminate_backend) while the login waits in
+// its batch for the user's lock: the request fails through ErrorFunc at
+// once, nothing changes, and the lock does not outlive the dead connection.
+func TestLoginKilledWhileWaitingForUserLock(t *testing.T) {
+	t.Parallel()
+	f := newLoginFixture(t)
+	release := holdUserLock(t, "alice")
+
+	type result struct {
+		status int
+		body   string
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, body := f.here.do("POST", "/login", url.Values{"user": {"alice"}})
+		done <- result{res.StatusCode, body}
+	}()
+	var pid int
+	require.Eventually(t, func() bool {
+		err := f.e.pool.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
+WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`, f.appName).Scan(&pid)
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond, "the login waits for alice's lock")
+	var killed bool
+	require.NoError(t, f.e.pool.QueryRow(context.Background(), `SELECT pg_terminate_backend($1)`, pid).Scan(&killed))
+	require.True(t, killed)
+
+	select {
+	case r := <-done:
+		assert.Equal(t, http.StatusInternalServerError, r.status)
+		assert.Contains(t, r.body, "terminating connection")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the login still waits after its connection was killed")
+	}
+	assert.EqualValues(t, 1, f.a.errors.Load(), "through ErrorFunc")
+	release()
+	f.assertUnchanged(t)
+}
+
+// A login that waits for the user's lock past the end of its request
+// context returns when the context ends, fails through ErrorFunc, and leaves
+// nothing behind: in particular the server does not go on waiting for the
+// lock and then commit, once it is free, a login its client was told failed
+// (its browser never gets the new cookie, while its old session and the
+// user's other sessions end).
+func TestLoginBlockedPastRequestContext(t *testing.T) {
+	t.Parallel()
+	f := newLoginFixture(t)
+	release := holdUserLock(t, "alice")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, "POST", "/login", strings.NewReader(url.Values{"user": {"alice"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: f.a.sessions.Cookie.Name, Value: f.cookie})
+	rec := httptest.NewRecorder()
+	begin := time.Now()
+	f.a.srv.Config.Handler.ServeHTTP(rec, req)
+	elapsed := time.Since(begin)
+
+	assert.GreaterOrEqual(t, elapsed, 300*time.Millisecond, "the login waited for the lock")
+	assert.Less(t, elapsed, 5*time.Second, "and returned when its context ended")
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.EqualValues(t, 1, f.a.errors.Load(), "through ErrorFunc")
+	assert.Empty(t, rec.Result().Cookies(), "no cookie for a login that did not happen")
+	assert.Eventually(t, func() bool {
+		var waiting int
+		err := f.e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`, f.appName).Scan(&waiting)
+		return err == nil && waiting == 0
+	}, 5*time.Second, 10*time.Millisecond, "the server still waits for the lock for a request that is over")
+	release()
+	// Whatever still ran on the server has finished before we look.
+	require.Eventually(t, func() bool {
+		var busy int
+		err := f.e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+WHERE application_name = $1 AND state <> 'idle' AND pid <> pg_backend_pid()`, f.appName).Scan(&busy)
+		return err == nil && busy == 0
+	}, 10*time.Second, 10*time.Millisecond)
+	f.assertUnchanged(t)
+}
+
+// When the user's lock frees at about the moment the login's context ends,
+// what Login reports is what happened: an error means the login never
+// commits, not even later on the server; success means it did. Each round
+// releases the lock at a different offset around the deadline.
+func TestLoginOutcomeMatchesReportWhenContextEnds(t *testing.T) {
+	t.Parallel()
+	pool := migratedPool(t)
+	store := singlesession.NewPostgresStore(pool)
+	ctx := context.Background()
+	failed, succeeded := 0, 0
+	for round := range 16 {
+		user := fmt.Sprint("racer-", round)
+		token := fmt.Sprint("token-", round)
+		release := holdUserLock(t, user)
+		deadline := 50 * time.Millisecond
+		offset := time.Duration(round-8) * time.Millisecond // -8 ms … +7 ms around the deadline
+		go func() {
+			time.Sleep(deadline + offset)
+			release()
+		}()
+		lctx, cancel := context.WithTimeout(ctx, deadline)
+		_, err := store.Login(lctx, singlesession.Login{UserID: user, Token: token, Data: []byte{1}, Expiry: time.Now().Add(time.Hour), Limit: singlesession.Limit{Max: 1}})
+		cancel()
+		// Give the server every chance to commit late, as the bug would.
+		require.Eventually(t, func() bool { return lockWaiters(t, pool) == 0 }, 10*time.Second, 5*time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
+		f, ferr := store.Find(ctx, token, time.Minute)
+		owner, found := f.UserID, f.Found
+		require.NoError(t, ferr)
+		if err != nil {
+			failed++
+			assert.False(t, found, "round %d: Login failed (%v) but its session exists", round, err)
+		} else {
+			succeeded++
+			assert.True(t, found && owner == user, "round %d: Login succeeded but its session is missing", round)
+		}
+	}
+	t.Logf("%d logins failed, %d succeeded; every outcome matched its report", failed, succeeded)
 }

@@ -56,19 +56,23 @@ func TestStatementsUseIndexes(t *testing.T) {
 
 	i := 0
 	for name, sql := range singlesession.StoreStatements {
-		i++
-		stmt := fmt.Sprintf("plan_%d", i)
-		_, err := tx.Exec(ctx, "PREPARE "+stmt+" AS "+sql, pgx.QueryExecModeSimpleProtocol)
-		require.NoError(t, err, name)
-		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-			_, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode)
-			require.NoError(t, err)
-			for _, a := range args[name] {
-				var plan string
-				err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) EXECUTE "+stmt+a, pgx.QueryExecModeSimpleProtocol).Scan(&plan)
-				require.NoError(t, err, name)
-				assert.NotContains(t, plan, `"Seq Scan"`, "%s %s (%s): %s", name, a, mode, plan)
+		t.Run(name, func(t *testing.T) {
+			i++
+			stmt := fmt.Sprintf("plan_%d", i)
+			_, err := tx.Exec(ctx, "PREPARE "+stmt+" AS "+sql, pgx.QueryExecModeSimpleProtocol)
+			require.NoError(t, err, name)
+			for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+				t.Run(mode, func(t *testing.T) {
+					_, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode)
+					require.NoError(t, err)
+					for _, a := range args[name] {
+						var plan string
+						err := tx.QueryRow(ctx, "EXPLAIN (FORMAT JSON) EXECUTE "+stmt+a, pgx.QueryExecModeSimpleProtocol).Scan(&plan)
+						require.NoError(t, err, name)
+						assert.NotContains(t, plan, `"Seq Scan"`, "%s %s (%s): %s", name, a, mode, plan)
+					}
+				})
 			}
-		}
+		})
 	}
 }

@@ -59,18 +59,20 @@ func TestRoundTrips(t *testing.T) {
 	// The login batch has the same two statements whatever the number of the
 	// user's existing sessions.
 	for _, n := range []int{0, 10, 1000} {
-		user := fmt.Sprint("many-", n)
-		_, err := pool.Exec(context.Background(), `
+		t.Run(fmt.Sprint(n, " existing sessions"), func(t *testing.T) {
+			user := fmt.Sprint("many-", n)
+			_, err := pool.Exec(context.Background(), `
 WITH s AS (
 	INSERT INTO sessions (token, data, expiry)
 	SELECT $1 || '-' || i, '\x00', now() + interval '1 hour' FROM generate_series(1, $2::int) i
 	RETURNING token
 )
 INSERT INTO singlesession_links (token, user_id) SELECT token, $1 FROM s`, user, n)
-		require.NoError(t, err)
-		nb := a.browser(user)
-		q := cost(fmt.Sprintf("login with %d existing sessions", n), func() { nb.mustLogin(user) })
-		assert.Equal(t, []string{"batch(3 statements)", "COMMIT"}, q)
-		assert.Equal(t, 1, (&env{store: store}).sessionsOf(t, user))
+			require.NoError(t, err)
+			nb := a.browser(user)
+			q := cost(fmt.Sprintf("login with %d existing sessions", n), func() { nb.mustLogin(user) })
+			assert.Equal(t, []string{"batch(3 statements)", "COMMIT"}, q)
+			assert.Equal(t, 1, (&env{store: store}).sessionsOf(t, user))
+		})
 	}
 }

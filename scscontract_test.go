@@ -2,10 +2,12 @@ package singlesession_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
@@ -308,5 +310,85 @@ func TestCommitOutsideRequest(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "yes", A.get("seen"))
 		assert.Equal(t, "alice", A.whoami())
+	})
+}
+
+// MergeSession (an OAuth callback merging the session from before the
+// redirect) deletes another session; it leaves this request's user and a
+// pending login alone.
+func TestMergeSession(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.store,
+			withRoute("POST /merge", func(a *app) http.HandlerFunc {
+				return func(w http.ResponseWriter, r *http.Request) {
+					if u := r.FormValue("login"); u != "" {
+						require.NoError(t, a.m.LoginHook(r.Context(), u))
+					}
+					err := a.sessions.MergeSession(r.Context(), r.FormValue("token"))
+					fmt.Fprintf(w, "%v|%s", err, a.m.UserID(r.Context()))
+				}
+			}))
+		cartOf := func() string {
+			other := a.browser("other")
+			other.put("cart", "figs")
+			_, token := other.do("GET", "/token", nil)
+			return token
+		}
+
+		signedIn := a.browser("signed in")
+		signedIn.mustLogin("alice")
+		_, body := signedIn.do("POST", "/merge", url.Values{"token": {cartOf()}})
+		assert.Equal(t, "<nil>|alice", body)
+		assert.Equal(t, "alice", signedIn.whoami())
+		assert.Equal(t, "figs", signedIn.get("cart"))
+
+		callback := a.browser("callback")
+		_, body = callback.do("POST", "/merge", url.Values{"token": {cartOf()}, "login": {"bob"}})
+		assert.Equal(t, "<nil>|bob", body)
+		assert.Equal(t, "bob", callback.whoami())
+		assert.Equal(t, "figs", callback.get("cart"))
+
+		// A browser with no cookie: the merged session's user is not this
+		// browser's, even if the merge then fails.
+		bob := a.browser("bob")
+		bob.mustLogin("bob2")
+		_, bobToken := bob.do("GET", "/token", nil)
+		_, body = a.browser("fresh").do("POST", "/merge", url.Values{"token": {bobToken}})
+		assert.True(t, strings.HasSuffix(body, "|"), "anonymous, got %q", body)
+	})
+}
+
+// scs's Iterate works: it reads every live session, and a Commit inside it
+// updates (never re-creates) and a Destroy deletes with the link.
+func TestIterate(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.store)
+		one, two := a.browser("one"), a.browser("two")
+		one.mustLogin("alice")
+		two.put("cart", "nuts")
+
+		var mu sync.Mutex
+		seen := 0
+		err := a.sessions.Iterate(context.Background(), func(ctx context.Context) error {
+			mu.Lock()
+			seen++
+			mu.Unlock()
+			a.sessions.Put(ctx, "touched", "yes")
+			_, _, err := a.sessions.Commit(ctx)
+			return err
+		})
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, seen, 2)
+		assert.Equal(t, "yes", one.get("touched"))
+		assert.Equal(t, "alice", one.whoami())
+
+		err = a.sessions.Iterate(context.Background(), func(ctx context.Context) error {
+			return a.sessions.Destroy(ctx)
+		})
+		require.NoError(t, err)
+		assert.Equal(t, "", one.whoami())
+		assert.Equal(t, "", two.get("cart"))
+		_, links := rows(t, e)
+		assert.Zero(t, links)
 	})
 }

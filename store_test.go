@@ -68,3 +68,36 @@ func TestCountSessionsOneQuery(t *testing.T) {
 	require.Len(t, q, 1, strings.Join(q, " | "))
 	assert.Contains(t, q[0], "GROUP BY")
 }
+
+// The store's Logout ends the user's other sessions only when the browser's
+// own session was still there, linked to that user.
+func TestStoreLogoutIsConditional(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		login := func(user, token string) {
+			_, err := e.store.Login(ctx, singlesession.Login{UserID: user, Token: token, Data: []byte{1}, Expiry: time.Now().Add(time.Hour)})
+			require.NoError(t, err)
+		}
+		login("alice", "a1")
+		login("alice", "a2")
+		login("bob", "b1")
+
+		res, err := e.store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"gone"}})
+		require.NoError(t, err)
+		assert.Zero(t, res.Deleted, "an ended session's logout ends nothing")
+		res, err = e.store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"b1"}})
+		require.NoError(t, err)
+		assert.Equal(t, 1, res.Deleted, "bob's session is deleted, but it was not alice's")
+		assert.Equal(t, 2, e.sessionsOf(t, "alice"))
+
+		res, err = e.store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"a1", "never"}})
+		require.NoError(t, err)
+		assert.Equal(t, 2, res.Deleted)
+		assert.Equal(t, 1, res.Others)
+		assert.Equal(t, 0, e.sessionsOf(t, "alice"))
+
+		ended, err := e.store.End(ctx, singlesession.End{UserIDs: []string{"alice", "nobody"}})
+		require.NoError(t, err)
+		assert.Empty(t, ended.Counts)
+	})
+}

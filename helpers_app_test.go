@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,85 +18,10 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
-	"github.com/go-singlesession/singlesession/internal/pgtest"
 )
-
-// testSchema creates a schema of its own for t, dropped when t ends.
-func testSchema(t testing.TB) string { return pgtest.Schema(t, "ss_test") }
-
-// schemaPool returns a pool whose connections work in schema.
-func schemaPool(t testing.TB, schema string, tracer pgx.QueryTracer) *pgxpool.Pool {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(pgtest.DatabaseURL())
-	require.NoError(t, err)
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	cfg.ConnConfig.Tracer = tracer
-	cfg.MaxConns = 20
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(ctx); err != nil {
-		pgtest.Unreachable(t, err)
-	}
-	return pool
-}
-
-// migratedPool returns a pool on a fresh, migrated schema.
-func migratedPool(t testing.TB) *pgxpool.Pool {
-	t.Helper()
-	pool := schemaPool(t, testSchema(t), nil)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
-	return pool
-}
-
-// tracedPool returns a pool on a fresh, migrated schema, and the counter of
-// the round trips it makes.
-func tracedPool(t testing.TB) (*pgxpool.Pool, *queryCounter) {
-	t.Helper()
-	counter := &queryCounter{}
-	pool := schemaPool(t, testSchema(t), counter)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
-	counter.take() // the migration's queries are not the test's
-	return pool, counter
-}
-
-// env is one store under test, with what the tests need to look inside it.
-type env struct {
-	name  string
-	store singlesession.Store
-	pool  *pgxpool.Pool // nil for the memory store
-}
-
-// forEachStore runs f once on a MemoryStore and once on a PostgresStore in a
-// schema of its own.
-func forEachStore(t *testing.T, f func(t *testing.T, e *env)) {
-	t.Helper()
-	t.Run("memory", func(t *testing.T) {
-		t.Parallel()
-		f(t, &env{name: "memory", store: singlesession.NewMemoryStore()})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		pool := migratedPool(t)
-		f(t, &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool})
-	})
-}
-
-// sessionsOf returns how many unexpired sessions are linked to userID.
-func (e *env) sessionsOf(t testing.TB, userID string) int {
-	t.Helper()
-	list, err := e.store.Sessions(context.Background(), userID)
-	require.NoError(t, err)
-	return len(list)
-}
 
 // app is an HTTP application over a Manager, with routes that drive each hook.
 type app struct {
@@ -330,117 +253,6 @@ func (b *browser) exists() bool {
 	return found
 }
 
-// queryCounter counts the queries and batches a pool sends.
-type queryCounter struct {
-	mu      sync.Mutex
-	queries []string // one entry per round trip: a query, or "batch(n)"
-}
-
-func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.queries = append(c.queries, strings.Join(strings.Fields(d.SQL), " "))
-	return ctx
-}
-
-func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.queries = append(c.queries, fmt.Sprintf("batch(%d statements)", d.Batch.Len()))
-	return ctx
-}
-
-func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-// take returns the round trips since the last take and forgets them.
-func (c *queryCounter) take() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	q := c.queries
-	c.queries = nil
-	return q
-}
-
-// expire makes the session with the store token expired.
-func expire(t testing.TB, e *env, token string) {
-	t.Helper()
-	switch s := e.store.(type) {
-	case *singlesession.MemoryStore:
-		s.ExpireNow(token)
-	default:
-		_, err := e.pool.Exec(context.Background(), `UPDATE sessions SET expiry = now() - interval '1 second' WHERE token = $1`, token)
-		require.NoError(t, err)
-	}
-}
-
-// hasRow reports whether the store holds a session with the store token,
-// expired or not.
-func hasRow(t testing.TB, e *env, token string) bool {
-	t.Helper()
-	if s, ok := e.store.(*singlesession.MemoryStore); ok {
-		return s.HasRow(token)
-	}
-	var n int
-	require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT count(*) FROM sessions WHERE token = $1`, token).Scan(&n))
-	return n > 0
-}
-
-// assertGone checks that no row of the session with the store token is left.
-func assertGone(t testing.TB, e *env, token string) {
-	t.Helper()
-	assert.False(t, hasRow(t, e, token), "session %s should have no row", singlesession.SessionID(token))
-}
-
-// rows returns how many sessions and links the store holds, expired included.
-func rows(t testing.TB, e *env) (sessions, links int) {
-	t.Helper()
-	if s, ok := e.store.(*singlesession.MemoryStore); ok {
-		return s.Rows()
-	}
-	require.NoError(t, e.pool.QueryRow(context.Background(),
-		`SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM singlesession_links)`).Scan(&sessions, &links))
-	return sessions, links
-}
-
-// failingStore fails every call while fail is set.
-type failingStore struct {
-	singlesession.Store
-	fail atomic.Bool
-}
-
-var errBroken = errors.New("broken store")
-
-func (f *failingStore) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.Found, error) {
-	if f.fail.Load() {
-		return singlesession.Found{}, errBroken
-	}
-	return f.Store.Find(ctx, token, staleAfter)
-}
-
-func (f *failingStore) Update(ctx context.Context, u singlesession.Update) (bool, error) {
-	if f.fail.Load() {
-		return false, errBroken
-	}
-	return f.Store.Update(ctx, u)
-}
-
-func (f *failingStore) Insert(ctx context.Context, token string, data []byte, expiry time.Time) error {
-	if f.fail.Load() {
-		return errBroken
-	}
-	return f.Store.Insert(ctx, token, data, expiry)
-}
-
-func (f *failingStore) Login(ctx context.Context, l singlesession.Login) (singlesession.LoginResult, error) {
-	if f.fail.Load() {
-		return singlesession.LoginResult{}, errBroken
-	}
-	return f.Store.Login(ctx, l)
-}
-
 // newServer serves h on an httptest server closed when t ends.
 func newServer(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
@@ -464,4 +276,13 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// scsVariants are the scs options under which sessions are saved differently:
+// IdleTimeout saves on every request, HashTokenInStore changes the store key.
+var scsVariants = map[string]func(*scs.SessionManager){
+	"plain":           func(*scs.SessionManager) {},
+	"idle timeout":    func(s *scs.SessionManager) { s.IdleTimeout = time.Hour },
+	"hashed token":    func(s *scs.SessionManager) { s.HashTokenInStore = true },
+	"idle and hashed": func(s *scs.SessionManager) { s.IdleTimeout = time.Hour; s.HashTokenInStore = true },
 }

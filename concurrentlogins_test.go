@@ -1,0 +1,136 @@
+package singlesession_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
+)
+
+// Rule 7: many concurrent logins of one user leave exactly one signed-in
+// browser, round after round.
+func TestConcurrentLogins(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.store)
+		concurrentLogins(t, e, []*app{a}, 24, 5)
+	})
+}
+
+// Rule 7 across instances: two Managers on two pools share one database.
+func TestConcurrentLoginsTwoInstances(t *testing.T) {
+	t.Parallel()
+	schema := testSchema(t)
+	pool1 := schemaPool(t, schema, nil)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool1))
+	pool2 := schemaPool(t, schema, nil)
+	e := &env{name: "postgres", store: singlesession.NewPostgresStore(pool1), pool: pool1}
+	one := newApp(t, e.store)
+	two := newApp(t, singlesession.NewPostgresStore(pool2))
+	concurrentLogins(t, e, []*app{one, two}, 24, 5)
+}
+
+// Rule 7 with Never: every concurrent login survives.
+func TestConcurrentLoginsNever(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.store, withPolicy(singlesession.Never))
+		browsers := make([]*browser, 16)
+		for i := range browsers {
+			browsers[i] = a.browser(fmt.Sprint(i))
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, b := range browsers {
+			wg.Go(func() { <-start; b.mustLogin("alice") })
+		}
+		close(start)
+		wg.Wait()
+		assert.Equal(t, 16, e.sessionsOf(t, "alice"))
+	})
+}
+
+// concurrentLogins signs n browsers, spread over apps, in as alice at once,
+// rounds times, and checks that exactly one stays signed in each round.
+func concurrentLogins(t *testing.T, e *env, apps []*app, n, rounds int) {
+	t.Helper()
+	browsers := make([]*browser, n)
+	for i := range browsers {
+		browsers[i] = apps[i%len(apps)].browser(fmt.Sprint("browser ", i))
+	}
+	for round := range rounds {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, b := range browsers {
+			wg.Go(func() {
+				<-start
+				b.mustLogin("alice") // from round 1 on, a re-login on a live or ended session
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		signedIn := 0
+		for _, b := range browsers {
+			switch who := b.whoami(); who {
+			case "alice":
+				signedIn++
+			case "":
+			default:
+				t.Fatalf("round %d: %s is signed in as %q", round, b.name, who)
+			}
+		}
+		assert.Equal(t, 1, signedIn, "round %d: signed-in browsers", round)
+		assert.Equal(t, 1, e.sessionsOf(t, "alice"), "round %d: alice's sessions in the store", round)
+		_, links := rows(t, e)
+		assert.Equal(t, 1, links, "round %d: link rows", round)
+	}
+	for _, a := range apps {
+		assert.Zero(t, a.errors.Load())
+	}
+}
+
+// Concurrent logins leave one session whatever the database's default
+// isolation level: the login batch sets READ COMMITTED itself.
+func TestLoginUnderRepeatableReadDefault(t *testing.T) {
+	t.Parallel()
+	schema := testSchema(t)
+	cfg, err := pgxpool.ParseConfig(pgtest.DatabaseURL())
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = "repeatable read"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	e := &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool}
+	ctx := context.Background()
+
+	// Login 1 holds alice's lock and has written its session, uncommitted;
+	// login 2 waits for the lock, then must see login 1's session.
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1936942451, `+singlesession.UserLock("'alice'")+`)`)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `INSERT INTO sessions VALUES ('first', '\x01', now() + interval '1 hour');
+		INSERT INTO singlesession_links (token, user_id) VALUES ('first', 'alice')`)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.store.Login(ctx, singlesession.Login{UserID: "alice", Token: "second", Data: []byte{1}, Expiry: time.Now().Add(time.Hour), Limit: singlesession.Limit{Max: 1}})
+		done <- err
+	}()
+	require.Eventually(t, func() bool { return lockWaiters(t, pool) > 0 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, tx.Commit(ctx))
+	require.NoError(t, <-done)
+	assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+
+	a := newApp(t, e.store)
+	concurrentLogins(t, e, []*app{a}, 16, 2)
+}
