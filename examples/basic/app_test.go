@@ -37,10 +37,12 @@ func TestHome(t *testing.T) {
 	assert.NotContains(t, body, `id="operator"`)
 
 	for _, user := range []string{"sam", "tess", "root"} {
-		a.login(user)
-		_, body = a.do("GET", "/", nil)
-		assert.Contains(t, body, `<a id="admin-link" href="/admin/sessions">`, "the header links %s to the operators' page", user)
-		assert.Regexp(t, `<p id="operator">[^\n]*<a href="/admin/sessions">`, body, "so does the home page")
+		t.Run(user, func(t *testing.T) {
+			a.login(user)
+			_, body = a.do("GET", "/", nil)
+			assert.Contains(t, body, `<a id="admin-link" href="/admin/sessions">`, "the header links %s to the operators' page", user)
+			assert.Regexp(t, `<p id="operator">[^\n]*<a href="/admin/sessions">`, body, "so does the home page")
+		})
 	}
 }
 
@@ -186,11 +188,13 @@ func TestUnknownPathsAndMethods(t *testing.T) {
 		{"PUT", "/login", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
 		{"DELETE", "/whoami", http.StatusMethodNotAllowed, "GET, HEAD"},
 	} {
-		res, _ := a.do(tc.method, tc.path, nil)
-		assert.Equal(t, tc.status, res.StatusCode, "%s %s", tc.method, tc.path)
-		if tc.allow != "" {
-			assert.Equal(t, tc.allow, res.Header.Get("Allow"), "%s %s", tc.method, tc.path)
-		}
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			res, _ := a.do(tc.method, tc.path, nil)
+			assert.Equal(t, tc.status, res.StatusCode, "%s %s", tc.method, tc.path)
+			if tc.allow != "" {
+				assert.Equal(t, tc.allow, res.Header.Get("Allow"), "%s %s", tc.method, tc.path)
+			}
+		})
 	}
 }
 
@@ -205,10 +209,12 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 			{"Sec-Fetch-Site", "cross-site"},
 			{"Sec-Fetch-Site", "same-site"},
 		} {
-			a := newClient(t, "A", app.URL)
-			res, _ := a.do("POST", "/login", creds, h...)
-			assert.Equal(t, http.StatusForbidden, res.StatusCode, "%v", h)
-			assert.Empty(t, a.whoami(), "%v", h)
+			t.Run(strings.Join(h, ": "), func(t *testing.T) {
+				a := newClient(t, "A", app.URL)
+				res, _ := a.do("POST", "/login", creds, h...)
+				assert.Equal(t, http.StatusForbidden, res.StatusCode, "%v", h)
+				assert.Empty(t, a.whoami(), "%v", h)
+			})
 		}
 	})
 	t.Run("same origin allowed", func(t *testing.T) {
@@ -268,9 +274,11 @@ func TestAdminRoutes(t *testing.T) {
 	t.Run("anonymous", func(t *testing.T) {
 		anon := as("")
 		for _, path := range []string{"/admin/sessions", "/admin/sessions/"} {
-			res, _ := anon.do("GET", path, nil)
-			assert.Equal(t, http.StatusSeeOther, res.StatusCode, path)
-			assert.Equal(t, "/login", strings.SplitN(res.Header.Get("Location"), "?", 2)[0], path)
+			t.Run(path, func(t *testing.T) {
+				res, _ := anon.do("GET", path, nil)
+				assert.Equal(t, http.StatusSeeOther, res.StatusCode, path)
+				assert.Equal(t, "/login", strings.SplitN(res.Header.Get("Location"), "?", 2)[0], path)
+			})
 		}
 		res, _ := anon.do("POST", "/admin/sessions/logout", url.Values{"action": {"logout_all"}, "user": {"alice", "root"}})
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -290,15 +298,19 @@ func TestAdminRoutes(t *testing.T) {
 		res, _ := bob.do("GET", "/admin/sessions", nil)
 		assert.Equal(t, http.StatusForbidden, res.StatusCode)
 		for _, action := range []string{"logout", "logout_all"} {
-			res, _ = bob.do("POST", "/admin/sessions/logout", url.Values{"action": {action}, "user": {"alice"}})
-			assert.Equal(t, http.StatusForbidden, res.StatusCode, action)
+			t.Run(action, func(t *testing.T) {
+				res, _ = bob.do("POST", "/admin/sessions/logout", url.Values{"action": {action}, "user": {"alice"}})
+				assert.Equal(t, http.StatusForbidden, res.StatusCode, action)
+			})
 		}
 		signedIn(t)
 	})
 	t.Run("operators see the page", func(t *testing.T) {
 		for _, user := range []string{"sam", "tess", "ruth"} {
-			res, _ := as(user).do("GET", "/admin/sessions", nil)
-			assert.Equal(t, http.StatusOK, res.StatusCode, user)
+			t.Run(user, func(t *testing.T) {
+				res, _ := as(user).do("GET", "/admin/sessions", nil)
+				assert.Equal(t, http.StatusOK, res.StatusCode, user)
+			})
 		}
 	})
 	t.Run("action without its permission", func(t *testing.T) {
@@ -315,8 +327,10 @@ func TestAdminRoutes(t *testing.T) {
 			"unknown action": {"action": {"delete"}, "user": {"alice"}},
 			"no user":        {"action": {"logout"}},
 		} {
-			res, _ := sam.do("POST", "/admin/sessions/logout", form)
-			assert.Equal(t, http.StatusBadRequest, res.StatusCode, name)
+			t.Run(name, func(t *testing.T) {
+				res, _ := sam.do("POST", "/admin/sessions/logout", form)
+				assert.Equal(t, http.StatusBadRequest, res.StatusCode, name)
+			})
 		}
 		signedIn(t)
 	})
