@@ -92,6 +92,12 @@ fi
 export GOWORK=off
 modules=(. $(find . -mindepth 2 -name go.mod -not -path '*/testdata/*' -not -path './.git/*' -printf '%h\n' | sed 's#^\./##' | sort))
 say "modules: ${modules[*]}"
+say "gofmt -l ."
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	printf 'not gofmt-ed:\n%s\n' "$unformatted" >&2
+	exit 1
+fi
 in_module() { # in_module DIR COMMAND...: run COMMAND in module DIR
 	local dir=$1
 	shift
