@@ -1,0 +1,425 @@
+package singlesession_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+// Tests of LastSeen and of what requests and logins cost (SPEC 6.1 rules 4
+// and 8): a signed-in request costs one query, two when it refreshes a stale
+// LastSeen (once per interval), and the refresh rides on a save when there
+// is one; a kicked browser's request costs one; a login's statements do not
+// depend on how many sessions it ends; RejectNew costs one query more.
+
+// lsTracer counts round trips as queryCounter does (one per query or batch)
+// and also records the text of every statement, those inside batches
+// included.
+type lsTracer struct {
+	mu    sync.Mutex
+	trips []string
+	stmts []string
+}
+
+func lsNormal(sql string) string { return strings.Join(strings.Fields(sql), " ") }
+
+func (c *lsTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.trips = append(c.trips, lsNormal(d.SQL))
+	c.stmts = append(c.stmts, lsNormal(d.SQL))
+	return ctx
+}
+
+func (c *lsTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (c *lsTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.trips = append(c.trips, fmt.Sprintf("batch(%d statements)", d.Batch.Len()))
+	for _, q := range d.Batch.QueuedQueries {
+		c.stmts = append(c.stmts, lsNormal(q.SQL))
+	}
+	return ctx
+}
+
+func (c *lsTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *lsTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// take returns the round trips and the statements since the last take, and
+// forgets them.
+func (c *lsTracer) take() (trips, stmts []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	trips, stmts = c.trips, c.stmts
+	c.trips, c.stmts = nil, nil
+	return trips, stmts
+}
+
+// cost runs f and returns the round trips it made, logged under what.
+func (c *lsTracer) cost(t *testing.T, what string, f func()) []string {
+	t.Helper()
+	c.take()
+	f()
+	trips, _ := c.take()
+	t.Logf("%-50s %d round trip(s): %s", what, len(trips), lsBrief(trips))
+	return trips
+}
+
+// lsBrief shortens statements for the log.
+func lsBrief(trips []string) string {
+	short := make([]string, len(trips))
+	for i, q := range trips {
+		if len(q) > 60 {
+			q = q[:57] + "..."
+		}
+		short[i] = q
+	}
+	return strings.Join(short, " | ")
+}
+
+// lsTracedPool is tracedPool with an lsTracer.
+func lsTracedPool(t *testing.T) (*pgxpool.Pool, *lsTracer) {
+	t.Helper()
+	tr := &lsTracer{}
+	pool := schemaPool(t, testSchema(t), tr)
+	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	tr.take()
+	return pool, tr
+}
+
+// lsStatement is the text of one of PostgresStore's statements, normalised
+// as the tracer records it.
+func lsStatement(t *testing.T, name string) string {
+	t.Helper()
+	sql, ok := singlesession.StoreStatements[name]
+	require.True(t, ok, "PostgresStore has a statement %q", name)
+	return lsNormal(sql)
+}
+
+// lsEnv is one store for the tests of this file: the memory store, or a
+// PostgresStore whose pool is traced (tr and pool nil for memory).
+type lsEnv struct {
+	store singlesession.Store
+	pool  *pgxpool.Pool
+	tr    *lsTracer
+}
+
+// lsForEachStore runs f on a MemoryStore and on a traced PostgresStore.
+func lsForEachStore(t *testing.T, f func(t *testing.T, e *lsEnv)) {
+	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
+		f(t, &lsEnv{store: singlesession.NewMemoryStore()})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		pool, tr := lsTracedPool(t)
+		f(t, &lsEnv{store: singlesession.NewPostgresStore(pool), pool: pool, tr: tr})
+	})
+}
+
+// cost is tr.cost, or just f on the memory store (nil).
+func (e *lsEnv) cost(t *testing.T, what string, f func()) []string {
+	t.Helper()
+	if e.tr == nil {
+		f()
+		return nil
+	}
+	return e.tr.cost(t, what, f)
+}
+
+// makeStale puts the LastSeen of the session with the store token ago into
+// the past (PostgreSQL only).
+func (e *lsEnv) makeStale(t *testing.T, token string, ago time.Duration) {
+	t.Helper()
+	tag, err := e.pool.Exec(context.Background(), `UPDATE singlesession_links SET last_seen = now() - $2::bigint * interval '1 microsecond' WHERE token = $1`, token, ago.Microseconds())
+	require.NoError(t, err)
+	require.EqualValues(t, 1, tag.RowsAffected())
+	e.tr.take()
+}
+
+// lsOnly returns the one session of userID as m lists it.
+func lsOnly(t *testing.T, m *singlesession.Manager, userID string) singlesession.SessionInfo {
+	t.Helper()
+	list, err := m.UserSessions(context.Background(), userID)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	return list[0]
+}
+
+// A signed-in GET costs exactly one round trip (the load) while LastSeen is
+// fresh, and exactly two when it is stale: the load and one UPDATE of
+// singlesession_links, done before the response (LastSeen has moved when the
+// client has it). The next GET is back to one. A stale request that saves
+// its session anyway costs two as well: the save carries the refresh, no
+// third statement. With LastSeenInterval 1ns every GET refreshes.
+func TestLastSeenRoundTrips(t *testing.T) {
+	t.Parallel()
+	pool, tr := lsTracedPool(t)
+	store := singlesession.NewPostgresStore(pool)
+	a := newApp(t, store)
+	eager := newApp(t, store, withCfg(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond }))
+	load, touch, saveTouch := lsStatement(t, "find"), lsStatement(t, "touch"), lsStatement(t, "update touch")
+
+	// Warm the statements up on every connection they may use.
+	for i := range 3 {
+		w := a.browser(fmt.Sprint("warm-", i))
+		w.mustLogin(fmt.Sprint("warm-", i))
+		w.whoami()
+		w.put("k", "v")
+		ew := eager.browser("warm")
+		ew.setCookie(w.cookie())
+		ew.whoami()
+		ew.put("k", "v")
+		w.logout()
+	}
+	tr.take()
+	e := &lsEnv{store: store, pool: pool, tr: tr}
+	lastSeen := func() time.Time {
+		t.Helper()
+		s := lsOnly(t, a.m, "alice").LastSeen
+		tr.take()
+		return s
+	}
+
+	b := a.browser("b")
+	b.mustLogin("alice")
+	token := a.storeToken(b.cookie())
+
+	q := tr.cost(t, "signed-in GET, LastSeen fresh", func() { b.whoami() })
+	require.Len(t, q, 1)
+	assert.Equal(t, load, q[0])
+
+	e.makeStale(t, token, 2*time.Minute)
+	before := lastSeen()
+	q = tr.cost(t, "signed-in GET, LastSeen stale", func() { b.whoami() })
+	require.Len(t, q, 2, "the load and one refresh")
+	assert.Equal(t, load, q[0])
+	assert.Equal(t, touch, q[1], "one UPDATE of singlesession_links")
+	assert.True(t, lastSeen().After(before), "refreshed before the response")
+
+	q = tr.cost(t, "signed-in GET right after the refresh", func() { b.whoami() })
+	assert.Equal(t, []string{load}, q)
+
+	q = tr.cost(t, "signed-in POST that writes, LastSeen fresh", func() { b.put("k", "1") })
+	require.Len(t, q, 2)
+	assert.Equal(t, lsStatement(t, "update"), q[1], "a plain save")
+
+	e.makeStale(t, token, 2*time.Minute)
+	before = lastSeen()
+	q = tr.cost(t, "signed-in POST that writes, LastSeen stale", func() { b.put("k", "2") })
+	require.Len(t, q, 2, "the refresh rides on the save")
+	assert.Equal(t, load, q[0])
+	assert.Equal(t, saveTouch, q[1], "the save's statement carries the refresh")
+	assert.True(t, lastSeen().After(before), "the save refreshed LastSeen")
+	assert.Equal(t, "2", b.get("k"))
+	tr.take()
+
+	q = tr.cost(t, "signed-in GET after the save refreshed", func() { b.whoami() })
+	assert.Equal(t, []string{load}, q)
+
+	eb := eager.browser("eager")
+	eb.setCookie(b.cookie())
+	for i := range 2 {
+		q = tr.cost(t, fmt.Sprintf("signed-in GET, LastSeenInterval 1ns (%d)", i+1), func() { eb.whoami() })
+		assert.Equal(t, []string{load, touch}, q)
+	}
+	q = tr.cost(t, "signed-in POST that writes, LastSeenInterval 1ns", func() { eb.put("k", "3") })
+	assert.Equal(t, []string{load, saveTouch}, q)
+}
+
+// LastSeen starts at the login's time, does not move within
+// LastSeenInterval (reads and writes alike), and advances on a request once
+// it is stale, as Manager.UserSessions shows; Created stays.
+func TestLastSeenAdvances(t *testing.T) {
+	lsForEachStore(t, func(t *testing.T, e *lsEnv) {
+		steady := newApp(t, e.store, withCfg(func(c *singlesession.Config) { c.LastSeenInterval = time.Hour }))
+		eager := newApp(t, e.store, withCfg(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond }))
+		b := steady.browser("b")
+		b.mustLogin("alice")
+		s0 := lsOnly(t, steady.m, "alice")
+		assert.True(t, s0.LastSeen.Equal(s0.Created), "LastSeen starts at the login: %v, created %v", s0.LastSeen, s0.Created)
+
+		for i := range 3 {
+			time.Sleep(2 * time.Millisecond)
+			b.whoami()
+			b.put("k", fmt.Sprint(i))
+		}
+		s := lsOnly(t, steady.m, "alice")
+		assert.True(t, s.LastSeen.Equal(s0.LastSeen), "within the interval LastSeen does not move: %v, was %v", s.LastSeen, s0.LastSeen)
+
+		// The same session through an instance whose interval is 1ns: every
+		// request finds it stale.
+		eb := eager.browser("eager")
+		eb.setCookie(b.cookie())
+		time.Sleep(2 * time.Millisecond)
+		eb.whoami()
+		s1 := lsOnly(t, steady.m, "alice")
+		assert.True(t, s1.LastSeen.After(s0.LastSeen), "a refreshing GET advances LastSeen: %v, was %v", s1.LastSeen, s0.LastSeen)
+		assert.True(t, s1.Created.Equal(s0.Created), "Created stays")
+		time.Sleep(2 * time.Millisecond)
+		eb.put("k", "x")
+		s2 := lsOnly(t, steady.m, "alice")
+		assert.True(t, s2.LastSeen.After(s1.LastSeen), "a refreshing save advances LastSeen: %v, was %v", s2.LastSeen, s1.LastSeen)
+		t.Logf("LastSeen: login %v, after refreshing GET +%v, after refreshing save +%v",
+			s0.LastSeen.Format(time.RFC3339Nano), s1.LastSeen.Sub(s0.LastSeen), s2.LastSeen.Sub(s0.LastSeen))
+
+		time.Sleep(2 * time.Millisecond)
+		b.whoami()
+		assert.True(t, lsOnly(t, steady.m, "alice").LastSeen.Equal(s2.LastSeen), "fresh again for the 1-hour instance")
+
+		if e.pool != nil {
+			// Stale for the 1-hour instance too: its next request refreshes.
+			e.makeStale(t, steady.storeToken(b.cookie()), 2*time.Hour)
+			old := lsOnly(t, steady.m, "alice").LastSeen
+			b.whoami()
+			s3 := lsOnly(t, steady.m, "alice")
+			assert.True(t, s3.LastSeen.After(old), "stale by the interval: refreshed")
+			assert.True(t, s3.LastSeen.After(s2.LastSeen), "to the time of the request")
+		}
+	})
+}
+
+// A kicked browser's request (its session ended by a login elsewhere) costs
+// one round trip, the load, which also tells why: Ended reports
+// ReasonLogin.
+func TestLastSeenKickedRequestCostsOneQuery(t *testing.T) {
+	lsForEachStore(t, func(t *testing.T, e *lsEnv) {
+		a := newApp(t, e.store, withRoute("GET /ls/why", func(a *app) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				ending, ok := a.m.Ended(r.Context())
+				fmt.Fprintf(w, "%s|%v|%s", a.m.UserID(r.Context()), ok, ending.Reason)
+			}
+		}))
+		warm := a.browser("warm")
+		warm.mustLogin("alice")
+		a.browser("warm2").mustLogin("alice")
+		warm.do("GET", "/ls/why", nil)
+
+		A, B := a.browser("A"), a.browser("B")
+		A.mustLogin("alice")
+		B.mustLogin("alice")
+		var body string
+		q := e.cost(t, "kicked browser's GET", func() {
+			var res *http.Response
+			res, body = A.do("GET", "/ls/why", nil)
+			require.Equal(t, http.StatusOK, res.StatusCode)
+		})
+		assert.Equal(t, "|true|"+string(singlesession.ReasonLogin), body, "anonymous, ended by a login elsewhere")
+		if e.tr != nil {
+			require.LessOrEqual(t, len(q), 2, "at most two (SPEC 6.1 rule 6)")
+			assert.Equal(t, []string{lsStatement(t, "find")}, q, "exactly one: the load")
+		}
+		_, body = A.do("GET", "/ls/why", nil)
+		assert.Equal(t, "|true|login", body, "still told on the next request")
+	})
+}
+
+// lsSeed signs userID in on n sessions directly in SQL, each with its own
+// login and LastSeen in the past (the most recent first by number).
+func lsSeed(t *testing.T, pool *pgxpool.Pool, userID string, n int) {
+	t.Helper()
+	_, err := pool.Exec(context.Background(), `
+WITH g AS (
+	SELECT i, $1 || '-seed-' || i AS token FROM generate_series(1, $2::int) AS i
+), s AS (
+	INSERT INTO sessions (token, data, expiry)
+	SELECT token, '\x00', now() + interval '1 hour' FROM g
+)
+INSERT INTO singlesession_links (token, user_id, created, last_seen)
+SELECT token, $1, now() - interval '2 hours' - i * interval '1 second', now() - interval '1 hour' - i * interval '1 second' FROM g`,
+		userID, n)
+	require.NoError(t, err)
+}
+
+// A login under Config.Limit costs the same round trips, with the same
+// statements by text, whether it ends 1 session or 1,000, for Max 1 and
+// Max 3: one transaction whose size does not depend on the user's sessions.
+func TestLastSeenLoginCostFlatUnderLimit(t *testing.T) {
+	t.Parallel()
+	pool, tr := lsTracedPool(t)
+	store := singlesession.NewPostgresStore(pool)
+	var firstTrips, firstStmts []string
+	for _, max := range []int{1, 3} {
+		log := &evLog{}
+		a := newApp(t, store, withEvLog(log), withCfg(func(c *singlesession.Config) {
+			c.Limit = func(context.Context, string) singlesession.Limit { return singlesession.Limit{Max: max} }
+		}))
+		for i := range 3 { // warm up
+			w := fmt.Sprint("warm-", max)
+			a.browser(fmt.Sprint(w, i)).mustLogin(w)
+		}
+		log.take()
+		for _, ends := range []int{1, 1000} {
+			user := fmt.Sprintf("max%d-ends%d", max, ends)
+			lsSeed(t, pool, user, ends+max-1)
+			tr.take()
+			b := a.browser(user)
+			start := time.Now()
+			b.mustLogin(user)
+			took := time.Since(start)
+			trips, stmts := tr.take()
+			t.Logf("login under Limit{Max: %d} ending %4d sessions: %d round trip(s) (%s), %d statements, %v",
+				max, ends, len(trips), lsBrief(trips), len(stmts), took)
+			ev := evOne(t, log.take(), singlesession.EventLogin)
+			assert.Equal(t, ends, ev.Ended, "the login ended %d sessions", ends)
+			assert.Equal(t, max, (&env{store: store}).sessionsOf(t, user))
+			assert.Equal(t, user, b.whoami())
+			if firstTrips == nil {
+				firstTrips, firstStmts = trips, stmts
+				continue
+			}
+			assert.Equal(t, firstTrips, trips, "the same round trips")
+			assert.Equal(t, firstStmts, stmts, "the same statements")
+		}
+	}
+	assert.Equal(t, []string{"batch(3 statements)", "COMMIT"}, firstTrips, "one transaction: a batch, then COMMIT")
+}
+
+// A RejectNew login costs exactly one query more than the same login
+// without RejectNew: the CountSessions check, before the same transaction.
+func TestLastSeenRejectNewCostsOneQuery(t *testing.T) {
+	t.Parallel()
+	pool, tr := lsTracedPool(t)
+	store := singlesession.NewPostgresStore(pool)
+	limited := func(reject bool) *app {
+		return newApp(t, store, withCfg(func(c *singlesession.Config) {
+			c.Limit = func(context.Context, string) singlesession.Limit {
+				return singlesession.Limit{Max: 3, RejectNew: reject}
+			}
+		}))
+	}
+	plain, reject := limited(false), limited(true)
+	for i := range 3 { // warm up
+		plain.browser("warm").mustLogin(fmt.Sprint("warm-", i))
+		reject.browser("warm").mustLogin(fmt.Sprint("warm-", i))
+	}
+	lsSeed(t, pool, "paul", 1)
+	lsSeed(t, pool, "rita", 1)
+	tr.take()
+
+	p := tr.cost(t, "login under Limit{Max: 3}", func() { plain.browser("p").mustLogin("paul") })
+	r := tr.cost(t, "login under Limit{Max: 3, RejectNew: true}", func() { reject.browser("r").mustLogin("rita") })
+	require.Len(t, r, len(p)+1, "exactly one query more")
+	assert.Equal(t, lsStatement(t, "count sessions"), r[0], "the check is CountSessions, before the login")
+	assert.Equal(t, p, r[1:], "then the same login")
+
+	// Refused by the check: the check alone, nothing else.
+	reject.browser("r2").mustLogin("rita")
+	q := tr.cost(t, "login refused by the RejectNew check", func() {
+		res := reject.browser("r3").login("rita")
+		require.Equal(t, http.StatusBadRequest, res.StatusCode)
+	})
+	assert.Equal(t, []string{lsStatement(t, "count sessions")}, q)
+}
