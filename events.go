@@ -48,7 +48,12 @@ type Event struct {
 // dispatch hands the request's queued events to Config.OnEvent, now that
 // no lock is held.
 func (m *Manager) dispatch(ctx context.Context, st *requestState) {
-	for _, e := range st.takeEvents() {
+	events := st.takeEvents()
+	if len(events) == 0 {
+		return
+	}
+	ctx = st.handlerCtx(ctx) // with scs's session, as the handler had it
+	for _, e := range events {
 		m.emit(ctx, e)
 	}
 }

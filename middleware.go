@@ -25,7 +25,7 @@ import (
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	loadAndSave := m.sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if st := m.state(r.Context()); st != nil {
-			st.startHandling()
+			st.startHandling(r.Context())
 		}
 		next.ServeHTTP(w, r)
 	}))
@@ -103,7 +103,7 @@ func (m *Manager) Load(ctx context.Context, token string) (context.Context, erro
 	if err != nil {
 		return nil, wrap("load", err)
 	}
-	st.startHandling()
+	st.startHandling(ctx)
 	if t := st.toTouch(); t != "" {
 		if err := m.store.Touch(ctx, t); err != nil {
 			return nil, wrap("load", err)

@@ -39,6 +39,7 @@ type requestState struct {
 	ip        string              // the client's address (Config.ClientIP), for logins and events
 	userAgent string              // the client's User-Agent, for logins, endings and events
 	events    []Event             // committed changes, dispatched once no lock is held
+	eventCtx  context.Context     // the handler's context (with scs's session), for OnEvent
 }
 
 type pendingLogin struct {
@@ -58,11 +59,22 @@ type pendingLogout struct {
 }
 
 // startHandling marks the end of scs's load: finds from now on are a
-// handler's (MergeSession), not the request's own load.
-func (st *requestState) startHandling() {
+// handler's (MergeSession), not the request's own load. ctx is the context
+// the handler gets, which OnEvent then gets too.
+func (st *requestState) startHandling(ctx context.Context) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.handling = true
+	st.handling, st.eventCtx = true, ctx
+}
+
+// handlerCtx returns the handler's context, or ctx when none is known yet.
+func (st *requestState) handlerCtx(ctx context.Context) context.Context {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.eventCtx != nil {
+		return st.eventCtx
+	}
+	return ctx
 }
 
 // noteLoad records what scs's load found, unless a handler already runs.
