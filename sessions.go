@@ -147,3 +147,35 @@ func (m *Manager) EndOtherSessions(ctx context.Context) (int, error) {
 func plausibleID(id string) bool {
 	return len(id) <= 64 && plausibleToken(id)
 }
+
+// EndUserSession ends one session of userID, by the ID that
+// [Manager.UserSessions] lists, for operators' tools: it checks no
+// permission (see [Admin] for that), and the ended browser learns
+// [ReasonAdmin] from [Manager.Ended]. An ID that is not a live session of
+// userID gets an error wrapping [ErrSessionNotFound], and nothing ends; an
+// unacceptable userID an error wrapping [ErrInvalidUserID].
+func (m *Manager) EndUserSession(ctx context.Context, userID, id string) error {
+	return m.endUserSession(ctx, userID, id, "")
+}
+
+// endUserSession is EndUserSession for an operator (actor, "" when unknown).
+func (m *Manager) endUserSession(ctx context.Context, userID, id, actor string) error {
+	if ctx == nil {
+		return errors.New("singlesession: end user session: nil context")
+	}
+	if err := ValidateUserID(userID); err != nil {
+		return wrap("end user session", err)
+	}
+	if !plausibleID(id) {
+		return wrap("end user session", ErrSessionNotFound)
+	}
+	ended, err := m.store.Revoke(ctx, Revoke{UserID: userID, IDs: []string{id}, Reason: ReasonAdmin})
+	if err != nil {
+		return wrap("end user session", err)
+	}
+	if ended.Count == 0 {
+		return wrap("end user session", ErrSessionNotFound)
+	}
+	m.emit(ctx, Event{Kind: EventEnded, UserID: userID, Ended: ended.Count, Reason: ReasonAdmin, Actor: actor, At: ended.At})
+	return nil
+}

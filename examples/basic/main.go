@@ -1,8 +1,8 @@
 // Command basic is the demo application of singlesession: a few demo users,
 // a login form, and one active session per user.
 //
-//	go -C examples run ./basic                       # sessions in memory, on 127.0.0.1:8080
-//	go -C examples run ./basic -dsn postgres://...   # sessions in PostgreSQL (or set DATABASE_URL)
+//	go run ./examples/basic                       # sessions in memory, on 127.0.0.1:8080
+//	go run ./examples/basic -dsn postgres://...   # sessions in PostgreSQL (or set DATABASE_URL)
 //
 // Run several instances on different ports with one -dsn and they act as one
 // application. See README.md for the demo accounts.

@@ -1,7 +1,7 @@
 // Command singlesession-load runs a load test of singlesession against
 // PostgreSQL and checks its invariants:
 //
-//	go -C loadtest run ./cmd/singlesession-load -dsn postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+//	go run ./loadtest/cmd/singlesession-load -dsn postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 //
 // It starts the application in-process on a loopback port, in a schema of
 // its own that it drops at the end; -clients browsers, each with its own
@@ -25,7 +25,7 @@
 // sides; it prints both throughputs and the median of the rounds' ratios
 // singlesession ÷ plain scs, and exits with status 1 when a request failed:
 //
-//	go -C loadtest run ./cmd/singlesession-load -baseline -duration 10s
+//	go run ./loadtest/cmd/singlesession-load -baseline -duration 10s
 package main
 
 import (
