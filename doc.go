@@ -38,6 +38,32 @@
 // per user. Logout ends every session of the user whatever the policy, unless
 // [Config.KeepOtherSessionsOnLogout] is set.
 //
+// # Limits
+//
+// [Config.Limit], instead of a Policy, lets each user hold up to
+// [Limit].Max sessions at once. A login past that number ends the least
+// recently used of the user's other sessions (LastSeen, refreshed at most
+// once per [Config.LastSeenInterval]), or, with [Limit].RejectNew, is
+// refused with [ErrTooManySessions], which [Manager.LoginHook] returns
+// itself whenever the user is already full. Limit{Max: 1} is [Always];
+// Limit{} is [Never]. Both stay exact when logins race across instances.
+//
+// # Session lists and reasons
+//
+// Each signed-in session records the client's IP ([Config.ClientIP]) and
+// User-Agent at login, and when it was last seen. [Manager.Sessions] lists
+// the request's user's sessions for a "your sessions" page, with
+// [Manager.EndSession] and [Manager.EndOtherSessions] as its buttons;
+// [Manager.UserSessions] and [Manager.EndUserSession] serve operators. A
+// session is known by an opaque ID ([SessionID]), never by its token.
+//
+// When the library ends a session it remembers why, keyed by a hash of the
+// token, until the session would have expired: [Manager.Ended] tells the
+// ended browser's next requests ([ReasonLogin], [ReasonLogout],
+// [ReasonRevoked], [ReasonAdmin]), so a login page can say "you signed in on
+// another device". [Config.OnEvent] receives every change ([Event]) after it
+// is committed, for an audit log.
+//
 // # Operators
 //
 // [Manager.LogoutUser] and [Manager.LogoutUsers] end every session of chosen
@@ -57,9 +83,11 @@
 // # Migrations
 //
 // The SQL lives in the goose-format files of [migrations.FS]: scs's sessions
-// table, unchanged (an existing one is kept with its rows), and the link table
-// singlesession_links, which references it with ON DELETE CASCADE, and the
-// grants of [PostgresDirectory]. [Migrate]
+// table, unchanged (an existing one is kept with its rows); the link table
+// singlesession_links, which references it with ON DELETE CASCADE and records
+// each session's user, ID, IP, User-Agent and LastSeen; the reasons of ended
+// sessions, singlesession_endings; and the grants of [PostgresDirectory].
+// [Migrate]
 // applies them in one transaction under an advisory lock, so instances that
 // start together are safe, and records versions in goose's layout, so teams
 // that use goose can apply the same files with it.

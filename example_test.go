@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -212,6 +213,126 @@ func ExampleManager_Load() {
 	// Output:
 	// API client: "alice"
 	// API client after alice signed in on a browser: ""
+}
+
+// At most two sessions per user: a third login ends the least recently used
+// one. With RejectNew the third login would be refused instead, with
+// ErrTooManySessions.
+func ExampleLimit() {
+	sessions := scs.New()
+	m, _ := singlesession.New(sessions, singlesession.NewMemoryStore(), singlesession.Config{
+		Limit: func(ctx context.Context, userID string) singlesession.Limit {
+			return singlesession.Limit{Max: 2}
+		},
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.LoginHook(r.Context(), r.FormValue("user")); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+		}
+	})
+	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%q", m.UserID(r.Context()))
+	})
+	srv := httptest.NewServer(m.Middleware(mux))
+	defer srv.Close()
+
+	laptop, phone, tablet := newBrowser(), newBrowser(), newBrowser()
+	for _, b := range []*http.Client{laptop, phone, tablet} {
+		post(b, srv.URL+"/login", "user=alice")
+	}
+	fmt.Println(get(laptop, srv.URL+"/whoami"), get(phone, srv.URL+"/whoami"), get(tablet, srv.URL+"/whoami"))
+	// Output: "" "alice" "alice"
+}
+
+// A login page that tells a signed-out browser why, and a "your sessions"
+// page whose button signs out every other browser (after a password change,
+// say).
+func ExampleManager_Ended() {
+	sessions := scs.New()
+	m, _ := singlesession.New(sessions, singlesession.NewMemoryStore(), singlesession.Config{
+		Policy: singlesession.Never,
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		_ = m.LoginHook(r.Context(), r.FormValue("user"))
+	})
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		if e, ok := m.Ended(r.Context()); ok {
+			switch e.Reason {
+			case singlesession.ReasonLogin:
+				fmt.Fprint(w, "You signed in on another browser.")
+			case singlesession.ReasonRevoked:
+				fmt.Fprint(w, "You signed this browser out from another one.")
+			case singlesession.ReasonAdmin:
+				fmt.Fprint(w, "An administrator signed you out.")
+			case singlesession.ReasonLogout:
+				fmt.Fprint(w, "You signed out on another browser.")
+			}
+			return
+		}
+		fmt.Fprint(w, "Please sign in.")
+	})
+	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, r *http.Request) {
+		list, _ := m.Sessions(r.Context())
+		var lines []string
+		for _, s := range list {
+			lines = append(lines, fmt.Sprintf("[%s current=%v]", s.UserAgent, s.Current))
+		}
+		fmt.Fprint(w, strings.Join(lines, " "))
+	})
+	mux.HandleFunc("POST /sessions/end-others", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := m.EndOtherSessions(r.Context())
+		fmt.Fprintf(w, "ended %d", n)
+	})
+	srv := httptest.NewServer(m.Middleware(mux))
+	defer srv.Close()
+
+	laptop, phone := newBrowser(), newBrowser()
+	post(laptop, srv.URL+"/login", "user=alice")
+	post(phone, srv.URL+"/login", "user=alice")
+	fmt.Println(get(phone, srv.URL+"/sessions"))
+	fmt.Println(post(phone, srv.URL+"/sessions/end-others", ""))
+	fmt.Println(get(laptop, srv.URL+"/login"))
+	// Output:
+	// [Go-http-client/1.1 current=false] [Go-http-client/1.1 current=true]
+	// ended 1
+	// You signed this browser out from another one.
+}
+
+// An audit log: Config.OnEvent hands every change of sessions to a slog
+// logger, after the change is committed. It runs on the request's
+// goroutine; send events to a channel of your own if the log may be slow.
+func ExampleConfig_onEvent() {
+	audit := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "at" || a.Key == "session" {
+				return slog.Attr{} // vary from run to run
+			}
+			return a
+		},
+	}))
+	sessions := scs.New()
+	m, _ := singlesession.New(sessions, singlesession.NewMemoryStore(), singlesession.Config{
+		OnEvent: func(ctx context.Context, e singlesession.Event) {
+			audit.InfoContext(ctx, "session", "event", e.Kind, "user", e.UserID, "ended", e.Ended,
+				"reason", e.Reason, "actor", e.Actor, "session", e.SessionID, "at", e.At)
+		},
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		_ = m.LoginHook(r.Context(), r.FormValue("user"))
+	})
+	srv := httptest.NewServer(m.Middleware(mux))
+	defer srv.Close()
+
+	post(newBrowser(), srv.URL+"/login", "user=alice")
+	post(newBrowser(), srv.URL+"/login", "user=alice")
+	m.LogoutUser(context.Background(), "alice")
+	// Output:
+	// level=INFO msg=session event=login user=alice ended=0 reason="" actor=""
+	// level=INFO msg=session event=login user=alice ended=1 reason=login actor=""
+	// level=INFO msg=session event=ended user=alice ended=1 reason=admin actor=""
 }
 
 func newBrowser() *http.Client {
