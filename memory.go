@@ -122,6 +122,9 @@ func (s *MemoryStore) Login(_ context.Context, l Login) (LoginResult, error) {
 	now := s.now()
 	var live, expired []string
 	for t := range s.byUser[l.UserID] {
+		if l.Limit.Max == 0 {
+			break // no limit: a login looks at no other session
+		}
 		switch {
 		case slices.Contains(l.Replaces, t):
 		case now.Before(s.sessions[t].expiry):

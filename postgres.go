@@ -118,7 +118,7 @@ SELECT count(*) FROM u`
 ), others AS MATERIALIZED (
 	SELECT l.token, l.last_seen, l.created, s.expiry, s.expiry > (SELECT now FROM t) AS live
 	FROM singlesession_links l JOIN sessions s ON s.token = l.token
-	WHERE l.user_id = $1 AND l.token <> ALL($5::text[])
+	WHERE $6 > 0 AND l.user_id = $1 AND l.token <> ALL($5::text[])
 ), ranked AS MATERIALIZED (
 	SELECT token, row_number() OVER (ORDER BY last_seen DESC, created DESC, token DESC) AS n
 	FROM others WHERE live

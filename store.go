@@ -62,8 +62,9 @@ type Store interface {
 	// Login applies l under the user lock of l.UserID, as one atomic
 	// operation:
 	//   - it deletes the sessions l.Replaces names (the browser's previous
-	//     sessions; no ending is recorded for them), and every expired
-	//     session linked to l.UserID (no ending either);
+	//     sessions; no ending is recorded for them) and, when l.Limit.Max is
+	//     positive, every expired session linked to l.UserID (no ending
+	//     either; with no limit, a login looks at no other session);
 	//   - it counts the other live sessions of l.UserID (those not in
 	//     l.Replaces). When l.Limit.Max is positive and that count is at
 	//     least l.Limit.Max: with l.Limit.RejectNew it changes nothing and

@@ -61,7 +61,7 @@ type benchApp struct {
 // otherwise Manager.Middleware with a PostgresStore and policy. With a nil
 // pool both keep their sessions in memory instead: scs's memstore and
 // singlesession's MemoryStore.
-func newBenchApp(b *testing.B, pool *pgxpool.Pool, plain bool, idle time.Duration, policy singlesession.Policy) *benchApp {
+func newBenchApp(b *testing.B, pool *pgxpool.Pool, plain bool, idle time.Duration, cfg singlesession.Config) *benchApp {
 	b.Helper()
 	a := &benchApp{sessions: scs.New()}
 	a.sessions.IdleTimeout = idle
@@ -75,7 +75,7 @@ func newBenchApp(b *testing.B, pool *pgxpool.Pool, plain bool, idle time.Duratio
 		if pool != nil {
 			store = singlesession.NewPostgresStore(pool)
 		}
-		m, err := singlesession.New(a.sessions, store, singlesession.Config{Policy: policy})
+		m, err := singlesession.New(a.sessions, store, cfg)
 		require.NoError(b, err)
 		a.m = m
 	}
@@ -185,7 +185,7 @@ func benchRequests(b *testing.B, pool *pgxpool.Pool) {
 	}
 	for _, c := range requestCases {
 		for _, impl := range impls {
-			a := newBenchApp(b, pool, impl == "scs", c.idle, nil)
+			a := newBenchApp(b, pool, impl == "scs", c.idle, singlesession.Config{})
 			user := fmt.Sprintf("%s-%s", c.name, impl)
 			cookie := a.login(b, user)
 			b.Run(fmt.Sprintf("case=%s/impl=%s", c.name, impl), func(b *testing.B) {
@@ -349,19 +349,23 @@ const loginRound = 100
 
 // BenchmarkLogin measures a whole login request (policy, token renewal, the
 // login transaction) of a user who already has 0, 10 or 1,000 sessions, with
-// Always (the login ends them) and Never (it keeps them), on tables of 10,000
+// Always (the login ends them), Never (it keeps them) and Config.Limit
+// {Max: 3} (it ends all but the 2 most recently used), on tables of 10,000
 // other sessions and, with -bench.rows, of that many. Users are
 // prepared in rounds of loginRound, between which the timer stops and every
 // user gets back exactly its existing sessions. Compare with
 // benchstat -col /existing.
 func BenchmarkLogin(b *testing.B) {
 	for _, table := range benchTables(b) {
-		for _, policy := range []string{"always", "never"} {
-			pol := singlesession.Always
-			if policy == "never" {
-				pol = singlesession.Never
+		for _, policy := range []string{"always", "never", "limit3"} {
+			cfg := singlesession.Config{Policy: singlesession.Always}
+			switch policy {
+			case "never":
+				cfg.Policy = singlesession.Never
+			case "limit3":
+				cfg = singlesession.Config{Limit: func(context.Context, string) singlesession.Limit { return singlesession.Limit{Max: 3} }}
 			}
-			a := newBenchApp(b, table.pool, false, 0, pol)
+			a := newBenchApp(b, table.pool, false, 0, cfg)
 			for _, existing := range []int{0, 10, 1000} {
 				b.Run(fmt.Sprintf("table=%s/policy=%s/existing=%d", table.name, policy, existing), func(b *testing.B) {
 					users := benchUsers(fmt.Sprintf("login-%d-", benchSeq.Add(1)), min(b.N, loginRound))
@@ -380,8 +384,11 @@ func BenchmarkLogin(b *testing.B) {
 					}
 					b.StopTimer()
 					want := 1
-					if policy == "never" {
+					switch policy {
+					case "never":
 						want = existing + 1
+					case "limit3":
+						want = min(existing+1, 3)
 					}
 					var got int
 					require.NoError(b, table.pool.QueryRow(context.Background(),
@@ -408,12 +415,9 @@ WITH gone AS (
 SELECT count(*) FROM singlesession_links
 WHERE user_id = ANY($1::text[]) AND left(token, length(user_id) + 1) = user_id || '/'`, users).Scan(&kept)
 	require.NoError(b, err)
-	switch kept {
-	case len(users) * count: // Never: the fixture is still there
-	case 0: // Always: the logins ended it
+	if kept != len(users)*count { // Always or a limit ended some or all of it
+		dropSessions(b, pool, users)
 		addSessions(b, pool, users, count)
-	default:
-		b.Fatalf("%d sessions of the fixture left, want 0 or %d", kept, len(users)*count)
 	}
 }
 
