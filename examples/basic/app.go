@@ -32,7 +32,9 @@ var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 type config struct {
 	Addr              string        // where to listen
 	DSN               string        // PostgreSQL URL; "" keeps the sessions in memory
-	SingleSession     bool          // one session per user (Policy Always, else Never)
+	MaxSessions       int           // sessions a user may hold at once; 0: no limit
+	RejectNew         bool          // when full, refuse a login instead of ending the least recently used session
+	LastSeenInterval  time.Duration // how stale a session's LastSeen may get; 0: one minute
 	LogoutAllSessions bool          // logout ends every session of the user
 	CleanupInterval   time.Duration // how often expired sessions are deleted (PostgreSQL)
 	BcryptCost        int           // 0: bcrypt.DefaultCost
@@ -75,15 +77,13 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 		return nil, nil, err
 	}
 
-	policy := singlesession.Always
-	if !cfg.SingleSession {
-		policy = singlesession.Never
-	}
+	limit := singlesession.Limit{Max: cfg.MaxSessions, RejectNew: cfg.RejectNew}
 	a.sessions = scs.New()
 	a.sessions.Cookie.Name = "basic_session"
 	a.m, err = singlesession.New(a.sessions, store, singlesession.Config{
-		Policy:                    policy,
+		Limit:                     func(context.Context, string) singlesession.Limit { return limit },
 		KeepOtherSessionsOnLogout: !cfg.LogoutAllSessions,
+		LastSeenInterval:          cfg.LastSeenInterval,
 		Logger:                    a.logger,
 	})
 	if err != nil {
@@ -155,7 +155,8 @@ type page struct {
 	Operator  bool   // the user may open the operators' page
 	Host      string // the instance the browser talks to
 	Store     string
-	Single    bool
+	Max       int  // sessions a user may hold at once; 0: no limit
+	RejectNew bool // a login past Max is refused
 	LogoutAll bool
 	Accounts  []accountRow
 	Username  string // the login form's last attempt
@@ -173,7 +174,8 @@ func (a *app) page(r *http.Request, name, title string) page {
 		User:      a.m.UserID(r.Context()),
 		Host:      r.Host,
 		Store:     a.store,
-		Single:    a.cfg.SingleSession,
+		Max:       a.cfg.MaxSessions,
+		RejectNew: a.cfg.RejectNew,
 		LogoutAll: a.cfg.LogoutAllSessions,
 	}
 	if acc, ok := a.users.lookup(p.User); ok {

@@ -44,7 +44,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen on this `address`")
 	fs.StringVar(&cfg.DSN, "dsn", getenv("DATABASE_URL"), "PostgreSQL `URL` (default $DATABASE_URL); empty keeps sessions in memory")
-	fs.BoolVar(&cfg.SingleSession, "single-session", true, "one session per user: signing in ends the user's other sessions")
+	single := fs.Bool("single-session", true, "false: no limit on sessions per user, as -max-sessions 0")
+	fs.IntVar(&cfg.MaxSessions, "max-sessions", 1, "how many sessions a user may hold at once (`N`); 0: no limit")
+	fs.BoolVar(&cfg.RejectNew, "reject-new", false, "when a user holds -max-sessions sessions, refuse a new login (409) instead of ending the least recently used session")
+	fs.DurationVar(&cfg.LastSeenInterval, "last-seen-interval", time.Minute, "how stale a session's \"last seen\" may get")
 	fs.BoolVar(&cfg.LogoutAllSessions, "logout-all-sessions", true, "signing out ends every session of the user")
 	fs.IntVar(&cfg.BcryptCost, "bcrypt-cost", bcrypt.DefaultCost, "bcrypt `cost` of the demo password hashes, made at start-up")
 	fs.DurationVar(&cfg.CleanupInterval, "cleanup-interval", 5*time.Minute, "how often expired sessions are deleted (PostgreSQL)")
@@ -55,7 +58,33 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		fs.Usage()
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := cfg.resolveLimit(*single, set["max-sessions"]); err != nil {
+		return config{}, err
+	}
+	if cfg.LastSeenInterval <= 0 {
+		return config{}, fmt.Errorf("-last-seen-interval must be positive, not %v", cfg.LastSeenInterval)
+	}
 	return cfg, nil
+}
+
+// resolveLimit settles -max-sessions with -single-session and -reject-new,
+// and rejects the combinations that contradict each other.
+func (cfg *config) resolveLimit(single, maxSet bool) error {
+	switch {
+	case cfg.MaxSessions < 0:
+		return fmt.Errorf("-max-sessions must be 0 (no limit) or more, not %d", cfg.MaxSessions)
+	case !single && maxSet && cfg.MaxSessions != 0:
+		return fmt.Errorf("-single-session=false means no limit, which contradicts -max-sessions %d: give one of them", cfg.MaxSessions)
+	}
+	if !single {
+		cfg.MaxSessions = 0
+	}
+	if cfg.RejectNew && cfg.MaxSessions == 0 {
+		return errors.New("-reject-new needs a limit to refuse logins past: give -max-sessions 1 or more (and not -single-session=false)")
+	}
+	return nil
 }
 
 // run runs the application until ctx ends, then shuts it down gracefully. It
@@ -107,7 +136,7 @@ func serve(ctx context.Context, cfg config) error {
 		store = "postgres"
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/",
-		"store", store, "single_session", cfg.SingleSession, "logout_all_sessions", cfg.LogoutAllSessions)
+		"store", store, "max_sessions", cfg.MaxSessions, "reject_new", cfg.RejectNew, "logout_all_sessions", cfg.LogoutAllSessions)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

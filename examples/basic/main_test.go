@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +33,9 @@ func TestParseFlags(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:8080", cfg.Addr)
 	assert.Empty(t, cfg.DSN, "no database by default")
-	assert.True(t, cfg.SingleSession)
+	assert.Equal(t, 1, cfg.MaxSessions, "one session per user by default")
+	assert.False(t, cfg.RejectNew)
+	assert.Equal(t, time.Minute, cfg.LastSeenInterval)
 	assert.True(t, cfg.LogoutAllSessions)
 	assert.Equal(t, bcrypt.DefaultCost, cfg.BcryptCost)
 
@@ -55,13 +58,60 @@ func TestParseFlags(t *testing.T) {
 	cfg, err = parseFlags([]string{"-addr", ":9999", "-single-session=false", "-logout-all-sessions=false"}, noEnv, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, ":9999", cfg.Addr)
-	assert.False(t, cfg.SingleSession)
+	assert.Equal(t, 0, cfg.MaxSessions, "-single-session=false means no limit")
 	assert.False(t, cfg.LogoutAllSessions)
 
 	_, err = parseFlags([]string{"extra"}, noEnv, io.Discard)
 	assert.Error(t, err)
 	_, err = parseFlags([]string{"-nope"}, noEnv, io.Discard)
 	assert.Error(t, err)
+}
+
+func TestParseFlagsLimits(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		max       int
+		rejectNew bool
+	}{
+		{"default", nil, 1, false},
+		{"two", []string{"-max-sessions", "2"}, 2, false},
+		{"no limit", []string{"-max-sessions", "0"}, 0, false},
+		{"single-session off", []string{"-single-session=false"}, 0, false},
+		{"single-session off, max 0", []string{"-single-session=false", "-max-sessions=0"}, 0, false},
+		{"single-session on, max 3", []string{"-single-session=true", "-max-sessions=3"}, 3, false},
+		{"reject new", []string{"-reject-new"}, 1, true},
+		{"reject new, two", []string{"-max-sessions", "2", "-reject-new"}, 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseFlags(tc.args, noEnv, io.Discard)
+			require.NoError(t, err)
+			assert.Equal(t, tc.max, cfg.MaxSessions)
+			assert.Equal(t, tc.rejectNew, cfg.RejectNew)
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"negative", []string{"-max-sessions", "-1"}, "-max-sessions must be 0 (no limit) or more, not -1"},
+		{"not a number", []string{"-max-sessions", "two"}, "invalid value"},
+		{"single-session off with a limit", []string{"-single-session=false", "-max-sessions", "2"}, "-single-session=false means no limit, which contradicts -max-sessions 2"},
+		{"reject new without a limit", []string{"-max-sessions", "0", "-reject-new"}, "-reject-new needs a limit"},
+		{"reject new, single-session off", []string{"-single-session=false", "-reject-new"}, "-reject-new needs a limit"},
+		{"last seen 0", []string{"-last-seen-interval", "0s"}, "-last-seen-interval must be positive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseFlags(tc.args, noEnv, io.Discard)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.msg)
+			var stderr strings.Builder
+			assert.Equal(t, 2, run(context.Background(), tc.args, noEnv, &stderr), "a bad command line exits with 2")
+			assert.Contains(t, stderr.String(), tc.msg, "and says why")
+		})
+	}
 }
 
 func TestRunExitStatus(t *testing.T) {
