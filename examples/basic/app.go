@@ -97,6 +97,9 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 	mux.HandleFunc("POST /login", a.login)
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("GET /whoami", a.whoami)
+	mux.HandleFunc("GET /sessions", a.yourSessions)
+	mux.HandleFunc("POST /sessions/end", a.endSession)
+	mux.HandleFunc("POST /sessions/end-others", a.endOtherSessions)
 	if err := a.mountAdmin(mux); err != nil {
 		release()
 		return nil, nil, err
@@ -161,6 +164,15 @@ type page struct {
 	Accounts  []accountRow
 	Username  string // the login form's last attempt
 	Error     string
+	Sessions  []sessionRow // the "Your sessions" page
+	Flash     string       // a one-time message from the previous request
+	Problem   problem      // the error page
+}
+
+// problem is what the error page says, and the way back it offers.
+type problem struct {
+	Heading, Message string
+	Back, BackLabel  string
 }
 
 type accountRow struct {
@@ -198,6 +210,19 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p page)
 	_, _ = w.Write([]byte(b.String()))
 }
 
+// renderProblem renders the error page with status.
+func (a *app) renderProblem(w http.ResponseWriter, r *http.Request, status int, pr problem) {
+	p := a.page(r, "problem", pr.Heading)
+	p.Problem = pr
+	a.render(w, r, status, p)
+}
+
+// serverError logs err and answers 500.
+func (a *app) serverError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	a.logger.ErrorContext(r.Context(), what, "user", a.m.UserID(r.Context()), "err", err)
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, a.page(r, "home", "Home"))
 }
@@ -214,17 +239,26 @@ func (a *app) loginForm(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, a.loginPage(r))
 }
 
-// maxFormBytes bounds the body of the login form.
+// maxFormBytes bounds the body of the forms.
 const maxFormBytes = 4 << 10
 
-func (a *app) login(w http.ResponseWriter, r *http.Request) {
+// readForm parses the posted form into r.PostForm, or answers 413 or 400 and
+// returns false.
+func (a *app) readForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			http.Error(w, "Form too large.", http.StatusRequestEntityTooLarge)
-			return
+			return false
 		}
 		http.Error(w, "Malformed form.", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	if !a.readForm(w, r) {
 		return
 	}
 	name, hasName := r.PostForm["username"]

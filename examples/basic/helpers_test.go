@@ -70,6 +70,7 @@ type client struct {
 	t    testing.TB
 	name string
 	base string
+	ua   string // the User-Agent it sends; "" leaves Go's
 	c    *http.Client
 }
 
@@ -108,6 +109,9 @@ func (c *client) raw(method, path string, body io.Reader, contentType string, he
 	require.NoError(c.t, err)
 	if body != nil {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if c.ua != "" {
+		req.Header.Set("User-Agent", c.ua)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-singlesession/singlesession"
+)
+
+// flashKey is the session key of a one-time message for the next page.
+const flashKey = "flash"
+
+// sessionRow is one session as the "Your sessions" page shows it.
+type sessionRow struct {
+	ID       string
+	Device   device
+	IP       string
+	Created  time.Time
+	LastSeen time.Time
+	Seen     string // LastSeen, relative: "2 minutes ago"
+	Current  bool
+}
+
+// when formats an absolute time for the pages.
+func when(t time.Time) string { return t.Local().Format("Mon 2 Jan 15:04") }
+
+// CreatedText is when the session signed in, as "Mon 2 Jan 15:04".
+func (s sessionRow) CreatedText() string { return when(s.Created) }
+
+// Icon is the CSS class of the session's device icon.
+func (s sessionRow) Icon() string {
+	switch s.Device.Kind {
+	case "Phone":
+		return "phone"
+	case "Tablet":
+		return "tablet"
+	default:
+		return "computer"
+	}
+}
+
+// yourSessions lists the sessions of the signed-in user, each with a button
+// that ends it, and one that ends all the others.
+func (a *app) yourSessions(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if a.m.UserID(ctx) == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	list, err := a.m.Sessions(ctx)
+	if err != nil {
+		a.serverError(w, r, "sessions", err)
+		return
+	}
+	p := a.page(r, "sessions", "Your sessions")
+	now := time.Now()
+	for _, s := range list {
+		p.Sessions = append(p.Sessions, sessionRow{
+			ID: s.ID, Device: parseDevice(s.UserAgent), IP: s.IP,
+			Created: s.Created, LastSeen: s.LastSeen, Seen: ago(s.LastSeen, now), Current: s.Current,
+		})
+	}
+	p.Flash = a.sessions.PopString(ctx, flashKey)
+	a.render(w, r, http.StatusOK, p)
+}
+
+// endSession ends the session whose ID the form names, if it is one of the
+// user's: 303 back to the list, or to /login when it was this browser's own.
+func (a *app) endSession(w http.ResponseWriter, r *http.Request) {
+	if !a.readForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	if a.m.UserID(ctx) == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	ids := r.PostForm["id"]
+	if len(ids) != 1 {
+		http.Error(w, "The form needs one session id.", http.StatusBadRequest)
+		return
+	}
+	err := a.m.EndSession(ctx, ids[0])
+	switch {
+	case errors.Is(err, singlesession.ErrSessionNotFound):
+		a.renderProblem(w, r, http.StatusNotFound, problem{
+			Heading: "No such session",
+			Message: "None of your sessions has this ID. It may have ended already, or it was never yours.",
+			Back:    "/sessions", BackLabel: "Back to your sessions",
+		})
+		return
+	case err != nil:
+		a.serverError(w, r, "end session", err)
+		return
+	}
+	if a.m.UserID(ctx) == "" {
+		// It was this browser's own session: this browser is signed out.
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	a.sessions.Put(ctx, flashKey, "The session ended: that browser is signed out.")
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+// endOtherSessions ends every session of the user but this browser's.
+func (a *app) endOtherSessions(w http.ResponseWriter, r *http.Request) {
+	if !a.readForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	if a.m.UserID(ctx) == "" {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	n, err := a.m.EndOtherSessions(ctx)
+	if err != nil {
+		a.serverError(w, r, "end other sessions", err)
+		return
+	}
+	msg := "There was no other session to end."
+	if n > 0 {
+		msg = "Signed out " + plural(n, "other session") + "."
+	}
+	a.sessions.Put(ctx, flashKey, msg)
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
