@@ -42,6 +42,19 @@ func (a Action) Label() string {
 	return ""
 }
 
+// Note returns one line that says what the action does to admin users, as
+// the admin page shows it under the action's button, or "" for an unknown
+// action.
+func (a Action) Note() string {
+	switch a {
+	case ActionLogout:
+		return "skips admin users"
+	case ActionLogoutAll:
+		return "signs admin users out too"
+	}
+	return ""
+}
+
 // Permission returns the permission the action needs, or "" for an unknown
 // action.
 func (a Action) Permission() string {
@@ -394,4 +407,77 @@ func (a *Admin) execute(ctx context.Context, actor User, action Action, targets 
 	a.logger.InfoContext(ctx, "singlesession: operators' action", "actor", actor.ID, "action", string(action),
 		"users", len(res.SignedOut), "sessions", res.Sessions, "skipped", len(res.Skipped))
 	return res, nil
+}
+
+// EndSession ends one session of userID, by the ID that
+// [Manager.UserSessions] lists, for actor, under the permissions of the
+// actions: [PermLogoutAll] may end anyone's session; [PermLogout] may end
+// the session of a user who is not an admin user. The ended browser's next
+// request is anonymous and [Manager.Ended] tells it [ReasonAdmin];
+// [Config.OnEvent] gets an [EventEnded] with Actor set. It looks actor and
+// userID up in the [Directory] with one call. The actor may end their own
+// session, the one they are using included.
+//
+// EndSession returns, and ends nothing: an error wrapping
+// [ErrInvalidUserID] for an unacceptable userID; [ErrPermissionDenied]
+// when actor is unknown to the directory, holds neither permission, or holds
+// only [PermLogout] and userID is an admin user; [ErrSessionNotFound] when
+// sessionID is not a live session of userID, or userID is a user the
+// directory does not know (whose sessions the actions leave alone too); the
+// directory's error if it fails.
+func (a *Admin) EndSession(ctx context.Context, actor, userID, sessionID string) error {
+	if ctx == nil {
+		return errors.New("singlesession: end session: nil context")
+	}
+	if err := ValidateUserID(userID); err != nil {
+		return fmt.Errorf("singlesession: end session of %.40q: %w", userID, err)
+	}
+	lookup := []string{userID}
+	if actor != userID && ValidateUserID(actor) == nil {
+		lookup = append(lookup, actor)
+	}
+	known, err := a.dir.Users(ctx, lookup)
+	if err != nil {
+		return wrap(fmt.Sprintf("end session of %q", userID), err)
+	}
+	actorUser, found := known[actor]
+	actorUser.ID = actor
+	if !found {
+		a.logger.WarnContext(ctx, "singlesession: operators' action refused", "actor", actor, "action", "end_session", "user", userID)
+		return fmt.Errorf("singlesession: end session of %q by %.40q, a user the directory does not know: %w", userID, actor, ErrPermissionDenied)
+	}
+	target, found := known[userID]
+	target.ID = userID
+	return a.endSession(ctx, actorUser, target, found, sessionID)
+}
+
+// canEnd returns nil if actor may end the sessions of target, or why not:
+// the permission that is missing.
+func canEnd(actor, target User) error {
+	switch {
+	case actor.HasPermission(PermLogoutAll):
+		return nil
+	case !actor.HasPermission(PermLogout):
+		return fmt.Errorf("%q holds neither %s nor %s", actor.ID, PermLogout, PermLogoutAll)
+	case target.Admin:
+		return fmt.Errorf("%q is an admin user: ending its sessions needs %s", target.ID, PermLogoutAll)
+	}
+	return nil
+}
+
+// endSession ends the session id of target (found: known to the directory)
+// for actor, a user the directory knows.
+func (a *Admin) endSession(ctx context.Context, actor, target User, found bool, id string) error {
+	if err := canEnd(actor, target); err != nil {
+		a.logger.WarnContext(ctx, "singlesession: operators' action refused", "actor", actor.ID, "action", "end_session", "user", target.ID)
+		return fmt.Errorf("singlesession: end session of %q by %q: %v: %w", target.ID, actor.ID, err, ErrPermissionDenied)
+	}
+	if !found {
+		return fmt.Errorf("singlesession: end session of %q, a user the directory does not know: %w", target.ID, ErrSessionNotFound)
+	}
+	if err := a.m.endUserSession(ctx, target.ID, id, actor.ID); err != nil {
+		return err
+	}
+	a.logger.InfoContext(ctx, "singlesession: operators' action", "actor", actor.ID, "action", "end_session", "user", target.ID, "session", id)
+	return nil
 }

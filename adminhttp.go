@@ -1,7 +1,11 @@
 package singlesession
 
 import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +17,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
-//go:embed templates/*.html
+//go:embed templates/admin.html templates/error.html templates/admin.css
 var templateFS embed.FS
 
 var pageTemplate = template.Must(template.New("admin.html").
@@ -28,8 +33,27 @@ var pageTemplate = template.Must(template.New("admin.html").
 			}
 			return strconv.Itoa(n) + " " + noun + "s"
 		},
+		// when writes a time to the minute, in UTC, or "-" for none.
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "-"
+			}
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		},
 	}).
-	ParseFS(templateFS, "templates/admin.html"))
+	ParseFS(templateFS, "templates/admin.html", "templates/error.html"))
+
+// adminCSS is the page's stylesheet, served at "/admin.css" under the
+// mount, and cssVersion a hash of it, which the page's link carries so that
+// browsers may keep the file until it changes.
+var adminCSS, cssVersion = func() ([]byte, string) {
+	b, err := templateFS.ReadFile("templates/admin.css")
+	if err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return b, hex.EncodeToString(sum[:6])
+}()
 
 // flashKey is the key under which the result of an action waits, in the
 // actor's session, for the page the action redirects to.
@@ -42,9 +66,9 @@ const flashLimit = 100
 // maxPage bounds the page number, so offsets cannot overflow.
 const maxPage = 1_000_000
 
-// contentSecurityPolicy allows the page its inline style and nothing else: no
-// script, no frames around it.
-const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+// contentSecurityPolicy allows the page its own stylesheet and nothing else:
+// no script, no inline style, no frames around it.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // ServeHTTP serves the admin page. Mount it with http.StripPrefix inside
 // [Manager.Middleware]:
@@ -58,33 +82,59 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; ba
 //   - GET "" or "/": the page. It lists the users ([Directory.Search], with
 //     the query parameters q, a search string, and page, from 1) with their
 //     active sessions (one [Store.CountSessions] call), a checkbox each, and
-//     a button for each action the actor may run. It shows the result of the
-//     action that redirected to it.
+//     a button for each action the actor may run. With the query parameter
+//     user it also lists that user's sessions ([Manager.UserSessions]: device
+//     and browser as read from the User-Agent, IP, signed in, last seen),
+//     each with a button that ends it if the actor may. It shows the result
+//     of the action that redirected to it.
 //   - POST "/logout": runs the action named by the form field action on the
 //     users named by the repeated field user, as [Admin.Run] does, then
 //     answers 303 See Other back to the page, which shows the result. If the
 //     actor signed themself out, it answers 303 to the login URL instead.
+//   - POST "/sessions/end": ends the session named by the form fields user
+//     and id, as [Admin.EndSession] does, then answers 303 back to the
+//     page, listing that user's sessions (to the login URL if it was the
+//     actor's own session of this request).
+//   - GET "/admin.css": the page's stylesheet, embedded in the package.
 //
 // The actor is [Manager.UserID]. An anonymous visitor gets 303 to
 // AdminConfig.LoginURL and nothing ends. An actor with neither permission
-// gets 403 Forbidden; so does a POST of an action the actor lacks, a
-// cross-origin POST (http.CrossOriginProtection), and nothing ends. An
-// unknown or missing action, no user, a bad user ID, or a search q that no
-// user ID could match (a NUL byte, invalid UTF-8, more than [MaxUserIDLen]
-// bytes) gets 400 Bad Request (in a POST's form such a q is dropped
-// instead); a body that is not a form 415; a body longer than AdminConfig.MaxBodyBytes
-// 413; another method 405 Method Not Allowed with an Allow header. The
-// handler answers 500 if it is not served inside the middleware.
+// gets 403 Forbidden; so does a POST of an action the actor lacks, the end
+// of a session the actor may not end (an admin user's, for an actor who
+// holds only [PermLogout]), a cross-origin POST
+// (http.CrossOriginProtection), and nothing ends. An unknown or missing
+// action, no user, a bad user ID, or a search q that no user ID could match
+// (a NUL byte, invalid UTF-8, more than [MaxUserIDLen] bytes) gets 400 Bad
+// Request (in a POST's form such a q is dropped instead); a session ID that
+// is not a live session of the user, or a user the [Directory] does not
+// know, 404 Not Found; a body that is not a form 415; a body longer than
+// AdminConfig.MaxBodyBytes 413; another method 405 Method Not Allowed with
+// an Allow header. The handler answers 500 if it is not served inside the
+// middleware.
+//
+// A form's mistake that a person can make on the page (no user ticked, no
+// or an unknown action, no session named, a session that ended meanwhile)
+// keeps its status code, and answers with a short page that says what went
+// wrong, and a Refresh header that sends the browser back to the page at
+// once, which then shows the message: the form is not posted again when the
+// page is reloaded.
 //
 // With "Accept: application/json" the page is a JSON object (actor, actions,
-// query, page, page_size, pages, total, users with id, admin and sessions),
-// a POST answers 200 with the [Result] itself, and errors are objects
-// {"error": "..."} with the same status codes. A JSON GET leaves the result
-// of a form's action waiting for the HTML page.
+// query, page, page_size, pages, total, users with id, admin and sessions;
+// with the parameter user, also user: id, admin, can_end and sessions with
+// id, created, last_seen, expiry, ip, user_agent, device and current), a
+// POST to "/logout" answers 200 with the [Result] itself, a POST to
+// "/sessions/end" 200 with {"user_id", "session_id"}, and errors are
+// objects {"error": "..."} with the same status codes. A JSON GET leaves the
+// result of a form's action waiting for the HTML page.
 func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Path == "/admin.css" {
+		a.serveCSS(w, r)
+		return
+	}
+	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Add("Vary", "Accept")
@@ -103,36 +153,84 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.serveAction(w, r)
+	case "/sessions/end":
+		if r.Method != http.MethodPost {
+			h.Set("Allow", "POST")
+			a.fail(w, r, http.StatusMethodNotAllowed, "method not allowed: use POST")
+			return
+		}
+		a.serveEndSession(w, r)
 	default:
 		a.fail(w, r, http.StatusNotFound, "not found")
 	}
 }
 
-// actor returns the signed-in actor, or writes the response (a redirect to
-// the login page, 403, 500) and returns ok false.
-func (a *Admin) actor(w http.ResponseWriter, r *http.Request) (User, bool) {
+// serveCSS serves the stylesheet to anyone: it is the same in every copy of
+// the package. Fetched by the URL the page links (with ?v= its hash), it
+// may be kept for a year; otherwise it is checked each time.
+func (a *Admin) serveCSS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed: use GET or HEAD", http.StatusMethodNotAllowed)
+		return
+	}
+	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("ETag", `"`+cssVersion+`"`)
+	if r.URL.Query().Get("v") == cssVersion {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	http.ServeContent(w, r, "admin.css", time.Time{}, bytes.NewReader(adminCSS))
+}
+
+// signedIn returns the ID of the request's user, or writes the response (a
+// redirect to the login page, 500) and returns ok false. It does no I/O.
+func (a *Admin) signedIn(w http.ResponseWriter, r *http.Request) (string, bool) {
 	ctx := r.Context()
 	if a.m.state(ctx) == nil {
 		a.logger.ErrorContext(ctx, "singlesession: the admin page is not inside Manager.Middleware; wrap it", "path", r.URL.Path)
 		a.fail(w, r, http.StatusInternalServerError, "internal error")
-		return User{}, false
+		return "", false
 	}
 	id := a.m.UserID(ctx)
 	if id == "" {
 		http.Redirect(w, r, a.loginURL, http.StatusSeeOther)
-		return User{}, false
+		return "", false
 	}
-	u, found, err := a.lookupActor(ctx, id)
+	return id, true
+}
+
+// actor returns the signed-in actor and, when other is not "", what the
+// directory knows of other (found false for a user it does not know), with
+// one directory call; or it writes the response (a redirect to the login
+// page, 403, 500) and returns ok false.
+func (a *Admin) actor(w http.ResponseWriter, r *http.Request, other string) (actor, otherUser User, found, ok bool) {
+	id, ok := a.signedIn(w, r)
+	if !ok {
+		return User{}, User{}, false, false
+	}
+	ctx := r.Context()
+	lookup := []string{id}
+	if other != "" && other != id {
+		lookup = append(lookup, other)
+	}
+	known, err := a.dir.Users(ctx, lookup)
 	if err != nil {
-		a.logger.ErrorContext(ctx, "singlesession: admin page", "err", err)
+		a.logger.ErrorContext(ctx, "singlesession: admin page", "err", wrap(fmt.Sprintf("look up actor %q", id), err))
 		a.fail(w, r, http.StatusInternalServerError, "internal error")
-		return User{}, false
+		return User{}, User{}, false, false
 	}
-	if !found || len(allowed(u)) == 0 {
+	actor, isKnown := known[id]
+	actor.ID = id
+	if !isKnown || len(allowed(actor)) == 0 {
 		a.fail(w, r, http.StatusForbidden, "forbidden: you hold neither "+PermLogout+" nor "+PermLogoutAll)
-		return User{}, false
+		return User{}, User{}, false, false
 	}
-	return u, true
+	otherUser, found = known[other]
+	otherUser.ID = other
+	return actor, otherUser, found, true
 }
 
 // pageView is the page, for the template and, through its JSON tags, for
@@ -146,41 +244,81 @@ type pageView struct {
 	Pages    int          `json:"pages"`
 	Total    int          `json:"total"`
 	Users    []userView   `json:"users"`
+	Chosen   *chosenView  `json:"user,omitempty"` // the user whose sessions are listed
 
 	First, Last        int    `json:"-"` // positions of the users shown, from 1
 	PageURL, ActionURL string `json:"-"`
+	EndURL, CSSURL     string `json:"-"`
 	PrevURL, NextURL   string `json:"-"`
 	HomeURL            string `json:"-"`
-	Result             *flash `json:"-"`
+	Result             *flash `json:"-"` // the result of the last action
+	Notice             string `json:"-"` // what the last post did, when not an action
 	Error              string `json:"-"` // why the last post did nothing
 }
 
 type actionView struct {
 	Name  Action `json:"name"`
 	Label string `json:"label"`
+	Note  string `json:"-"`
 }
 
 type userView struct {
-	ID       string `json:"id"`
-	Admin    bool   `json:"admin"`
-	Sessions int    `json:"sessions"`
+	ID          string `json:"id"`
+	Admin       bool   `json:"admin"`
+	Sessions    int    `json:"sessions"`
+	SessionsURL string `json:"-"`
+	Chosen      bool   `json:"-"`
 }
 
-// flash is the result of an action on its way to the page, trimmed to
-// flashLimit users per list.
+// chosenView is one user's sessions.
+type chosenView struct {
+	ID        string        `json:"id"`
+	Admin     bool          `json:"admin"`
+	CanEnd    bool          `json:"can_end"` // the actor may end these sessions
+	Sessions  []sessionView `json:"sessions"`
+	CannotEnd string        `json:"-"` // why the actor may not
+	CloseURL  string        `json:"-"`
+}
+
+// sessionView is one session of the chosen user, known by its opaque ID.
+type sessionView struct {
+	ID        string    `json:"id"`
+	Created   time.Time `json:"created"`
+	LastSeen  time.Time `json:"last_seen"`
+	Expiry    time.Time `json:"expiry"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+	Device    string    `json:"device"`  // browser and system read from UserAgent
+	Current   bool      `json:"current"` // the session of the request that asked
+}
+
+// flash is what a post leaves, in the actor's session, for the page it
+// redirects to: the result of an action, trimmed to flashLimit users per
+// list, or a message.
 type flash struct {
-	Result        *Result `json:"result"`
+	Result        *Result `json:"result,omitempty"`
 	MoreSignedOut int     `json:"more_signed_out,omitempty"`
 	MoreSkipped   int     `json:"more_skipped,omitempty"`
+	Notice        string  `json:"notice,omitempty"`
+	Error         string  `json:"error,omitempty"`
 }
 
 func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	actor, ok := a.actor(w, r)
+	q := r.URL.Query()
+	chosen := q.Get("user")
+	if q.Has("user") {
+		if err := ValidateUserID(chosen); err != nil {
+			if _, ok := a.signedIn(w, r); ok {
+				a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
+			}
+			return
+		}
+	}
+	actor, chosenUser, found, ok := a.actor(w, r, chosen)
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
 	query := q.Get("q")
 	if err := validQuery(query); err != nil {
 		a.fail(w, r, http.StatusBadRequest, "bad search: "+err.Error())
@@ -196,24 +334,66 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 		page = n
 	}
 	v, err := a.view(r, actor, query, page)
+	if err == nil && chosen != "" && found {
+		err = a.addSessions(r, v, actor, chosenUser)
+	}
 	if err != nil {
 		a.logger.ErrorContext(ctx, "singlesession: admin page", "err", err)
 		a.fail(w, r, http.StatusInternalServerError, "internal error")
 		return
 	}
+	status := http.StatusOK
+	if chosen != "" && !found {
+		status = http.StatusNotFound
+		if wantsJSON(r) {
+			a.fail(w, r, status, "unknown user")
+			return
+		}
+		v.Error = "No user \u201c" + chosen + "\u201d: the directory does not know it."
+	}
 	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, v)
+		writeJSON(w, status, v)
 		return
 	}
 	if r.Method == http.MethodGet {
-		if s := a.m.SessionManager().PopString(ctx, flashKey); s != "" {
-			var f flash
-			if err := json.Unmarshal([]byte(s), &f); err == nil && f.Result != nil {
-				v.Result = &f
+		if f := a.popFlash(r); f != nil {
+			if f.Result != nil {
+				v.Result = f
 			}
+			v.Notice = f.Notice
+			v.Error = cmp.Or(f.Error, v.Error)
 		}
 	}
-	a.render(w, r, http.StatusOK, v)
+	a.render(w, r, status, v)
+}
+
+// addSessions lists the sessions of chosen (a user the directory knows) on
+// v, for actor: one store query.
+func (a *Admin) addSessions(r *http.Request, v *pageView, actor, chosen User) error {
+	list, err := a.m.UserSessions(r.Context(), chosen.ID)
+	if err != nil {
+		return err
+	}
+	c := &chosenView{ID: chosen.ID, Admin: chosen.Admin, Sessions: make([]sessionView, len(list)),
+		CloseURL: pageURL(a.base(r), v.Query, v.Page, "")}
+	if err := canEnd(actor, chosen); err == nil {
+		c.CanEnd = true
+	} else {
+		c.CannotEnd = "Ending an admin user\u2019s sessions needs " + PermLogoutAll + "."
+	}
+	var current string
+	if chosen.ID == actor.ID {
+		_, _, current = a.m.state(r.Context()).current()
+	}
+	for i, s := range list {
+		c.Sessions[i] = sessionView{ID: s.ID, Created: s.Created, LastSeen: s.LastSeen, Expiry: s.Expiry,
+			IP: s.IP, UserAgent: s.UserAgent, Device: device(s.UserAgent), Current: current != "" && s.ID == current}
+	}
+	v.Chosen = c
+	for i := range v.Users {
+		v.Users[i].Chosen = v.Users[i].ID == chosen.ID
+	}
+	return nil
 }
 
 // view builds the page for actor: one directory search and one count of
@@ -246,25 +426,27 @@ func (a *Admin) view(r *http.Request, actor User, query string, page int) (*page
 		Pages:     max(1, (total+a.pageSize-1)/a.pageSize),
 		Total:     total,
 		Users:     make([]userView, len(users)),
-		PageURL:   pageURL(base, "", 0),
+		PageURL:   pageURL(base, "", 0, ""),
 		ActionURL: base + "/logout",
+		EndURL:    base + "/sessions/end",
+		CSSURL:    base + "/admin.css?v=" + cssVersion,
 		HomeURL:   a.homeURL,
 	}
 	for _, act := range allowed(actor) {
-		v.Actions = append(v.Actions, actionView{Name: act, Label: act.Label()})
+		v.Actions = append(v.Actions, actionView{Name: act, Label: act.Label(), Note: act.Note()})
 	}
 	for i, u := range users {
-		v.Users[i] = userView{ID: u.ID, Admin: u.Admin, Sessions: counts[u.ID]}
+		v.Users[i] = userView{ID: u.ID, Admin: u.Admin, Sessions: counts[u.ID], SessionsURL: pageURL(base, query, page, u.ID)}
 	}
 	if len(users) > 0 {
 		v.First = (page-1)*a.pageSize + 1
 		v.Last = v.First + len(users) - 1
 	}
 	if page > 1 {
-		v.PrevURL = pageURL(base, query, min(page-1, v.Pages))
+		v.PrevURL = pageURL(base, query, min(page-1, v.Pages), "")
 	}
 	if page < v.Pages {
-		v.NextURL = pageURL(base, query, page+1)
+		v.NextURL = pageURL(base, query, page+1, "")
 	}
 	return v, nil
 }
@@ -285,7 +467,7 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, http.StatusForbidden, "forbidden: cross-origin request")
 		return
 	}
-	actor, ok := a.actor(w, r)
+	actor, _, _, ok := a.actor(w, r, "")
 	if !ok {
 		return
 	}
@@ -294,18 +476,20 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, status, msg)
 		return
 	}
+	back := a.backURL(r, form, "")
 	action := Action(first(form["action"]))
 	if action == "" {
-		a.fail(w, r, http.StatusBadRequest, "no action chosen")
+		a.formError(w, r, http.StatusBadRequest, "no action chosen", "No action chosen: press one of the buttons under the list.", back)
 		return
 	}
 	targets, err := prepare(action, form["user"])
 	switch {
 	case errors.Is(err, ErrUnknownAction):
-		a.fail(w, r, http.StatusBadRequest, fmt.Sprintf("unknown action %.40q: choose %s or %s", action, ActionLogout, ActionLogoutAll))
+		msg := fmt.Sprintf("unknown action %.40q: choose %s or %s", action, ActionLogout, ActionLogoutAll)
+		a.formError(w, r, http.StatusBadRequest, msg, "Unknown action: "+msg+".", back)
 		return
 	case errors.Is(err, ErrNoUsers):
-		a.failOnPage(w, r, actor, form, "Choose at least one user, then an action.")
+		a.formError(w, r, http.StatusBadRequest, "no users chosen", "Choose at least one user, then an action.", back)
 		return
 	case err != nil: // an invalid user ID
 		a.fail(w, r, http.StatusBadRequest, strings.ReplaceAll(err.Error(), "singlesession: ", ""))
@@ -338,32 +522,123 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if b, err := json.Marshal(trim(res)); err == nil {
-		a.m.SessionManager().Put(ctx, flashKey, string(b))
+	a.putFlash(r, trim(res))
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+func (a *Admin) serveEndSession(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if err := a.cop.Check(r); err != nil {
+		a.logger.WarnContext(ctx, "singlesession: cross-origin action refused", "err", err, "origin", r.Header.Get("Origin"))
+		a.fail(w, r, http.StatusForbidden, "forbidden: cross-origin request")
+		return
 	}
+	if _, ok := a.signedIn(w, r); !ok {
+		return
+	}
+	// The form comes first, so that one directory call finds the actor and
+	// the user.
+	form, status, msg := a.readForm(w, r)
+	if status != 0 {
+		a.fail(w, r, status, msg)
+		return
+	}
+	userID, id := first(form["user"]), first(form["id"])
+	if userID != "" {
+		if err := ValidateUserID(userID); err != nil {
+			a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
+			return
+		}
+	}
+	actor, target, found, ok := a.actor(w, r, userID)
+	if !ok {
+		return
+	}
+	back := a.backURL(r, form, userID)
+	if userID == "" || id == "" {
+		a.formError(w, r, http.StatusBadRequest, "no session chosen: send user and id", "Choose a session to end.", back)
+		return
+	}
+	_, _, current := a.m.state(ctx).current()
+	err := a.endSession(ctx, actor, target, found, id)
+	switch {
+	case errors.Is(err, ErrPermissionDenied):
+		a.fail(w, r, http.StatusForbidden, "forbidden: "+strings.TrimSuffix(strings.TrimPrefix(err.Error(), errPrefix), ": "+ErrPermissionDenied.Error()))
+		return
+	case errors.Is(err, ErrSessionNotFound):
+		a.formError(w, r, http.StatusNotFound, "session not found",
+			"No such session of \u201c"+userID+"\u201d: it has ended already, or it is not that user\u2019s.", back)
+		return
+	case err != nil:
+		a.logger.ErrorContext(ctx, "singlesession: admin end session", "err", err)
+		a.fail(w, r, http.StatusInternalServerError, "internal error")
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]string{"user_id": userID, "session_id": id})
+		return
+	}
+	if userID == actor.ID && id == current {
+		http.Redirect(w, r, a.loginURL, http.StatusSeeOther)
+		return
+	}
+	a.putFlash(r, &flash{Notice: "Ended one session of \u201c" + userID + "\u201d."})
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// backURL returns the page a post returns to: the search and page the form
+// came from (dropped when not valid), listing the sessions of user unless
+// it is "".
+func (a *Admin) backURL(r *http.Request, form url.Values, user string) string {
 	page, _ := strconv.Atoi(first(form["page"]))
 	query := first(form["q"])
 	if validQuery(query) != nil || page < 1 || page > maxPage {
 		query, page = "", 0
 	}
-	http.Redirect(w, r, pageURL(a.base(r), query, page), http.StatusSeeOther)
+	return pageURL(a.base(r), query, page, user)
 }
 
-// failOnPage answers 400 to a post that chose no user: the page again, with
-// msg, for a person; a plain error for automation.
-func (a *Admin) failOnPage(w http.ResponseWriter, r *http.Request, actor User, form url.Values, msg string) {
-	page, _ := strconv.Atoi(first(form["page"]))
-	query := first(form["q"])
-	if validQuery(query) != nil || page < 1 || page > maxPage {
-		query, page = "", 1
-	}
-	v, err := a.view(r, actor, query, page)
-	if wantsJSON(r) || err != nil {
-		a.fail(w, r, http.StatusBadRequest, "no users chosen")
+// formError answers a mistake a person can make on the page's forms with
+// status, as the status table of ServeHTTP says, but without leaving the
+// browser on the POST, whose reload would post the form again: the message
+// waits in the session, and the short page that says it sends the browser
+// (Refresh: 0) straight back to the page, which shows it. msg is for JSON
+// clients, text for people.
+func (a *Admin) formError(w http.ResponseWriter, r *http.Request, status int, msg, text, back string) {
+	if wantsJSON(r) {
+		a.fail(w, r, status, msg)
 		return
 	}
-	v.Error = msg
-	a.render(w, r, http.StatusBadRequest, v)
+	a.putFlash(r, &flash{Error: text})
+	h := w.Header()
+	h.Set("Refresh", "0; url="+back)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	data := struct{ Status, Message, Back, CSSURL string }{
+		strconv.Itoa(status) + " " + http.StatusText(status), text, back, a.base(r) + "/admin.css?v=" + cssVersion}
+	if err := a.page.ExecuteTemplate(w, "error.html", data); err != nil {
+		a.logger.ErrorContext(r.Context(), "singlesession: admin page: render", "err", err)
+	}
+}
+
+// putFlash leaves f in the actor's session for the next GET of the page.
+func (a *Admin) putFlash(r *http.Request, f *flash) {
+	if b, err := json.Marshal(f); err == nil {
+		a.m.SessionManager().Put(r.Context(), flashKey, string(b))
+	}
+}
+
+// popFlash takes what a post left for the page, or returns nil.
+func (a *Admin) popFlash(r *http.Request) *flash {
+	s := a.m.SessionManager().PopString(r.Context(), flashKey)
+	if s == "" {
+		return nil
+	}
+	var f flash
+	if err := json.Unmarshal([]byte(s), &f); err != nil {
+		return nil
+	}
+	return &f
 }
 
 // validQuery reports why query cannot be a search, or nil. A search holds
@@ -460,8 +735,9 @@ func (a *Admin) base(r *http.Request) string {
 }
 
 // pageURL returns the URL of the page mounted at base, for a search and page
-// (0 and 1 both mean the first).
-func pageURL(base, query string, page int) string {
+// (0 and 1 both mean the first), listing the sessions of user unless it is
+// "".
+func pageURL(base, query string, page int, user string) string {
 	u := url.URL{Path: base}
 	if base == "" {
 		u.Path = "/"
@@ -472,6 +748,9 @@ func pageURL(base, query string, page int) string {
 	}
 	if page > 1 {
 		q.Set("page", strconv.Itoa(page))
+	}
+	if user != "" {
+		q.Set("user", user)
 	}
 	u.RawQuery = q.Encode()
 	return u.String()

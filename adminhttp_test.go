@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -307,8 +308,8 @@ func TestAdminHTTPBadRequests(t *testing.T) {
 			status             int
 			want               string
 		}{
-			"empty form":        {"POST", "/admin/sessions/logout", "", nil, 400, "no action chosen"},
-			"no action":         {"POST", "/admin/sessions/logout", "user=bob", nil, 400, "no action chosen"},
+			"empty form":        {"POST", "/admin/sessions/logout", "", nil, 400, "No action chosen"},
+			"no action":         {"POST", "/admin/sessions/logout", "user=bob", nil, 400, "No action chosen"},
 			"unknown action":    {"POST", "/admin/sessions/logout", actionForm("delete", "bob"), nil, 400, `unknown action "delete": choose logout or logout_all`},
 			"no users":          {"POST", "/admin/sessions/logout", "action=logout_all", nil, 400, "Choose at least one user"},
 			"empty user":        {"POST", "/admin/sessions/logout", "action=logout_all&user=bob&user=", nil, 400, "invalid user ID: empty"},
@@ -328,14 +329,23 @@ func TestAdminHTTPBadRequests(t *testing.T) {
 			"bad page number":   {"GET", "/admin/sessions?page=0", "", nil, 400, "bad page number"},
 			"bad page text":     {"GET", "/admin/sessions?page=two", "", nil, 400, "bad page number"},
 			"bad search":        {"GET", "/admin/sessions?q=%FF", "", nil, 400, "bad search"},
+			"bad chosen user":   {"GET", "/admin/sessions?user=%FF", "", nil, 400, "bad user: not valid UTF-8"},
+			"empty chosen user": {"GET", "/admin/sessions?user=", "", nil, 400, "bad user: empty"},
+			"end: no fields":    {"POST", "/admin/sessions/sessions/end", "", nil, 400, "Choose a session to end."},
+			"end: no id":        {"POST", "/admin/sessions/sessions/end", "user=bob", nil, 400, "Choose a session to end."},
+			"end: bad user":     {"POST", "/admin/sessions/sessions/end", "user=%FF&id=x", nil, 400, "bad user: not valid UTF-8"},
+			"end: bad form":     {"POST", "/admin/sessions/sessions/end", "user=bob&id=%zz", nil, 400, "bad form"},
+			"end: JSON body":    {"POST", "/admin/sessions/sessions/end", `{}`, []string{"Content-Type", "application/json"}, 415, "unsupported content type"},
+			"end: cross-site":   {"POST", "/admin/sessions/sessions/end", "user=bob&id=x", []string{"Sec-Fetch-Site", "cross-site"}, 403, "cross-origin"},
+			"end: GET":          {"GET", "/admin/sessions/sessions/end", "", nil, 405, "use POST"},
 		} {
 			t.Run(name, func(t *testing.T) {
 				res, body := root.send(tc.method, tc.path, tc.body, tc.header...)
 				assert.Equal(t, tc.status, res.StatusCode, body)
-				assert.Contains(t, body, tc.want)
+				assert.Contains(t, html.UnescapeString(body), tc.want)
 				switch tc.status {
 				case 405:
-					if strings.HasSuffix(tc.path, "/logout") {
+					if strings.HasSuffix(tc.path, "/logout") || strings.HasSuffix(tc.path, "/end") {
 						assert.Equal(t, "POST", res.Header.Get("Allow"))
 					} else {
 						assert.Equal(t, "GET, HEAD", res.Header.Get("Allow"))
@@ -587,18 +597,47 @@ func TestAdminHTTPHomeURL(t *testing.T) {
 	assert.ErrorContains(t, err, "cfg.HomeURL")
 }
 
-// A post that chose no user shows the page again, with 400 and a message,
-// keeping the search and page it came from.
+// A post that chose no user answers 400, as the status table says, without
+// leaving the browser on the POST: the short page it gets sends it back to
+// the page at once (Refresh), keeping the search and page it came from, and
+// the page shows the message once. Reloading it posts nothing.
 func TestAdminHTTPNoUserChosen(t *testing.T) {
 	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
 	root := a.browser("root")
 	root.mustLogin("root")
-	res, page := root.send("POST", "/admin/sessions/logout", "action=logout&q=bo&page=1")
+	seedSessions(t, a.store, "bob", 1)
+	for name, tc := range map[string]struct{ form, msg string }{
+		"no user":        {"action=logout&q=bo&page=1", "Choose at least one user, then an action."},
+		"no action":      {"user=bob&q=bo&page=1", "No action chosen: press one of the buttons under the list."},
+		"unknown action": {"action=delete&user=bob&q=bo&page=1", `Unknown action: unknown action "delete": choose logout or logout_all.`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, page := root.send("POST", "/admin/sessions/logout", tc.form)
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+			assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
+			assert.Equal(t, "0; url=/admin/sessions?q=bo", res.Header.Get("Refresh"), "back to the page at once")
+			assert.Contains(t, html.UnescapeString(page), `<p class="error" role="alert">`+tc.msg+`</p>`)
+			assert.Contains(t, page, `<a href="/admin/sessions?q=bo">Back to the sessions page</a>`, "for a client that ignores Refresh")
+			assert.NotContains(t, page, "<form", "nothing on it posts")
+
+			res, page = root.send("GET", "/admin/sessions?q=bo", "")
+			require.Equal(t, http.StatusOK, res.StatusCode)
+			assert.Contains(t, html.UnescapeString(page), `<p class="error" role="alert">`+tc.msg+`</p>`)
+			assert.Contains(t, page, `value="bob"`, "the page lists the users of the search")
+			assert.NotContains(t, page, `value="alice"`)
+			_, page = root.send("GET", "/admin/sessions?q=bo", "")
+			assert.NotContains(t, page, `class="error"`, "the message shows once")
+			assert.Equal(t, 1, (&env{store: a.store}).sessionsOf(t, "bob"), "nothing ended")
+		})
+	}
+
+	// Automation keeps its plain 400.
+	res, body := root.send("POST", "/admin/sessions/logout", "action=logout", "Accept", "application/json")
 	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
-	assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
-	assert.Contains(t, page, `<p class="error" role="alert">Choose at least one user, then an action.</p>`)
-	assert.Contains(t, page, `value="bob"`, "the page lists the users of the search")
-	assert.NotContains(t, page, `value="alice"`)
+	assert.Empty(t, res.Header.Get("Refresh"))
+	assert.JSONEq(t, `{"error":"no users chosen"}`, body)
+	_, page := root.send("GET", "/admin/sessions", "")
+	assert.NotContains(t, page, `class="error"`, "a JSON error leaves no message for the page")
 }
 
 // A directory that fails gives 500 and ends nothing.
@@ -663,6 +702,26 @@ func TestAdminHTTPRoundTrips(t *testing.T) {
 			assert.Equal(t, 4, cost(fmt.Sprintf("action on %d users, JSON", n), func() { post(n, "application/json") }))
 		})
 	}
+
+	// A user's sessions: one more query for the list (the directory finds
+	// the actor and the user in one call); ending one: the load, the
+	// directory, the delete, and the message into the session.
+	seedManyPostgres(t, pool, 1, 3)
+	var id string
+	assert.Equal(t, 5, cost("page with a user's sessions", func() {
+		res, body := root.send("GET", "/admin/sessions?user=user-00000", "", "Accept", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		var p struct {
+			User struct{ Sessions []struct{ ID string } } `json:"user"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &p))
+		require.Len(t, p.User.Sessions, 3)
+		id = p.User.Sessions[0].ID
+	}))
+	assert.Equal(t, 4, cost("end one session, then redirect", func() {
+		res, body := root.send("POST", "/admin/sessions/sessions/end", url.Values{"user": {"user-00000"}, "id": {id}}.Encode())
+		require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
+	}))
 }
 
 // A search PostgreSQL's text cannot hold (a NUL byte, invalid UTF-8) is bad
@@ -697,10 +756,13 @@ func TestAdminHTTPSearchPostgresRejects(t *testing.T) {
 	}
 
 	t.Run("form", func(t *testing.T) {
-		// No user chosen: the page again, without the search.
+		// No user chosen: back to the page, without the search.
 		res, page := root.send("POST", "/admin/sessions/logout", "action=logout&q=%00&page=1")
 		assert.Equal(t, http.StatusBadRequest, res.StatusCode, page)
 		assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
+		assert.Contains(t, page, `Choose at least one user, then an action.`)
+		assert.Equal(t, "0; url=/admin/sessions", res.Header.Get("Refresh"))
+		_, page = root.send("GET", "/admin/sessions", "")
 		assert.Contains(t, page, `Choose at least one user, then an action.`)
 		assert.Contains(t, page, `value="bob"`)
 

@@ -29,7 +29,8 @@ var (
 
 	// ErrSessionNotFound is wrapped by the error that [Manager.EndSession]
 	// returns for an ID that is not a live session of the request's user,
-	// and by the error that scs's Commit returns outside a request (a background job, scs's Iterate outside a handler)
+	// by the errors of [Manager.EndUserSession] and [Admin.EndSession] for
+	// an ID that is not a live session of the user they name, and by the error that scs's Commit returns outside a request (a background job, scs's Iterate outside a handler)
 	// for a session that is not in the store: one that ended, or one that
 	// was never stored. Outside a request the Manager updates sessions only;
 	// it never creates one, since it cannot tell a new session from an
@@ -45,7 +46,8 @@ var (
 
 	// ErrPermissionDenied is wrapped by the error [Admin.Run] returns when
 	// the actor is not a user the [Directory] knows or does not hold the
-	// action's permission. Nothing ends then.
+	// action's permission, and by the error [Admin.EndSession] returns when
+	// the actor may not end that user's sessions. Nothing ends then.
 	ErrPermissionDenied = errors.New("permission denied")
 
 	// ErrUnknownAction is wrapped by the error [Admin.Run] returns for an
