@@ -167,6 +167,7 @@ type page struct {
 	Sessions  []sessionRow // the "Your sessions" page
 	Flash     string       // a one-time message from the previous request
 	Problem   problem      // the error page
+	Ended     *endedNotice // why this browser was signed out; nil when it was not
 }
 
 // problem is what the error page says, and the way back it offers.
@@ -193,6 +194,9 @@ func (a *app) page(r *http.Request, name, title string) page {
 	if acc, ok := a.users.lookup(p.User); ok {
 		p.Role = role(acc)
 		p.Operator = isOperator(acc)
+	}
+	if p.User == "" {
+		p.Ended = a.ended(r)
 	}
 	return p
 }
