@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/go-singlesession/singlesession/internal/grants"
 )
 
 // GrantAdmin is the grant of [PostgresDirectory] that makes a user an admin
@@ -61,10 +63,8 @@ FROM (SELECT count(*) AS total FROM matched) t
 LEFT JOIN page p ON true
 ORDER BY p.user_id COLLATE "C"`
 
-	sqlGrant = `INSERT INTO singlesession_grants (user_id, permission) VALUES ($1, $2)
-ON CONFLICT DO NOTHING`
-
-	sqlRevoke = `DELETE FROM singlesession_grants WHERE user_id = $1 AND permission = $2`
+	// The statements of Grant and Revoke are in internal/grants, which the
+	// command line shares.
 )
 
 // userFromGrants turns a row's grants into a User.
@@ -140,7 +140,7 @@ func (d *PostgresDirectory) Grant(ctx context.Context, userID, perm string) erro
 	if err := checkGrant(userID, perm); err != nil {
 		return fmt.Errorf("singlesession: grant: %w", err)
 	}
-	if _, err := d.pool.Exec(ctx, sqlGrant, userID, perm); err != nil {
+	if _, err := grants.Grant(ctx, d.pool, userID, perm); err != nil {
 		return fmt.Errorf("singlesession: grant %s to %q: %w", perm, userID, err)
 	}
 	return nil
@@ -154,7 +154,7 @@ func (d *PostgresDirectory) Revoke(ctx context.Context, userID, perm string) err
 	if err := checkGrant(userID, perm); err != nil {
 		return fmt.Errorf("singlesession: revoke: %w", err)
 	}
-	if _, err := d.pool.Exec(ctx, sqlRevoke, userID, perm); err != nil {
+	if _, err := grants.Revoke(ctx, d.pool, userID, perm); err != nil {
 		return fmt.Errorf("singlesession: revoke %s from %q: %w", perm, userID, err)
 	}
 	return nil

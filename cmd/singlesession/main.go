@@ -10,8 +10,10 @@
 // The commands are migrate, sessions USER, logout USER..., grant USER PERM and
 // revoke USER PERM; "singlesession help" explains them. The database is -dsn,
 // or $DATABASE_URL. Whoever runs the command is trusted as an operator: logout
-// checks no permission. The exit status is 0 on success, 1 on failure and 2
-// for a usage error.
+// checks no permission. grant and revoke say so when nothing changed (the
+// user already held, or did not hold, the permission). The exit status is 0
+// on success (nothing to change included), 1 on failure and 2 for a usage
+// error, which is printed as one line and a pointer to "singlesession help".
 package main
 
 import (
@@ -31,6 +33,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/grants"
 )
 
 const usage = `Usage: singlesession [-dsn URL] COMMAND [ARGUMENTS]
@@ -81,21 +84,26 @@ const (
 // errUsage marks errors of the command line itself (exit status 2).
 var errUsage = errors.New("usage error")
 
+// helpPointer ends every usage error.
+const helpPointer = "Run 'singlesession help' for usage."
+
 // run runs the command line args (without the program name) and returns the
-// exit status. Results go to stdout, errors and usage to stderr.
+// exit status. Results and help go to stdout; errors go to stderr, a usage
+// error as one line and helpPointer.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("singlesession", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	flags.Usage = func() { fmt.Fprint(flags.Output(), usage) }
+	flags.SetOutput(io.Discard) // run reports the errors itself
 	dsn := flags.String("dsn", "", "PostgreSQL connection URL (default $DATABASE_URL)")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage // flag has printed the error and the usage
+	err := flags.Parse(args)
+	var cmd *command
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		err = errHelp
+	case err != nil:
+		err = fmt.Errorf("%w: %v", errUsage, err)
+	default:
+		cmd, err = parse(flags.Args())
 	}
-
-	cmd, err := parse(flags.Args())
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -107,12 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "singlesession: %s\n\n", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
-		if len(flags.Args()) == 0 {
-			fmt.Fprint(stderr, usage)
-		} else {
-			fmt.Fprintln(stderr, `Run "singlesession help" for usage.`)
-		}
+		fmt.Fprintf(stderr, "singlesession: %s\n%s\n", strings.TrimPrefix(err.Error(), errUsage.Error()+": "), helpPointer)
 		return exitUsage
 	}
 
@@ -213,7 +216,6 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 	}
 
 	store := singlesession.NewPostgresStore(pool)
-	dir := singlesession.NewPostgresDirectory(pool)
 	switch c.name {
 	case "migrate":
 		if err := singlesession.Migrate(ctx, pool); err != nil {
@@ -225,15 +227,25 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 	case "logout":
 		return logout(ctx, store, c.users, stdout)
 	case "grant":
-		if err := dir.Grant(ctx, c.users[0], c.perm); err != nil {
-			return err
+		changed, err := grants.Grant(ctx, pool, c.users[0], c.perm)
+		switch {
+		case err != nil:
+			return fmt.Errorf("grant %s to %q: %w", c.perm, c.users[0], err)
+		case changed:
+			fmt.Fprintf(stdout, "granted %s to %s\n", c.perm, c.users[0])
+		default:
+			fmt.Fprintf(stdout, "%s already holds %s: nothing changed\n", c.users[0], c.perm)
 		}
-		fmt.Fprintf(stdout, "granted %s to %s\n", c.perm, c.users[0])
 	case "revoke":
-		if err := dir.Revoke(ctx, c.users[0], c.perm); err != nil {
-			return err
+		changed, err := grants.Revoke(ctx, pool, c.users[0], c.perm)
+		switch {
+		case err != nil:
+			return fmt.Errorf("revoke %s from %q: %w", c.perm, c.users[0], err)
+		case changed:
+			fmt.Fprintf(stdout, "revoked %s from %s\n", c.perm, c.users[0])
+		default:
+			fmt.Fprintf(stdout, "%s did not hold %s: nothing changed\n", c.users[0], c.perm)
 		}
-		fmt.Fprintf(stdout, "revoked %s from %s\n", c.perm, c.users[0])
 	}
 	return nil
 }

@@ -91,8 +91,18 @@ func TestGrantRevoke(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.Equal(t, "revoked admin from sam\n", out)
 	assert.Equal(t, singlesession.User{ID: "sam", Permissions: []string{singlesession.PermLogout}}, lookup())
-	code, _, _ = cli(t, "-dsn", dsn, "revoke", "sam", "admin")
+	code, out, errOut = cli(t, "-dsn", dsn, "revoke", "sam", "admin")
 	assert.Equal(t, 0, code, "revoking what is not held is fine")
+	assert.Equal(t, "sam did not hold admin: nothing changed\n", out)
+	assert.Empty(t, errOut)
+	code, out, errOut = cli(t, "-dsn", dsn, "grant", "sam", "single_session.logout")
+	assert.Equal(t, 0, code, "granting what is held is fine")
+	assert.Equal(t, "sam already holds single_session.logout: nothing changed\n", out)
+	assert.Empty(t, errOut)
+	assert.Equal(t, singlesession.User{ID: "sam", Permissions: []string{singlesession.PermLogout}}, lookup())
+	code, out, _ = cli(t, "-dsn", dsn, "revoke", "tess", "single_session.logout_all")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, "tess did not hold single_session.logout_all: nothing changed\n", out, "an unknown user holds nothing")
 
 	code, _, errOut = cli(t, "-dsn", dsn, "grant", "sam", "superuser")
 	assert.Equal(t, 2, code)
@@ -168,27 +178,32 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		"no command":        {[]string{"-dsn", dsn}, "no command"},
-		"unknown command":   {[]string{"-dsn", dsn, "purge"}, `unknown command "purge"`},
-		"unknown flag":      {[]string{"-database", dsn, "migrate"}, "flag provided but not defined: -database"},
-		"migrate with args": {[]string{"-dsn", dsn, "migrate", "now"}, "migrate takes no arguments"},
-		"sessions alone":    {[]string{"-dsn", dsn, "sessions"}, "sessions takes one USER"},
-		"sessions two":      {[]string{"-dsn", dsn, "sessions", "a", "b"}, "sessions takes one USER"},
-		"logout alone":      {[]string{"-dsn", dsn, "logout"}, "logout takes one or more USERs"},
-		"grant one arg":     {[]string{"-dsn", dsn, "grant", "sam"}, "grant takes USER PERM"},
-		"revoke three":      {[]string{"-dsn", dsn, "revoke", "sam", "admin", "x"}, "revoke takes USER PERM"},
-		"flag after":        {[]string{"logout", "-dsn", dsn, "alice"}, "flags go before the command"},
-		"empty user":        {[]string{"-dsn", dsn, "logout", "alice", ""}, "empty"},
-		"invalid UTF-8":     {[]string{"-dsn", dsn, "sessions", "a\xff"}, "not valid UTF-8"},
-		"too long":          {[]string{"-dsn", dsn, "grant", strings.Repeat("x", 513), "admin"}, "more than 512"},
+		"no command":         {[]string{"-dsn", dsn}, "no command"},
+		"unknown command":    {[]string{"-dsn", dsn, "purge"}, `unknown command "purge"`},
+		"unknown flag":       {[]string{"-database", dsn, "migrate"}, "flag provided but not defined: -database"},
+		"migrate with args":  {[]string{"-dsn", dsn, "migrate", "now"}, "migrate takes no arguments"},
+		"sessions alone":     {[]string{"-dsn", dsn, "sessions"}, "sessions takes one USER"},
+		"sessions two":       {[]string{"-dsn", dsn, "sessions", "a", "b"}, "sessions takes one USER"},
+		"logout alone":       {[]string{"-dsn", dsn, "logout"}, "logout takes one or more USERs"},
+		"grant one arg":      {[]string{"-dsn", dsn, "grant", "sam"}, "grant takes USER PERM"},
+		"revoke three":       {[]string{"-dsn", dsn, "revoke", "sam", "admin", "x"}, "revoke takes USER PERM"},
+		"flag after":         {[]string{"logout", "-dsn", dsn, "alice"}, "flags go before the command"},
+		"empty user":         {[]string{"-dsn", dsn, "logout", "alice", ""}, "empty"},
+		"invalid UTF-8":      {[]string{"-dsn", dsn, "sessions", "a\xff"}, "not valid UTF-8"},
+		"too long":           {[]string{"-dsn", dsn, "grant", strings.Repeat("x", 513), "admin"}, "more than 512"},
+		"unknown permission": {[]string{"-dsn", dsn, "revoke", "sam", "root"}, `unknown permission "root"`},
+		"flag without value": {[]string{"-dsn"}, "flag needs an argument: -dsn"},
+		"no command, no dsn": {nil, "no command"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, out, errOut := cli(t, tc.args...)
 			assert.Equal(t, 2, code)
 			assert.Empty(t, out)
 			assert.Contains(t, errOut, tc.want)
-			assert.True(t, strings.Contains(errOut, "Usage: singlesession") || strings.Contains(errOut, `Run "singlesession help" for usage.`),
-				"the usage or a pointer to it: %s", errOut)
+			lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+			require.Len(t, lines, 2, "one line for the error, one for the pointer to help: %s", errOut)
+			assert.True(t, strings.HasPrefix(lines[0], "singlesession: "), lines[0])
+			assert.Equal(t, "Run 'singlesession help' for usage.", lines[1], "every usage error points to help the same way")
 		})
 	}
 }
@@ -201,9 +216,12 @@ func TestHelp(t *testing.T) {
 	for _, cmd := range []string{"migrate", "sessions USER", "logout USER...", "grant USER PERM", "revoke USER PERM"} {
 		assert.Contains(t, out, cmd)
 	}
-	code, _, errOut := cli(t, "-h")
-	assert.Equal(t, 0, code)
-	assert.Contains(t, errOut, "Usage: singlesession")
+	for _, flag := range []string{"-h", "-help", "--help"} {
+		code, out, errOut := cli(t, flag)
+		assert.Equal(t, 0, code)
+		assert.Contains(t, out, "Usage: singlesession", "help asked for goes to stdout")
+		assert.Empty(t, errOut)
+	}
 }
 
 // A database that cannot be reached, or a URL that does not parse, fails
