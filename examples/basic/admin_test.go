@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	resultRE = regexp.MustCompile(`(?s)<section class="result" role="status">(.*?)</section>`)
+	resultRE = regexp.MustCompile(`(?s)<section class="(?:[^"]* )?result(?: [^"]*)?" role="status">(.*?)</section>`)
 	tagRE    = regexp.MustCompile(`<[^>]*>`)
 	spaceRE  = regexp.MustCompile(`\s+`)
 	buttonRE = regexp.MustCompile(`<button type="submit" name="action" value="([^"]*)">`)

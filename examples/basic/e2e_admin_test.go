@@ -13,6 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// adminHeading is the h1 of the library's operators' page.
+const adminHeading = "Sign users out"
+
 // eval returns the value of a JavaScript expression on b's current page.
 func eval[T any](b *browser, expr string) T {
 	b.t.Helper()
@@ -29,7 +32,7 @@ func (b *browser) openAdmin(base string) {
 	b.t.Helper()
 	b.open(base + "/")
 	b.load("open the operators' page", chromedp.Click(chromedp.ID("admin-link")))
-	require.Equal(b.t, "Sessions", b.text("h1"), "%s: the operators' page", b.name)
+	require.Equal(b.t, adminHeading, b.text("h1"), "%s: the operators' page", b.name)
 }
 
 // tick ticks the checkboxes of users on the operators' page.
@@ -102,7 +105,7 @@ func adminFlows(t *testing.T, sh *shots, opURL, userURL string) {
 	root.shot("admin")
 	root.tick("alice")
 	root.runAction("logout")
-	require.Equal(t, "Sessions", root.text("h1"), "the action leads back to the page")
+	require.Equal(t, adminHeading, root.text("h1"), "the action leads back to the page")
 	assert.Contains(t, root.text(".result"), "1 user signed out, 1 session ended.")
 	assert.Equal(t, "alice: 1 session ended", root.text("ul.signed-out"))
 	assert.Equal(t, 0, root.sessionCounts()["alice"])
@@ -123,7 +126,7 @@ func adminFlows(t *testing.T, sh *shots, opURL, userURL string) {
 	op.tick("root", "alice")
 	op.shot("admin-ticked")
 	op.runAction("logout")
-	require.Equal(t, "Sessions", op.text("h1"))
+	require.Equal(t, adminHeading, op.text("h1"))
 	assert.Contains(t, op.text(".result"), "1 user signed out, 1 session ended, 1 user skipped.")
 	assert.Equal(t, "alice: 1 session ended", op.text("ul.signed-out"))
 	assert.Equal(t, "root: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out", op.text("ul.skipped"))
@@ -142,7 +145,7 @@ func adminFlows(t *testing.T, sh *shots, opURL, userURL string) {
 	assert.False(t, op.has(`button[value="logout"]`))
 	op.tick("root")
 	op.runAction("logout_all")
-	require.Equal(t, "Sessions", op.text("h1"))
+	require.Equal(t, adminHeading, op.text("h1"))
 	assert.Contains(t, op.text(".result"), "Log out the (admin) user on all sessions")
 	assert.Equal(t, "root: 1 session ended", op.text("ul.signed-out"))
 	assert.False(t, op.has("ul.skipped"), "no one skipped")
