@@ -52,10 +52,17 @@ type app struct {
 }
 
 // newApp builds the application that cfg describes and returns its handler
+// and a func that releases what it holds; see buildApp.
+func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
+	_, h, release, err := buildApp(ctx, cfg)
+	return h, release, err
+}
+
+// buildApp builds the application that cfg describes and returns it, its handler
 // and a func that releases what it holds. With a DSN it connects to
 // PostgreSQL, applies the migrations, and deletes expired sessions every
 // cfg.CleanupInterval until the release func is called.
-func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
+func buildApp(ctx context.Context, cfg config) (*app, http.Handler, func(), error) {
 	a := &app{cfg: cfg, logger: cfg.Logger, store: "memory"}
 	if a.logger == nil {
 		a.logger = slog.Default()
@@ -65,7 +72,7 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 	if cfg.DSN != "" {
 		pool, err := openPostgres(ctx, cfg.DSN)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		store, a.store = singlesession.NewPostgresStore(pool), "PostgreSQL"
 		release = pool.Close
@@ -74,7 +81,7 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 	var err error
 	if a.users, err = newUsers(cfg.BcryptCost); err != nil {
 		release()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	limit := singlesession.Limit{Max: cfg.MaxSessions, RejectNew: cfg.RejectNew}
@@ -84,11 +91,12 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 		Limit:                     func(context.Context, string) singlesession.Limit { return limit },
 		KeepOtherSessionsOnLogout: !cfg.LogoutAllSessions,
 		LastSeenInterval:          cfg.LastSeenInterval,
+		ErrorFunc:                 a.sessionError,
 		Logger:                    a.logger,
 	})
 	if err != nil {
 		release()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	mux := http.NewServeMux()
@@ -102,7 +110,7 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 	mux.HandleFunc("POST /sessions/end-others", a.endOtherSessions)
 	if err := a.mountAdmin(mux); err != nil {
 		release()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	static, _ := fs.Sub(staticFS, "static")
@@ -116,7 +124,7 @@ func newApp(ctx context.Context, cfg config) (http.Handler, func(), error) {
 		release = a.startCleanup(cfg.CleanupInterval, release)
 	}
 	h := http.NewCrossOriginProtection().Handler(securityHeaders(root))
-	return logRequests(a.logger, h), release, nil
+	return a, logRequests(a.logger, h), release, nil
 }
 
 // openPostgres connects to dsn and applies the migrations.
@@ -282,12 +290,46 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.m.LoginHook(r.Context(), acc.ID); err != nil {
+		if errors.Is(err, singlesession.ErrTooManySessions) {
+			a.refuseLogin(w, r, name[0])
+			return
+		}
 		a.logger.ErrorContext(r.Context(), "login", "user", acc.ID, "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
 	a.logger.InfoContext(r.Context(), "signed in", "user", acc.ID)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// refuseLogin answers a login that -reject-new refused (ErrTooManySessions)
+// with 409 Conflict and the form, saying why and what to do.
+func (a *app) refuseLogin(w http.ResponseWriter, r *http.Request, username string) {
+	a.logger.InfoContext(r.Context(), "login refused: too many sessions", "user", username)
+	where := "another browser"
+	if a.cfg.MaxSessions > 1 {
+		where = plural(a.cfg.MaxSessions, "browser")
+	}
+	p := a.loginPage(r)
+	p.Username = username
+	p.Error = "You are already signed in on " + where + ", the most allowed at once. " +
+		"Sign out there first (or end that session on its “Your sessions” page), " +
+		"or ask an operator (sam, tess, root or ruth) to sign you out."
+	a.render(w, r, http.StatusConflict, p)
+}
+
+// sessionError is Config.ErrorFunc: a login that the limit refused in its
+// save (it lost a race after LoginHook's own check) gets the same 409 page
+// as one LoginHook refused; any other error is logged and answered 500.
+func (a *app) sessionError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, singlesession.ErrTooManySessions) {
+		// The save runs when the handler starts its response: drop the
+		// redirect it meant to send.
+		w.Header().Del("Location")
+		a.refuseLogin(w, r, r.PostForm.Get("username"))
+		return
+	}
+	a.serverError(w, r, "session", err)
 }
 
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {
