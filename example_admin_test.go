@@ -7,7 +7,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -15,13 +14,12 @@ import (
 )
 
 // An operator with single_session.logout signs users out: admin users and
-// users the directory does not know are skipped, and the result says so. The
-// sessions here are put straight into the store; in an application users sign
-// in through Manager.LoginHook.
+// users the directory does not know are skipped, and the result says so.
+// Then one session at a time: a user's sessions are listed by opaque IDs, and
+// single_session.logout may not end an admin user's.
 func ExampleAdmin_Run() {
 	ctx := context.Background()
-	store := singlesession.NewMemoryStore()
-	m, err := singlesession.New(scs.New(), store, singlesession.Config{})
+	m, err := singlesession.New(scs.New(), singlesession.NewMemoryStore(), singlesession.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -34,12 +32,14 @@ func ExampleAdmin_Run() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	signedIn := map[string]string{"alice-laptop": "alice", "alice-phone": "alice", "root-laptop": "root"} // token: user
-	for token, user := range signedIn {
-		_, err := store.Login(ctx, singlesession.Login{UserID: user, Token: token, Expiry: time.Now().Add(time.Hour)})
-		if err != nil {
+	// alice and root sign in, as in your login handler.
+	login := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := m.LoginHook(r.Context(), r.FormValue("user")); err != nil {
 			log.Fatal(err)
 		}
+	}))
+	for _, user := range []string{"alice", "root"} {
+		login.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/login?user="+user, nil))
 	}
 
 	res, err := admin.Run(ctx, "sam", singlesession.ActionLogout, []string{"alice", "root", "mallory"})
@@ -55,11 +55,19 @@ func ExampleAdmin_Run() {
 
 	_, err = admin.Run(ctx, "sam", singlesession.ActionLogoutAll, []string{"root"})
 	fmt.Println(errors.Is(err, singlesession.ErrPermissionDenied))
+
+	list, err := m.UserSessions(ctx, "root")
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = admin.EndSession(ctx, "sam", "root", list[0].ID)
+	fmt.Println(len(list), errors.Is(err, singlesession.ErrPermissionDenied))
 	// Output:
-	// signed out alice: 2 session(s) ended
+	// signed out alice: 1 session(s) ended
 	// skipped root: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out
 	// skipped mallory: unknown user
 	// true
+	// 1 true
 }
 
 // The admin page mounted under /admin/sessions, inside Manager.Middleware. An

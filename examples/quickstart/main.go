@@ -5,8 +5,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
-	"log"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -18,20 +20,32 @@ import (
 )
 
 func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	flag.Parse()
+	if err := run(*addr, os.Getenv("DATABASE_URL")); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, databaseURL string) error {
+	if databaseURL == "" { // pgx would quietly use a default database, and Migrate create tables there
+		return errors.New("DATABASE_URL is not set: run with DATABASE_URL=postgres://localhost/app")
+	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	pool, err := pgxpool.New(ctx, databaseURL)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer pool.Close()
 	if err := singlesession.Migrate(ctx, pool); err != nil {
-		log.Fatal(err)
+		return err
 	}
 
 	sessions := scs.New() // every scs option still applies
 	m, err := singlesession.New(sessions, singlesession.NewPostgresStore(pool), singlesession.Config{})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	go m.RunCleanup(ctx, 5*time.Minute) // removes expired sessions and their links
 
@@ -67,7 +81,12 @@ func main() {
 
 	// Middleware includes sessions.LoadAndSave; do not add it again.
 	handler := http.NewCrossOriginProtection().Handler(m.Middleware(mux))
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", handler))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	slog.Info("quickstart listening", "url", "http://"+ln.Addr().String())
+	return http.Serve(ln, handler)
 }
 
 // passwordOK stands in for your password check (bcrypt, an identity provider...).
