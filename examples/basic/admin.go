@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"net/http"
+	"strings"
 
 	"github.com/go-singlesession/singlesession"
 )
@@ -10,15 +12,59 @@ import (
 // with the demo users as its directory. It sits inside the session middleware,
 // which it needs to know the actor; anonymous visitors go to /login.
 func (a *app) mountAdmin(mux *http.ServeMux) error {
-	admin, err := singlesession.NewAdmin(a.m, singlesession.NewStaticDirectory(a.users.accounts...),
+	a.dir = singlesession.NewStaticDirectory(a.users.accounts...)
+	admin, err := singlesession.NewAdmin(a.m, a.dir,
 		singlesession.AdminConfig{LoginURL: "/login", HomeURL: "/", Logger: a.logger})
 	if err != nil {
 		return err
 	}
-	h := http.StripPrefix("/admin/sessions", admin)
+	h := a.operatorsOnly(http.StripPrefix("/admin/sessions", admin))
 	mux.Handle("/admin/sessions", h)
 	mux.Handle("/admin/sessions/", h)
 	return nil
+}
+
+// operatorsOnly answers a signed-in user who may not use the operators'
+// page with a page of the application's (403, with a way back) when the
+// page is opened in a browser; the library's own 403 is plain text. Posts,
+// JSON clients and anonymous visitors (sent to /login) go to the library's
+// handler, which checks the permissions of every request itself.
+func (a *app) operatorsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user := a.m.UserID(r.Context())
+		if user == "" || (r.Method != http.MethodGet && r.Method != http.MethodHead) ||
+			strings.Contains(r.Header.Get("Accept"), "application/json") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ok, err := a.operator(r.Context(), user)
+		if err != nil {
+			a.serverError(w, r, "operators' page", err)
+			return
+		}
+		if !ok {
+			a.renderProblem(w, r, http.StatusForbidden, problem{
+				Heading: "Operators only",
+				Message: "The operators' page signs users out of their sessions. It is for staff who hold " +
+					singlesession.PermLogout + " or " + singlesession.PermLogoutAll +
+					", and for admin users; " + user + " holds neither permission.",
+				Back: "/", BackLabel: "Back to the home page",
+			})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// operator asks the directory whether user may use the operators' page:
+// whether it is an admin user or holds either of its permissions.
+func (a *app) operator(ctx context.Context, user string) (bool, error) {
+	found, err := a.dir.Users(ctx, []string{user})
+	if err != nil {
+		return false, err
+	}
+	u, ok := found[user]
+	return ok && isOperator(u), nil
 }
 
 // isOperator reports whether u may use the operators' page: whether it holds

@@ -48,7 +48,8 @@ type app struct {
 	sessions *scs.SessionManager
 	m        *singlesession.Manager
 	users    *users
-	store    string // "memory" or "PostgreSQL", for the home page
+	dir      singlesession.Directory // who may use the operators' page
+	store    string                  // "memory" or "PostgreSQL", for the home page
 }
 
 // newApp builds the application that cfg describes and returns its handler
@@ -201,7 +202,11 @@ func (a *app) page(r *http.Request, name, title string) page {
 	}
 	if acc, ok := a.users.lookup(p.User); ok {
 		p.Role = role(acc)
-		p.Operator = isOperator(acc)
+		op, err := a.operator(r.Context(), p.User)
+		if err != nil {
+			a.logger.WarnContext(r.Context(), "directory", "user", p.User, "err", err)
+		}
+		p.Operator = op
 	}
 	if p.User == "" {
 		p.Ended = a.ended(r)

@@ -23,7 +23,8 @@ func TestHome(t *testing.T) {
 	assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
 	assert.Contains(t, body, "Not signed in")
 	assert.Contains(t, body, `href="/login"`)
-	assert.Contains(t, body, `href="/admin/sessions"`)
+	assert.NotContains(t, body, `href="/admin/sessions"`, "no link to the operators' page for the anonymous")
+	assert.Contains(t, body, `<section id="operators-note"`, "but a note that explains it")
 	assert.Contains(t, body, `href="/whoami"`)
 	assert.Empty(t, a.cookie(), "an anonymous visit needs no session")
 
@@ -35,6 +36,9 @@ func TestHome(t *testing.T) {
 	assert.Contains(t, body, `action="/logout"`)
 	assert.NotContains(t, body, `id="admin-link"`, "alice holds no permission")
 	assert.NotContains(t, body, `id="operator"`)
+	assert.NotContains(t, body, `href="/admin/sessions"`, "no link anywhere for alice")
+	assert.Contains(t, body, "alice is not one of them")
+	assert.Contains(t, body, `<a id="sessions-link" href="/sessions">Your sessions</a>`)
 
 	for _, user := range []string{"sam", "tess", "root"} {
 		t.Run(user, func(t *testing.T) {
