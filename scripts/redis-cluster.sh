@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# A throwaway Redis Cluster of three masters on loopback, for the tests of
+# redisstore:
+#
+#   ./scripts/redis-cluster.sh start   # prints REDIS_CLUSTER_ADDRS=...
+#   ./scripts/redis-cluster.sh stop
+#
+# REDIS_CLUSTER_PORTS (default "7001 7002 7003") chooses the ports, and
+# REDIS_CLUSTER_DIR (default /tmp/singlesession-redis-cluster) where the
+# nodes keep their files; stop kills the nodes and removes that directory.
+set -euo pipefail
+
+ports=(${REDIS_CLUSTER_PORTS:-7001 7002 7003})
+dir=${REDIS_CLUSTER_DIR:-/tmp/singlesession-redis-cluster}
+
+addrs() {
+	local IFS=,
+	local a=()
+	for p in "${ports[@]}"; do a+=("127.0.0.1:$p"); done
+	echo "${a[*]}"
+}
+
+start() {
+	mkdir -p "$dir"
+	for p in "${ports[@]}"; do
+		if redis-cli -p "$p" ping >/dev/null 2>&1; then
+			continue
+		fi
+		mkdir -p "$dir/$p"
+		redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
+			--cluster-config-file "$dir/$p/nodes.conf" --save '' --appendonly no \
+			--daemonize yes --dir "$dir/$p" --pidfile "$dir/$p/redis.pid" \
+			--logfile "$dir/$p/redis.log"
+	done
+	for p in "${ports[@]}"; do
+		for _ in $(seq 50); do
+			redis-cli -p "$p" ping >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+	done
+	if ! redis-cli -p "${ports[0]}" cluster info | grep -q 'cluster_state:ok'; then
+		local nodes=()
+		for p in "${ports[@]}"; do nodes+=("127.0.0.1:$p"); done
+		redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+	fi
+	for _ in $(seq 100); do
+		local ok=1
+		for p in "${ports[@]}"; do
+			redis-cli -p "$p" cluster info | grep -q 'cluster_state:ok' || ok=0
+		done
+		if [ "$ok" = 1 ]; then
+			echo "REDIS_CLUSTER_ADDRS=$(addrs)"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "the cluster did not become ready" >&2
+	return 1
+}
+
+stop() {
+	for p in "${ports[@]}"; do
+		if [ -f "$dir/$p/redis.pid" ]; then
+			kill "$(cat "$dir/$p/redis.pid")" 2>/dev/null || true
+		fi
+	done
+	for p in "${ports[@]}"; do
+		for _ in $(seq 50); do
+			redis-cli -p "$p" ping >/dev/null 2>&1 || break
+			sleep 0.1
+		done
+	done
+	rm -rf "$dir"
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+*)
+	echo "usage: $0 start|stop" >&2
+	exit 2
+	;;
+esac
