@@ -178,7 +178,8 @@ func TestAdminHTTPUserSessions(t *testing.T) {
 		assert.Contains(t, page, `>Safari on iOS</td>`)
 		assert.Contains(t, page, `<td>192.0.2.10</td>`)
 		assert.Contains(t, page, `<td>192.0.2.11</td>`)
-		assert.Regexp(t, `<td class="time">\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>`, page)
+		assert.Regexp(t, `<td class="time">\d{4}-\d\d-\d\d \d\d:\d\d</td>`, page)
+		assert.Contains(t, page, `<th scope="col">Last seen (UTC)</th>`)
 		assert.Equal(t, 2, strings.Count(page, `<form method="post" action="/admin/sessions/sessions/end">`))
 		for _, id := range bobIDs {
 			assert.Contains(t, page, `<input type="hidden" name="id" value="`+id+`">`)
@@ -288,6 +289,26 @@ func TestAdminHTTPEndSession(t *testing.T) {
 			}
 		}
 	})
+}
+
+// An action run while a user's sessions are shown returns to them.
+func TestAdminHTTPActionKeepsTheSessionsShown(t *testing.T) {
+	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+	root := a.browser("root")
+	root.mustLogin("root")
+	seedDevices(t, a.store, "bob", firefoxLinux)
+	_, page := root.send("GET", "/admin/sessions?user=bob&q=b", "")
+	assert.Contains(t, page, `<input type="hidden" name="sessions_of" value="bob">`)
+
+	res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout", "bob")+"&q=b&page=1&sessions_of=bob")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, "/admin/sessions?q=b&user=bob", res.Header.Get("Location"))
+	_, page = root.send("GET", res.Header.Get("Location"), "")
+	assert.Contains(t, page, "1 user signed out, 1 session ended.")
+	assert.Contains(t, page, "No active session.")
+
+	res, _ = root.send("POST", "/admin/sessions/logout", actionForm("logout", "bob")+"&sessions_of=%FF")
+	assert.Equal(t, "/admin/sessions", res.Header.Get("Location"), "a bad value is dropped")
 }
 
 // Ending a session that is not the user's, or that does not exist, is 404

@@ -33,12 +33,13 @@ var pageTemplate = template.Must(template.New("admin.html").
 			}
 			return strconv.Itoa(n) + " " + noun + "s"
 		},
-		// when writes a time to the minute, in UTC, or "-" for none.
+		// when writes a time to the minute, in UTC (the table's headings
+		// say so), or "-" for none.
 		"when": func(t time.Time) string {
 			if t.IsZero() {
 				return "-"
 			}
-			return t.UTC().Format("2006-01-02 15:04 UTC")
+			return t.UTC().Format("2006-01-02 15:04")
 		},
 	}).
 	ParseFS(templateFS, "templates/admin.html", "templates/error.html"))
@@ -89,8 +90,10 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'n
 //     of the action that redirected to it.
 //   - POST "/logout": runs the action named by the form field action on the
 //     users named by the repeated field user, as [Admin.Run] does, then
-//     answers 303 See Other back to the page, which shows the result. If the
-//     actor signed themself out, it answers 303 to the login URL instead.
+//     answers 303 See Other back to the page (with the search q, page, and
+//     the sessions of the user named by sessions_of, as the form sends
+//     them), which shows the result. If the actor signed themself out, it
+//     answers 303 to the login URL instead.
 //   - POST "/sessions/end": ends the session named by the form fields user
 //     and id, as [Admin.EndSession] does, then answers 303 back to the
 //     page, listing that user's sessions (to the login URL if it was the
@@ -476,7 +479,8 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, status, msg)
 		return
 	}
-	back := a.backURL(r, form, "")
+	// The page the form came from, with the user's sessions it showed.
+	back := a.backURL(r, form, first(form["sessions_of"]))
 	action := Action(first(form["action"]))
 	if action == "" {
 		a.formError(w, r, http.StatusBadRequest, "no action chosen", "No action chosen: press one of the buttons under the list.", back)
@@ -588,12 +592,15 @@ func (a *Admin) serveEndSession(w http.ResponseWriter, r *http.Request) {
 
 // backURL returns the page a post returns to: the search and page the form
 // came from (dropped when not valid), listing the sessions of user unless
-// it is "".
+// it is "" (or not valid).
 func (a *Admin) backURL(r *http.Request, form url.Values, user string) string {
 	page, _ := strconv.Atoi(first(form["page"]))
 	query := first(form["q"])
 	if validQuery(query) != nil || page < 1 || page > maxPage {
 		query, page = "", 0
+	}
+	if user != "" && ValidateUserID(user) != nil {
+		user = ""
 	}
 	return pageURL(a.base(r), query, page, user)
 }
