@@ -360,6 +360,14 @@ func TestAdminHTTPEndSessionRefused(t *testing.T) {
 			assert.Equal(t, "/login", res.Header.Get("Location"))
 			untouched()
 		})
+		t.Run("no permission comes before bad input", func(t *testing.T) {
+			alice := a.browser("alice")
+			alice.mustLogin("alice")
+			res, _ := alice.send("POST", "/admin/sessions/sessions/end", "user=%FF&id=x")
+			assert.Equal(t, http.StatusForbidden, res.StatusCode)
+			res, _ = alice.send("GET", "/admin/sessions?user=%FF", "")
+			assert.Equal(t, http.StatusForbidden, res.StatusCode)
+		})
 		t.Run("forbidden JSON", func(t *testing.T) {
 			ruth := seedDevices(t, e.store, "ruth", firefoxLinux)
 			sam := a.browser("sam")

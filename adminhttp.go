@@ -312,7 +312,7 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 	chosen := q.Get("user")
 	if q.Has("user") {
 		if err := ValidateUserID(chosen); err != nil {
-			if _, ok := a.signedIn(w, r); ok {
+			if _, _, _, ok := a.actor(w, r, ""); ok {
 				a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
 			}
 			return
@@ -550,7 +550,9 @@ func (a *Admin) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	userID, id := first(form["user"]), first(form["id"])
 	if userID != "" {
 		if err := ValidateUserID(userID); err != nil {
-			a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
+			if _, _, _, ok := a.actor(w, r, ""); ok {
+				a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
+			}
 			return
 		}
 	}
