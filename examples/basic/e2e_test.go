@@ -79,7 +79,7 @@ type browser struct {
 	shots *shots
 }
 
-func newBrowser(t *testing.T, name string, sh *shots) *browser {
+func newBrowser(t *testing.T, name string, sh *shots, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	path := chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -95,6 +95,7 @@ func newBrowser(t *testing.T, name string, sh *shots) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1000, 760),
 	)
+	opts = append(opts, extra...)
 	life, cancelLife := context.WithTimeout(context.Background(), browserTimeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(life, opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
