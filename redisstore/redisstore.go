@@ -11,20 +11,21 @@
 // # Keys
 //
 // With the prefix P ("singlesession:" by default) and a user's ID escaped
-// (U: '%', '{' and '}' as %25, %7B, %7D), the store keeps:
+// (U: '%', '{' and '}' as %25, %7B, %7D) and H a SHA-256 of a token, the
+// store keeps:
 //
-//	P a:{token}        an anonymous session's data (string, PXAT its expiry)
-//	P t:{token}        the user a signed-in session's token belongs to: U (string, PXAT)
+//	P a:{H}:token      an anonymous session's data (string, PXAT its expiry)
+//	P t:{H}            the user a signed-in session's token belongs to: U (string, PXAT)
 //	P u:{U}:s:token    a signed-in session (hash: data, user, ID, IP, User-Agent,
 //	                   created, last seen, expiry; PXAT its expiry)
 //	P u:{U}:i          the user's index (sorted set: token → expiry; PXAT its latest session's)
-//	P u:{U}:e:hash     why a session of the user ended, keyed by a hash of its
+//	P u:{U}:e:H        why a session of the user ended, keyed by the hash of its
 //	                   token (hash: reason, at, User-Agent; PXAT the session's expiry)
 //
 // Everything of one user shares the hash tag {U}, so on Redis Cluster one
 // script can see and change all of it. A token cannot carry its user's tag
-// (scs makes tokens before anyone signs in), so the token's own slot holds
-// only the pointer to the user. Pointers are never trusted: a pointer whose
+// (scs makes tokens before anyone signs in), so the token's own slot ({H})
+// holds only the pointer to the user, and anonymous sessions. Pointers are never trusted: a pointer whose
 // session is gone (a stale pointer) means "not found", and it expires with
 // the session. Every key has an absolute expiry (PXAT, PEXPIREAT), so
 // nothing outlives its session even if [Store.DeleteExpired] never runs.
@@ -80,7 +81,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,8 +123,10 @@ const writeTimeout = 5 * time.Second
 
 // --- keys --------------------------------------------------------------------
 
-func (s *Store) anonKey(token string) string { return s.prefix + "a:{" + escape(token) + "}" }
-func (s *Store) ptrKey(token string) string  { return s.prefix + "t:{" + escape(token) + "}" }
+// The token's slot is that of a hash of the token, so that the pointer,
+// which outlives its session, holds no token.
+func (s *Store) anonKey(token string) string { return s.prefix + "a:{" + endingHash(token) + "}:" + token }
+func (s *Store) ptrKey(token string) string  { return s.prefix + "t:{" + endingHash(token) + "}" }
 func (s *Store) userBase(p string) string    { return s.prefix + "u:{" + p + "}" }
 func (s *Store) indexKey(p string) string    { return s.userBase(p) + ":i" }
 func (s *Store) sessionKey(p, token string) string {
@@ -139,13 +141,6 @@ func escape(s string) string {
 	}
 	r := strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
 	return r.Replace(s)
-}
-
-func unescape(s string) string {
-	if u, err := url.PathUnescape(s); err == nil {
-		return u
-	}
-	return s
 }
 
 // endingHash is the key of the ending of the session with token: a hash,
@@ -724,7 +719,9 @@ func (s *Store) all(ctx context.Context) (map[string][]byte, error) {
 	all := map[string][]byte{}
 	for i, k := range anon {
 		if d, err := gets[i].Result(); err == nil {
-			all[unescape(strings.TrimSuffix(k[len(s.prefix)+3:], "}"))] = []byte(d)
+			if _, token, ok := strings.Cut(k[len(s.prefix)+3:], "}:"); ok {
+				all[token] = []byte(d)
+			}
 		}
 	}
 	for i, k := range signed {
