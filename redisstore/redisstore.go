@@ -125,10 +125,12 @@ const writeTimeout = 5 * time.Second
 
 // The token's slot is that of a hash of the token, so that the pointer,
 // which outlives its session, holds no token.
-func (s *Store) anonKey(token string) string { return s.prefix + "a:{" + endingHash(token) + "}:" + token }
-func (s *Store) ptrKey(token string) string  { return s.prefix + "t:{" + endingHash(token) + "}" }
-func (s *Store) userBase(p string) string    { return s.prefix + "u:{" + p + "}" }
-func (s *Store) indexKey(p string) string    { return s.userBase(p) + ":i" }
+func (s *Store) anonKey(token string) string {
+	return s.prefix + "a:{" + endingHash(token) + "}:" + token
+}
+func (s *Store) ptrKey(token string) string { return s.prefix + "t:{" + endingHash(token) + "}" }
+func (s *Store) userBase(p string) string   { return s.prefix + "u:{" + p + "}" }
+func (s *Store) indexKey(p string) string   { return s.userBase(p) + ":i" }
 func (s *Store) sessionKey(p, token string) string {
 	return s.userBase(p) + ":s:" + token
 }
