@@ -54,7 +54,8 @@
 //   - Login: 2 (the new token's pointer, then one script in the user's slot
 //     that does everything the single-Redis login does for that user), plus,
 //     when the browser's previous session was anonymous or another user's,
-//     a cleanup of that session in its own slot (1 or 2 more).
+//     a cleanup of that session in its own slot (1 more, and 1 more again
+//     for another user's).
 //   - Logout: the browser's tokens' slots, then the users' slots (2).
 //   - End and CountSessions: one script per user, sent in one pipeline;
 //     Revoke and Sessions: 1.
@@ -81,6 +82,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,6 +206,9 @@ type call struct {
 // runAll runs script once per call, in one pipeline (on Cluster, go-redis
 // sends each node its share at once), and returns the replies in order.
 func (s *Store) runAll(ctx context.Context, script *redis.Script, calls []call) ([]any, error) {
+	if len(calls) == 0 {
+		return nil, nil
+	}
 	cmds := make([]*redis.Cmd, len(calls))
 	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, c := range calls {
@@ -414,10 +419,16 @@ func (s *Store) login(ctx context.Context, l singlesession.Login) (singlesession
 		return singlesession.LoginResult{}, errors.New("short reply")
 	}
 	res := singlesession.LoginResult{Ended: int(asInt(a[1])), At: micro(a[2])}
-	if s.cluster && len(l.Replaces) > 0 {
+	if s.cluster {
 		// The browser's previous sessions in other slots (anonymous, or
 		// another user's). The login has happened whatever this does.
-		_, _ = s.logoutCluster(wctx, l.Replaces, "", "none", "", p)
+		var rest []string
+		for _, r := range l.Replaces {
+			if !slices.ContainsFunc(a[3:], func(v any) bool { return asString(v) == r }) {
+				rest = append(rest, r)
+			}
+		}
+		_, _ = s.logoutCluster(wctx, rest, "", "none", "", p)
 	}
 	return res, nil
 }

@@ -164,7 +164,9 @@ local function login_plan(a, now)
 		redis.call('PEXPIREAT', sk, a.x)
 		redis.call('ZADD', ub .. ':i', a.x, a.tok)
 		keep_index(ub, a.x)
-		return {'ok', ended, num(now)}
+		local out = {'ok', ended, num(now)}
+		for _, m in ipairs(replaced) do out[#out + 1] = m.tok end
+		return out
 	end
 end
 
@@ -314,7 +316,9 @@ return apply()
 `)
 
 	// scriptLoginUser: the user's slot. KEYS the user's index; ARGV see
-	// login_args. The caller has written the new token's pointer.
+	// login_args. The caller has written the new token's pointer. Replies
+	// as scriptLoginSingle, followed by the replaced tokens that were the
+	// user's sessions (nothing of them is left in other slots).
 	scriptLoginUser = redis.NewScript(lib + `
 local apply, refusal = login_plan(login_args(), now_us())
 if not apply then return refusal end

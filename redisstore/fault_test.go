@@ -1,0 +1,174 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/redisstore"
+)
+
+// privateRedis is a redis-server of the test's own, on a free loopback port,
+// with an append-only file fsynced at every write (what survives a restart
+// is every acknowledged script, whole).
+type privateRedis struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startPrivateRedis(t *testing.T) *privateRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		unreachable(t, "redis-server (apt-get install redis-server)", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	r := &privateRedis{t: t, port: port, dir: t.TempDir()}
+	r.start()
+	t.Cleanup(func() {
+		if r.cmd != nil && r.cmd.Process != nil {
+			_ = r.cmd.Process.Kill()
+			_ = r.cmd.Wait()
+		}
+	})
+	return r
+}
+
+func (r *privateRedis) start() {
+	r.t.Helper()
+	r.cmd = exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", r.dir)
+	require.NoError(r.t, r.cmd.Start())
+	c := redis.NewClient(&redis.Options{Addr: r.addr()})
+	defer c.Close()
+	require.Eventually(r.t, func() bool { return c.Ping(context.Background()).Err() == nil }, 10*time.Second, 20*time.Millisecond)
+}
+
+func (r *privateRedis) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
+
+// restart shuts the server down with redis-cli shutdown nosave, and starts
+// it again on its files.
+func (r *privateRedis) restart() {
+	r.t.Helper()
+	out, err := exec.Command("redis-cli", "-p", fmt.Sprint(r.port), "shutdown", "nosave").CombinedOutput()
+	if err != nil {
+		r.t.Logf("redis-cli shutdown: %v %s", err, out)
+	}
+	_ = r.cmd.Wait()
+	r.start()
+}
+
+// Redis restarted in the middle of logins, saves and logouts: afterwards
+// every session that claims a user is in that user's index and has its
+// pointer, every index entry has its session, no user holds more sessions
+// than the limit, and DeleteExpired leaves no orphaned index entry.
+func TestRedisRestartMidLoad(t *testing.T) {
+	srv := startPrivateRedis(t)
+	newClient := func() *redis.Client {
+		c := redis.NewClient(&redis.Options{Addr: srv.addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	one, two := newClient(), newClient()
+	prefix := "restart:"
+	stores := []*redisstore.Store{redisstore.NewWithPrefix(one, prefix), redisstore.NewWithPrefix(two, prefix)}
+	users := []string{"alice", "bob", "carol"}
+	ctx := context.Background()
+
+	kept := token("kept")
+	_, err := stores[0].Login(ctx, singlesession.Login{UserID: "dave", Token: kept, Data: []byte("d"), Expiry: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	var (
+		stop          atomic.Bool
+		wg            sync.WaitGroup
+		okOps, failed atomic.Int64
+	)
+	for g := range 12 {
+		wg.Go(func() {
+			s := stores[g%2]
+			var previous string
+			for i := 0; !stop.Load(); i++ {
+				user := users[(g+i)%len(users)]
+				tok := token(fmt.Sprint("g", g, "-"))
+				var replaces []string
+				if previous != "" {
+					replaces = []string{previous}
+				}
+				_, err := s.Login(ctx, singlesession.Login{UserID: user, Token: tok, Data: []byte("d"),
+					Expiry: time.Now().Add(time.Hour), Replaces: replaces, Limit: singlesession.Limit{Max: 2}})
+				if err == nil {
+					previous = tok
+					_, err = s.Update(ctx, singlesession.Update{Token: tok, Data: []byte("e"), Expiry: time.Now().Add(time.Hour), Touch: true})
+				}
+				if err == nil && i%5 == 4 {
+					_, err = s.Logout(ctx, singlesession.Logout{Tokens: []string{tok}, UserID: user})
+					previous = ""
+				}
+				if err != nil {
+					failed.Add(1)
+					time.Sleep(5 * time.Millisecond)
+				} else {
+					okOps.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(700 * time.Millisecond)
+	srv.restart()
+	time.Sleep(700 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	t.Logf("%d operations succeeded, %d failed while Redis restarted", okOps.Load(), failed.Load())
+	require.Positive(t, okOps.Load())
+
+	f, err := stores[0].Find(ctx, kept, time.Minute)
+	require.NoError(t, err)
+	require.True(t, f.Found, "what Redis acknowledged before the restart survives it (append-only file)")
+
+	c := newClient()
+	check := func() {
+		for _, u := range users {
+			base := prefix + "u:{" + u + "}"
+			index, err := c.ZRangeWithScores(ctx, base+":i", 0, -1).Result()
+			require.NoError(t, err)
+			inIndex := map[string]bool{}
+			for _, z := range index {
+				tok := z.Member.(string)
+				inIndex[tok] = true
+				n, err := c.Exists(ctx, base+":s:"+tok).Result()
+				require.NoError(t, err)
+				assert.EqualValues(t, 1, n, "index entry %s of %s has no session", tok, u)
+			}
+			assert.LessOrEqual(t, len(index), 2, "%s holds more sessions than the limit", u)
+			sessions, err := c.Keys(ctx, base+":s:*").Result()
+			require.NoError(t, err)
+			for _, k := range sessions {
+				tok := k[strings.LastIndex(k, ":")+1:]
+				assert.True(t, inIndex[tok], "session %s of %s is not in the index (a half login)", tok, u)
+				f, err := stores[0].Find(ctx, tok, time.Minute)
+				require.NoError(t, err)
+				assert.True(t, f.Found, "session %s of %s cannot be loaded (no pointer)", tok, u)
+				assert.Equal(t, u, f.UserID)
+			}
+		}
+	}
+	check()
+	_, err = stores[0].DeleteExpired(ctx)
+	require.NoError(t, err)
+	check()
+}
