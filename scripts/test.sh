@@ -8,8 +8,11 @@
 # browser tests of examples/basic, then runs go vet, staticcheck,
 # go test -race ./... and every benchmark once in every module of the
 # repository: the library (.) and the nested modules that keep their
-# dependencies out of its go.mod (examples, compat, loadtest). DATABASE_URL
-# overrides the default postgres://postgres@127.0.0.1:5432/test?sslmode=disable .
+# dependencies out of its go.mod (examples, compat, loadtest, redisstore).
+# DATABASE_URL overrides the default
+# postgres://postgres@127.0.0.1:5432/test?sslmode=disable ; for redisstore it
+# starts Redis (REDIS_URL, default redis://127.0.0.1:6379/0) when it is local
+# and down, and a Redis Cluster unless REDIS_CLUSTER_ADDRS names one.
 # Extra arguments go to go test (for example -run TestLogin or -v).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,6 +87,36 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
 	else
 		say "Chromium is missing: the browser tests will be skipped (apt-get install chromium)"
 	fi
+fi
+
+# --- Redis (redisstore) -----------------------------------------------------
+# A single Redis at REDIS_URL (started here when it is local and down) and a
+# throwaway three-node Redis Cluster (scripts/redis-cluster.sh), stopped on
+# exit, for the tests of the redisstore module.
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+if ! command -v redis-server >/dev/null 2>&1; then
+	say "installing Redis"
+	apt_install redis-server
+fi
+redis_host=$(sed -E 's#^[a-z]+://([^@/]*@)?([^:/?]*).*#\2#' <<<"$REDIS_URL")
+redis_port=$(sed -nE 's#^[a-z]+://([^@/]*@)?[^:/?]*:([0-9]+).*#\2#p' <<<"$REDIS_URL")
+redis_port=${redis_port:-6379}
+case "$redis_host" in
+127.0.0.1 | localhost | "")
+	if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+		say "starting Redis on port $redis_port"
+		redis-server --port "$redis_port" --bind 127.0.0.1 --daemonize yes --save ''
+		for _ in $(seq 50); do
+			redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+	fi
+	;;
+esac
+if [ -z "${REDIS_CLUSTER_ADDRS:-}" ]; then
+	say "starting a Redis Cluster (scripts/redis-cluster.sh)"
+	export "$(./scripts/redis-cluster.sh start | tail -1)"
+	trap './scripts/redis-cluster.sh stop' EXIT
 fi
 
 # --- Go ---------------------------------------------------------------------
