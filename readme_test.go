@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,4 +60,30 @@ func TestReadmeOperatorsIsExampleAdminRun(t *testing.T) {
 		}
 	}
 	assert.Contains(t, section, "```\n"+want.String()+"```")
+}
+
+// The README's contents list every section (## heading), in order, with
+// links GitHub resolves.
+func TestReadmeContentsListsEverySection(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(readme), "## Contents\n\n")
+	require.True(t, ok, "README has a section Contents")
+	contents, rest, _ := strings.Cut(rest, "\n\n")
+	var want []string
+	for line := range strings.Lines(rest) {
+		if h, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "## "); ok {
+			anchor := strings.Map(func(r rune) rune {
+				switch {
+				case r == ' ':
+					return '-'
+				case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+					return unicode.ToLower(r)
+				}
+				return -1
+			}, h)
+			want = append(want, "- ["+strings.ReplaceAll(h, "`", "")+"](#"+anchor+")")
+		}
+	}
+	assert.Equal(t, strings.Join(want, "\n"), contents)
 }
