@@ -75,9 +75,12 @@
 // hold both. Who is an admin and who holds which permission comes from a
 // [Directory] the application implements, or from [NewStaticDirectory] or
 // [NewPostgresDirectory]. [Admin.Run] returns a [Result] that names who was
-// signed out and who was skipped and why; an Admin is also an http.Handler,
-// the admin page, to mount under any prefix with http.StripPrefix inside
-// [Manager.Middleware]. The command singlesession (cmd/singlesession) does
+// signed out and who was skipped and why. [Admin.EndSession] ends one
+// session of a user, by the ID [Manager.UserSessions] lists, under the same
+// permissions (an admin user's needs [PermLogoutAll]). An Admin is also an
+// http.Handler, the admin page, which lists users, a chosen user's sessions
+// and the buttons for both; mount it under any prefix with
+// http.StripPrefix inside [Manager.Middleware]. The command singlesession (cmd/singlesession) does
 // the same from a shell: migrate, sessions, logout, grant, revoke.
 //
 // # Migrations
