@@ -32,6 +32,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/alexedwards/scs/v2"
+
 	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/internal/grants"
 )
@@ -215,7 +217,12 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 		return fmt.Errorf("connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 
-	store := singlesession.NewPostgresStore(pool)
+	// The Manager's operators' methods, as the admin page uses them; its
+	// SessionManager serves no request here.
+	m, err := singlesession.New(scs.New(), singlesession.NewPostgresStore(pool), singlesession.Config{})
+	if err != nil {
+		return err
+	}
 	switch c.name {
 	case "migrate":
 		if err := singlesession.Migrate(ctx, pool); err != nil {
@@ -223,9 +230,9 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 		}
 		fmt.Fprintln(stdout, "migrations applied: the database is up to date")
 	case "sessions":
-		return listSessions(ctx, store, c.users[0], stdout)
+		return listSessions(ctx, m, c.users[0], stdout)
 	case "logout":
-		return logout(ctx, store, c.users, stdout)
+		return logout(ctx, m, c.users, stdout)
 	case "grant":
 		changed, err := grants.Grant(ctx, pool, c.users[0], c.perm)
 		switch {
@@ -251,8 +258,8 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 }
 
 // listSessions prints the active sessions of userID, by their opaque IDs.
-func listSessions(ctx context.Context, store singlesession.Store, userID string, stdout io.Writer) error {
-	list, err := store.Sessions(ctx, userID)
+func listSessions(ctx context.Context, m *singlesession.Manager, userID string, stdout io.Writer) error {
+	list, err := m.UserSessions(ctx, userID)
 	if err != nil {
 		return err
 	}
@@ -269,13 +276,13 @@ func listSessions(ctx context.Context, store singlesession.Store, userID string,
 	return tw.Flush()
 }
 
-// logout ends every session of users in one statement and prints the counts.
-func logout(ctx context.Context, store singlesession.Store, users []string, stdout io.Writer) error {
-	ended, err := store.End(ctx, singlesession.End{UserIDs: users, Reason: singlesession.ReasonAdmin})
+// logout ends every session of users in one statement and prints the
+// counts; the ended browsers learn that an operator signed them out.
+func logout(ctx context.Context, m *singlesession.Manager, users []string, stdout io.Writer) error {
+	counts, err := m.LogoutUsers(ctx, users)
 	if err != nil {
 		return err
 	}
-	counts := ended.Counts
 	total := 0
 	seen := map[string]bool{}
 	for _, u := range users {
