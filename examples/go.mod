@@ -6,11 +6,19 @@ require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/go-singlesession/singlesession v0.0.0-00010101000000-000000000000
+	github.com/go-singlesession/singlesession/redisstore v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/medama-io/go-useragent v1.2.5
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sync v0.25.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
 )
 
 require (
@@ -25,3 +33,5 @@ require (
 )
 
 replace github.com/go-singlesession/singlesession => ../
+
+replace github.com/go-singlesession/singlesession/redisstore => ../redisstore

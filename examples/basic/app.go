@@ -32,6 +32,7 @@ var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 type config struct {
 	Addr              string        // where to listen
 	DSN               string        // PostgreSQL URL; "" keeps the sessions in memory
+	Redis             string        // Redis URL; when set, the sessions live in Redis (see redis.go)
 	MaxSessions       int           // sessions a user may hold at once; 0: no limit
 	RejectNew         bool          // when full, refuse a login instead of ending the least recently used session
 	LastSeenInterval  time.Duration // how stale a session's LastSeen may get; 0: one minute
@@ -77,6 +78,14 @@ func buildApp(ctx context.Context, cfg config) (*app, http.Handler, func(), erro
 		}
 		store, a.store = singlesession.NewPostgresStore(pool), "PostgreSQL"
 		release = pool.Close
+	}
+	if cfg.Redis != "" {
+		release()
+		var err error
+		if store, release, err = openRedis(ctx, cfg.Redis); err != nil {
+			return nil, nil, nil, err
+		}
+		a.store = "Redis"
 	}
 
 	var err error

@@ -3,6 +3,7 @@
 //
 //	go run ./examples/basic                       # sessions in memory, on 127.0.0.1:8080
 //	go run ./examples/basic -dsn postgres://...   # sessions in PostgreSQL (or set DATABASE_URL)
+//	go run ./examples/basic -redis redis://...    # sessions in Redis (or set REDIS_URL)
 //
 // Run several instances on different ports with one -dsn and they act as one
 // application. See README.md for the demo accounts.
@@ -44,6 +45,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen on this `address`")
 	fs.StringVar(&cfg.DSN, "dsn", getenv("DATABASE_URL"), "PostgreSQL `URL` (default $DATABASE_URL); empty keeps sessions in memory")
+	fs.StringVar(&cfg.Redis, "redis", getenv("REDIS_URL"), "Redis `URL` (default $REDIS_URL), e.g. redis://127.0.0.1:6379/0; keeps sessions in Redis (-redis beats -dsn; an explicit -dsn beats $REDIS_URL)")
 	single := fs.Bool("single-session", true, "false: no limit on sessions per user, as -max-sessions 0")
 	fs.IntVar(&cfg.MaxSessions, "max-sessions", 1, "how many sessions a user may hold at once (`N`); 0: no limit")
 	fs.BoolVar(&cfg.RejectNew, "reject-new", false, "when a user holds -max-sessions sessions, refuse a new login (409) instead of ending the least recently used session")
@@ -60,6 +62,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["dsn"] && !set["redis"] {
+		cfg.Redis = "" // an explicit -dsn (even -dsn= for memory) beats $REDIS_URL
+	}
 	if err := cfg.resolveLimit(*single, set["max-sessions"]); err != nil {
 		return config{}, err
 	}
@@ -134,6 +139,9 @@ func serve(ctx context.Context, cfg config) error {
 	store := "memory"
 	if cfg.DSN != "" {
 		store = "postgres"
+	}
+	if cfg.Redis != "" {
+		store = "redis"
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/",
 		"store", store, "max_sessions", cfg.MaxSessions, "reject_new", cfg.RejectNew, "logout_all_sessions", cfg.LogoutAllSessions)
