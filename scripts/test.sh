@@ -114,9 +114,13 @@ case "$redis_host" in
 	;;
 esac
 if [ -z "${REDIS_CLUSTER_ADDRS:-}" ]; then
-	say "starting a Redis Cluster (scripts/redis-cluster.sh)"
+	# A cluster already running on those ports (another run's) is used and
+	# left running; one started here is stopped on exit.
+	if ! redis-cli -p 7001 cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+		say "starting a Redis Cluster (scripts/redis-cluster.sh)"
+		trap './scripts/redis-cluster.sh stop' EXIT
+	fi
 	export "$(./scripts/redis-cluster.sh start | tail -1)"
-	trap './scripts/redis-cluster.sh stop' EXIT
 fi
 
 # --- Go ---------------------------------------------------------------------
