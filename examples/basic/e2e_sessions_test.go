@@ -82,6 +82,8 @@ func TestE2EYourSessions(t *testing.T) {
 	b.signIn(app.URL, "alice", "alice")
 	require.Equal(t, "alice", a.user())
 	require.Equal(t, "alice", b.user())
+	a.open(app.URL + "/")
+	a.docsShot("home")
 
 	a.click("open Your sessions", "#sessions-link")
 	require.Equal(t, "sessions", a.attr("data-page"))
