@@ -46,7 +46,10 @@ start() {
 	for _ in $(seq 100); do
 		local ok=1
 		for p in "${ports[@]}"; do
-			redis-cli -p "$p" cluster info | grep -q 'cluster_state:ok' || ok=0
+			info=$(redis-cli -p "$p" cluster info)
+			grep -q 'cluster_state:ok' <<<"$info" || ok=0
+			grep -q "cluster_known_nodes:${#ports[@]}" <<<"$info" || ok=0
+			grep -q 'cluster_slots_ok:16384' <<<"$info" || ok=0
 		done
 		if [ "$ok" = 1 ]; then
 			echo "REDIS_CLUSTER_ADDRS=$(addrs)"
