@@ -48,9 +48,13 @@
 // one script may only touch one hash slot, so an operation that involves a
 // token's slot and a user's slot takes a step in each:
 //
-//   - Find: 1 round trip for an anonymous or unknown token; 2 for a
-//     signed-in or ended one (the pointer, then the user's slot).
-//   - Update: 1 for an anonymous session, 2 for a signed-in one; Touch: 2.
+//   - Find: 1 round trip for an anonymous or unknown token; for a signed-in
+//     or ended one, 1 when this process knows the token's user (it signed
+//     the token in, or loaded it before: the store caches each token's
+//     pointer, which never changes), and 2 the first time (the pointer, then
+//     the user's slot).
+//   - Update and Touch: 1 for an anonymous session or a known token, 2 the
+//     first time for a signed-in one.
 //   - Login: 2 (the new token's pointer, then one script in the user's slot
 //     that does everything the single-Redis login does for that user), plus,
 //     when the browser's previous session was anonymous or another user's,
@@ -96,9 +100,42 @@ import (
 // Store is a [singlesession.Store] over Redis. Create it with [New] or
 // [NewWithPrefix]; it is safe for concurrent use.
 type Store struct {
-	client  redis.UniversalClient
-	prefix  string
-	cluster bool // one script per hash slot (see the package documentation)
+	client   redis.UniversalClient
+	prefix   string
+	cluster  bool // one script per hash slot (see the package documentation)
+	pointers pointerCache
+}
+
+// pointerCache remembers, on Cluster, which user each signed-in token that
+// this process has seen belongs to, so that a load or save goes straight to
+// the user's slot: one round trip instead of two. A token's pointer never
+// changes while the token lives (a login always takes a new token), so the
+// cache is never wrong; a cached pointer whose session is gone means "not
+// found", as a stale pointer does. It is keyed by the pointer's key, a hash,
+// so it holds no token, and it is bounded: past maxPointers it starts again
+// empty.
+type pointerCache struct {
+	mu sync.Mutex
+	m  map[string]string // pointer key → escaped user ID
+}
+
+// maxPointers bounds the pointer cache: about 10 MB.
+const maxPointers = 100_000
+
+func (c *pointerCache) get(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[key]
+	return p, ok
+}
+
+func (c *pointerCache) put(key, p string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxPointers {
+		c.m = make(map[string]string)
+	}
+	c.m[key] = p
 }
 
 var _ singlesession.Store = (*Store)(nil)
@@ -253,11 +290,14 @@ func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration
 	)
 	if !s.cluster {
 		v, err = scriptFindSingle.Run(ctx, s.client, keys, s.prefix, token, endingHash(token), stale).Result()
+	} else if p, ok := s.pointers.get(keys[1]); ok {
+		v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, endingHash(token), stale).Result()
 	} else {
 		v, err = scriptFindToken.Run(ctx, s.client, keys, s.prefix).Result()
 		if err == nil {
 			if a, _ := asArray(v); len(a) == 2 && asInt(a[0]) == 3 {
 				p := asString(a[1])
+				s.pointers.put(keys[1], p)
 				v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, endingHash(token), stale).Result()
 			}
 		}
@@ -315,6 +355,10 @@ func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error
 		n, err := scriptUpdateSingle.Run(ctx, s.client, keys, s.prefix, u.Token, u.Data, x, b01(u.Touch)).Int()
 		return n == 1, err
 	}
+	if p, ok := s.pointers.get(keys[1]); ok {
+		n, err := scriptUpdateUser.Run(ctx, s.client, []string{s.sessionKey(p, u.Token)}, s.prefix, p, u.Token, u.Data, x, b01(u.Touch)).Int()
+		return n == 1, err
+	}
 	v, err := scriptUpdateToken.Run(ctx, s.client, keys, s.prefix, u.Data, x).Result()
 	if err != nil {
 		return false, err
@@ -328,6 +372,7 @@ func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error
 		return true, nil
 	case 2:
 		p := asString(a[1])
+		s.pointers.put(keys[1], p)
 		n, err := scriptUpdateUser.Run(ctx, s.client, []string{s.sessionKey(p, u.Token)}, s.prefix, p, u.Token, u.Data, x, b01(u.Touch)).Int()
 		return n == 1, err
 	}
@@ -340,10 +385,15 @@ func (s *Store) Touch(ctx context.Context, token string) error {
 	if !s.cluster {
 		err = scriptTouchSingle.Run(ctx, s.client, []string{s.ptrKey(token)}, s.prefix, token).Err()
 	} else {
-		var p string
-		p, err = s.client.Get(ctx, s.ptrKey(token)).Result()
-		if errors.Is(err, redis.Nil) {
-			return nil
+		p, ok := s.pointers.get(s.ptrKey(token))
+		if !ok {
+			p, err = s.client.Get(ctx, s.ptrKey(token)).Result()
+			if errors.Is(err, redis.Nil) {
+				return nil
+			}
+			if err == nil {
+				s.pointers.put(s.ptrKey(token), p)
+			}
 		}
 		if err == nil {
 			err = scriptTouchUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token).Err()
@@ -399,6 +449,7 @@ func (s *Store) login(ctx context.Context, l singlesession.Login) (singlesession
 		// login adds the session it points to).
 		err = s.client.Do(wctx, "SET", s.ptrKey(l.Token), p, "PXAT", x).Err()
 		if err == nil {
+			s.pointers.put(s.ptrKey(l.Token), p)
 			err = ctx.Err()
 		}
 		if err == nil {
