@@ -35,7 +35,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		st := &requestState{ip: clean(m.clientIP(r)), userAgent: clean(r.UserAgent())}
+		st := &requestState{req: r, clientIP: m.clientIP}
 		ctx := context.WithValue(r.Context(), stateKey{m}, st)
 		guard := &responseGuard{ResponseWriter: w, m: m, st: st, ctx: ctx}
 		loadAndSave.ServeHTTP(guard, r.WithContext(ctx))

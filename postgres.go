@@ -40,16 +40,20 @@ const (
 )
 
 const (
-	// sqlFind reads, in one round trip, the session, its link and, only
-	// when there is no live session, why it ended: it starts from a one-row
-	// VALUES so that a token without a session still returns a row.
-	sqlFind = `SELECT s.token IS NOT NULL, s.data, COALESCE(l.user_id, ''),
-	COALESCE(l.last_seen <= now() - $2::bigint * interval '1 microsecond', false),
-	e.reason, e.at, e.user_agent
-FROM (VALUES ($1::text)) AS q (token)
-LEFT JOIN sessions s ON s.token = q.token AND now() < s.expiry
-LEFT JOIN singlesession_links l ON l.token = s.token
-LEFT JOIN singlesession_endings e ON s.token IS NULL AND e.key = ` + keyOpen + `q.token` + keyClose + ` AND now() < e.expiry`
+	// sqlFind reads, in one round trip, the session with its link or, only
+	// when there is no live session, why it ended: the second branch runs
+	// only when the first found nothing (a one-time filter), so a live
+	// session's load never looks at the endings. No row: neither.
+	sqlFind = `WITH s AS (
+	SELECT s.data, COALESCE(l.user_id, '') AS user_id,
+		COALESCE(l.last_seen <= now() - $2::bigint * interval '1 microsecond', false) AS stale
+	FROM sessions s LEFT JOIN singlesession_links l ON l.token = s.token
+	WHERE s.token = $1 AND now() < s.expiry
+)
+SELECT true, data, user_id, stale, NULL::text, NULL::timestamptz, NULL::text FROM s
+UNION ALL
+SELECT false, NULL, '', false, e.reason, e.at, e.user_agent FROM singlesession_endings e
+WHERE NOT EXISTS (SELECT FROM s) AND e.key = ` + keyOpen + `$1` + keyClose + ` AND now() < e.expiry`
 
 	sqlInsert = `INSERT INTO sessions (token, data, expiry) VALUES ($1, $2, $3)`
 
@@ -247,6 +251,9 @@ func (p *PostgresStore) Find(ctx context.Context, token string, staleAfter time.
 	)
 	err := p.pool.QueryRow(ctx, sqlFind, token, staleAfter.Microseconds()).
 		Scan(&f.Found, &f.Data, &f.UserID, &f.Stale, &reason, &at, &userAgent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Found{}, nil
+	}
 	if err != nil {
 		return Found{}, fmt.Errorf("singlesession: find session: %w", err)
 	}

@@ -2,6 +2,7 @@ package singlesession
 
 import (
 	"context"
+	"net/http"
 	"sync"
 )
 
@@ -36,8 +37,11 @@ type requestState struct {
 	renewing  bool                // LoginHook's RenewToken is running
 	logout    *pendingLogout      // LogoutHook's (or EndSession's) Destroy is running
 	iterated  map[string]struct{} // tokens scs's Iterate handed this request's handlers
-	ip        string              // the client's address (Config.ClientIP), for logins and events
-	userAgent string              // the client's User-Agent, for logins, endings and events
+	req       *http.Request       // the request, read by client() when a login or an event needs it
+	clientIP  func(*http.Request) string
+	ip        string // the client's address (Config.ClientIP), once client() has read it
+	userAgent string // the client's User-Agent, likewise
+	clientSet bool
 	events    []Event             // committed changes, dispatched once no lock is held
 	eventCtx  context.Context     // the handler's context (with scs's session), for OnEvent
 }
@@ -144,11 +148,23 @@ func (st *requestState) setLogin(userID string, limit Limit, token string) {
 	st.userID = userID
 }
 
-// client returns the request's address and User-Agent.
+// client returns the request's address and User-Agent ("" without a
+// request), read once and only when a login, an ending or an event needs
+// them, so that an ordinary request does not pay for Config.ClientIP.
 func (st *requestState) client() (ip, userAgent string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.readClient()
 	return st.ip, st.userAgent
+}
+
+// readClient fills ip and userAgent from the request once; st.mu is held.
+func (st *requestState) readClient() {
+	if st.clientSet || st.req == nil {
+		return
+	}
+	st.clientSet = true
+	st.ip, st.userAgent = clean(st.clientIP(st.req)), clean(st.req.UserAgent())
 }
 
 // beginLogout records a logout for the adapter's delete to apply.
@@ -258,6 +274,7 @@ func (st *requestState) forDelete(token string) (kind deleteKind, l Logout, canc
 	if st.logout == nil && !own {
 		return deleteOther, Logout{Tokens: []string{token}}, false
 	}
+	st.readClient()
 	l = Logout{Tokens: append(nonEmpty(token), st.retired...), UserAgent: st.userAgent}
 	if st.logout != nil {
 		l.UserID, l.Always = st.logout.userID, st.logout.always
@@ -279,6 +296,7 @@ func (st *requestState) deletedOwn(r LogoutResult) *Event {
 	if l.quiet || l.previousUser == "" {
 		return nil
 	}
+	st.readClient()
 	e := &Event{Kind: EventLogout, UserID: l.previousUser, SessionID: l.sessionID, Ended: r.Deleted,
 		IP: st.ip, UserAgent: st.userAgent, At: r.At}
 	if r.Others > 0 {
