@@ -42,8 +42,8 @@ type requestState struct {
 	ip        string // the client's address (Config.ClientIP), once client() has read it
 	userAgent string // the client's User-Agent, likewise
 	clientSet bool
-	events    []Event             // committed changes, dispatched once no lock is held
-	eventCtx  context.Context     // the handler's context (with scs's session), for OnEvent
+	events    []Event         // committed changes, dispatched once no lock is held
+	eventCtx  context.Context // the handler's context (with scs's session), for OnEvent
 }
 
 type pendingLogin struct {
