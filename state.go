@@ -27,7 +27,8 @@ type requestState struct {
 	mu        sync.Mutex
 	handling  bool                // the handler runs: scs's load is over
 	loaded    string              // the token this request found or saved in the store ("" for none)
-	sessionID string              // the ID of the session of loaded, when it is linked
+	linked    bool                // the session of loaded is linked to userID
+	sessionID string              // its ID, once id() has computed it
 	userID    string              // the user the session is signed in as
 	stale     bool                // the loaded session's LastSeen is old: refresh it once
 	ending    *Ending             // why the cookie's session ended, when the load found a reason
@@ -92,10 +93,7 @@ func (st *requestState) noteLoad(token string, f Found) {
 		st.ending = f.Ending
 		return
 	}
-	st.loaded, st.userID, st.stale = token, f.UserID, f.Stale
-	if f.UserID != "" {
-		st.sessionID = SessionID(token)
-	}
+	st.loaded, st.userID, st.stale, st.linked = token, f.UserID, f.Stale, f.UserID != ""
 }
 
 // user returns the user the session is signed in as.
@@ -113,7 +111,17 @@ func (st *requestState) current() (userID, token, sessionID string) {
 	if st.login != nil {
 		return st.userID, "", ""
 	}
-	return st.userID, st.loaded, st.sessionID
+	return st.userID, st.loaded, st.id()
+}
+
+// id returns the ID of the request's linked session ("" when none),
+// computed on first need: an ordinary request never pays for the hash.
+// st.mu is held.
+func (st *requestState) id() string {
+	if st.sessionID == "" && st.linked && st.loaded != "" {
+		st.sessionID = SessionID(st.loaded)
+	}
+	return st.sessionID
 }
 
 // endedWhy returns why the browser's previous session ended, as the load
@@ -171,7 +179,7 @@ func (st *requestState) readClient() {
 func (st *requestState) beginLogout(keepOthers, quiet bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.logout = &pendingLogout{quiet: quiet, sessionID: st.sessionID, previousUser: st.userID}
+	st.logout = &pendingLogout{quiet: quiet, sessionID: st.id(), previousUser: st.userID}
 	if !keepOthers {
 		st.logout.userID = st.userID
 		// After LoginHook in this request the user proved who they are
@@ -222,7 +230,7 @@ func (st *requestState) saved(found, touched bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if !found {
-		st.userID, st.sessionID, st.dropped = "", "", true
+		st.userID, st.sessionID, st.linked, st.dropped = "", "", false, true
 		return
 	}
 	if touched {
@@ -246,7 +254,7 @@ func (st *requestState) loginDone(login *pendingLogin, token string, err error) 
 		st.userID = login.previousUserID // the browser keeps its previous session
 		return
 	}
-	st.loaded, st.retired, st.sessionID, st.stale, st.ending = token, nil, SessionID(token), false, nil
+	st.loaded, st.retired, st.sessionID, st.linked, st.stale, st.ending = token, nil, "", true, false, nil
 }
 
 // deleteKind is what one scs delete means.
@@ -287,7 +295,7 @@ func (st *requestState) forDelete(token string) (kind deleteKind, l Logout, canc
 func (st *requestState) deletedOwn(r LogoutResult) *Event {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	st.retired, st.login, st.userID, st.loaded, st.sessionID, st.stale = nil, nil, "", "", "", false
+	st.retired, st.login, st.userID, st.loaded, st.sessionID, st.linked, st.stale = nil, nil, "", "", "", false, false
 	l := st.logout
 	if l == nil {
 		return nil
