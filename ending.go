@@ -44,8 +44,9 @@ type Ending struct {
 // It returns false for a live session, a request without a cookie, an unknown
 // token, a session that simply expired, and a session the browser ended
 // itself ([Manager.LogoutHook], or [Manager.EndSession] of its own
-// session), even when its old cookie is sent again. It costs no query: the
-// session load reads it.
+// session), even when its old cookie is sent again. It costs no query of
+// its own: the session load reads it (one more query, with
+// [PostgresStore], only for a cookie whose session is not live).
 func (m *Manager) Ended(ctx context.Context) (Ending, bool) {
 	st := m.state(ctx)
 	if st == nil {

@@ -38,6 +38,7 @@ func (s *MemoryStore) HasRow(token string) bool {
 // StoreStatements are PostgresStore's statements, for the test that checks
 // they find their rows through indexes.
 var StoreStatements = map[string]string{
+	"find ending":            sqlFindEnding,
 	"find":                   sqlFind,
 	"insert":                 sqlInsert,
 	"update":                 sqlUpdate,

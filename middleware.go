@@ -15,9 +15,10 @@ import (
 // [Manager.LogoutHook] and [Manager.UserID] need from the handler to the save.
 //
 // It costs no database query beyond scs's own: none for a request without a
-// session cookie, one (the load, which also reads the session's user and,
-// for an ended session, why it ended) for a request that does not change its
-// session, and one more when the session is saved. A signed-in session whose
+// session cookie, one (the load, which also reads the session's user) for a
+// request that does not change its session, one more when the session is
+// saved, and, with [PostgresStore], one more for a cookie whose session is
+// not live (why it ended). A signed-in session whose
 // LastSeen is older than Config.LastSeenInterval is refreshed by the save
 // when there is one, or else by one update just before the response
 // headers. Errors of the load or the save go to Config.ErrorFunc. Events

@@ -24,6 +24,7 @@ func TestStatementsUseIndexes(t *testing.T) {
 	// Arguments for each statement, as SQL literals for EXECUTE.
 	args := map[string][]string{
 		"find":         {`('tok', 60000000)`},
+		"find ending":  {`('tok')`},
 		"insert":       {`('tok', '\x00', now())`},
 		"update":       {`('tok', '\x00', now())`},
 		"update touch": {`('tok', '\x00', now())`},

@@ -47,7 +47,7 @@ func TestRoundTrips(t *testing.T) {
 	assert.Equal(t, []string{"batch(3 statements)", "COMMIT"}, q)
 	q = cost("signed-in GET, session unchanged", func() { b.whoami() })
 	require.Len(t, q, 1)
-	assert.Contains(t, q[0], "FROM singlesession_endings e WHERE NOT EXISTS", "the load reads session, link and reason in one query")
+	assert.Contains(t, q[0], "LEFT JOIN singlesession_links", "the load reads the session and its link in one query")
 	assert.Len(t, cost("signed-in POST that writes the session", func() { b.put("k", "v") }), 2)
 	assert.Len(t, cost("re-login on a live session", func() { b.mustLogin("alice") }), 3)
 	assert.Len(t, cost("logout (ends all sessions of the user)", func() { b.logout() }), 2)
