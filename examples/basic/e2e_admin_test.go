@@ -167,3 +167,45 @@ func TestE2EAdminTwoInstancesPostgres(t *testing.T) {
 	two := startApp(t, "-dsn", dsn)
 	adminFlows(t, newShots(t), one.URL, two.URL)
 }
+
+// An operator ends one session of a user from the operators' page: sam
+// (single_session.logout) opens bob's sessions and ends the older one; that
+// browser's login page then says an operator signed it out, and bob's other
+// browser stays signed in. sam may not end an admin user's session: root's
+// list offers no button.
+func TestE2EAdminEndsOneSession(t *testing.T) {
+	chromium(t)
+	app := startApp(t, "-max-sessions", "3")
+	sh := newShots(t)
+	older := newBrowser(t, "bob on Firefox", sh, chromedp.UserAgent(uaFirefoxMac))
+	newer := newBrowser(t, "bob on Chrome", sh, chromedp.UserAgent(uaDesktopChrome))
+	root := newBrowser(t, "root", sh)
+	op := newBrowser(t, "sam", sh)
+	older.signIn(app.URL, "bob", "bob")
+	newer.signIn(app.URL, "bob", "bob")
+	root.signIn(app.URL, "root", "root")
+	op.signIn(app.URL, "sam", "sam")
+
+	op.openAdmin(app.URL)
+	op.load("open bob's sessions", chromedp.Click(chromedp.CSS(`tr:has(input[name="user"][value="bob"]) a`)))
+	require.Contains(t, op.text("#sessions-of"), "Sessions of bob")
+	assert.Equal(t, 2, op.count("section.sessions tbody tr"), "bob's two browsers")
+	assert.Contains(t, op.text("section.sessions tbody tr:first-child"), "Firefox", "oldest login first")
+	op.shot("bob-sessions")
+	op.load("end bob's older session", chromedp.Click(chromedp.CSS(`section.sessions tbody tr:first-child button`)))
+	assert.Equal(t, 1, op.count("section.sessions tbody tr"), "one session left")
+	op.shot("bob-one-ended")
+
+	assert.Equal(t, "", older.signedInAs(app.URL), "the ended browser is signed out")
+	older.open(app.URL + "/login")
+	assert.True(t, older.has(`#ended[data-reason="admin"]`), "its login page says an operator signed it out")
+	older.shot("ended-by-operator")
+	assert.Equal(t, "bob", newer.signedInAs(app.URL), "bob's other browser stays signed in")
+
+	op.openAdmin(app.URL)
+	op.load("open root's sessions", chromedp.Click(chromedp.CSS(`tr:has(input[name="user"][value="root"]) a`)))
+	require.Contains(t, op.text("#sessions-of"), "Sessions of root")
+	assert.Equal(t, 1, op.count("section.sessions tbody tr"))
+	assert.False(t, op.has("section.sessions button"), "single_session.logout cannot end an admin user's session")
+	assert.Equal(t, "root", root.signedInAs(app.URL))
+}
