@@ -312,9 +312,7 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 	chosen := q.Get("user")
 	if q.Has("user") {
 		if err := ValidateUserID(chosen); err != nil {
-			if _, _, _, ok := a.actor(w, r, ""); ok {
-				a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
-			}
+			a.refuseBadUser(w, r, err)
 			return
 		}
 	}
@@ -550,9 +548,7 @@ func (a *Admin) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	userID, id := first(form["user"]), first(form["id"])
 	if userID != "" {
 		if err := ValidateUserID(userID); err != nil {
-			if _, _, _, ok := a.actor(w, r, ""); ok {
-				a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
-			}
+			a.refuseBadUser(w, r, err)
 			return
 		}
 	}
@@ -805,4 +801,13 @@ func first(list []string) string {
 		return ""
 	}
 	return list[0]
+}
+
+// refuseBadUser answers a malformed user ID: 400 for an operator; for anyone
+// else the actor check's own answer (403, or the redirect to the login
+// page), so that the page tells nothing to those who may not use it.
+func (a *Admin) refuseBadUser(w http.ResponseWriter, r *http.Request, err error) {
+	if _, _, _, ok := a.actor(w, r, ""); ok {
+		a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
+	}
 }
