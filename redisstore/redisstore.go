@@ -81,6 +81,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -690,19 +691,11 @@ func (s *Store) Sessions(ctx context.Context, userID string) ([]singlesession.Se
 	return list, nil
 }
 
+// sortSessions orders list as MemoryStore does: by creation, then ID.
 func sortSessions(list []singlesession.SessionInfo) {
-	for i := 1; i < len(list); i++ {
-		for j := i; j > 0 && less(list[j], list[j-1]); j-- {
-			list[j], list[j-1] = list[j-1], list[j]
-		}
-	}
-}
-
-func less(a, b singlesession.SessionInfo) bool {
-	if c := a.Created.Compare(b.Created); c != 0 {
-		return c < 0
-	}
-	return a.ID < b.ID
+	slices.SortFunc(list, func(a, b singlesession.SessionInfo) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	})
 }
 
 // CountSessions implements [singlesession.Store.CountSessions]: one script
