@@ -99,6 +99,7 @@ var cases = []struct {
 	{"DeleteExpired", testDeleteExpired},
 	{"Untracked", testUntracked},
 	{"IterateAndAll", testIterateAndAll},
+	{"EveryPairOfChanges", testEveryPairOfChanges},
 }
 
 // --- the application and its browsers ---------------------------------------
@@ -172,6 +173,26 @@ func (a *app) routes() *http.ServeMux {
 				code = http.StatusConflict
 			}
 			http.Error(w, err.Error(), code)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /login-limit", func(w http.ResponseWriter, r *http.Request) {
+		max, _ := strconv.Atoi(r.FormValue("max"))
+		limit := singlesession.Limit{Max: max, RejectNew: r.FormValue("reject") == "true"}
+		if err := a.m.LoginHook(context.WithValue(r.Context(), limitKey{}, limit), r.FormValue("user")); err != nil {
+			code := http.StatusBadRequest
+			if errors.Is(err, singlesession.ErrTooManySessions) {
+				code = http.StatusConflict
+			}
+			http.Error(w, err.Error(), code)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /merge", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.sessions.MergeSession(r.Context(), r.FormValue("token")); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
