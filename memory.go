@@ -3,8 +3,6 @@ package singlesession
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"maps"
@@ -52,8 +50,7 @@ func NewMemoryStore() *MemoryStore {
 // memoryEndingKey is the key of the ending of the session with token: a
 // hash, so that the store keeps no token of an ended session.
 func memoryEndingKey(token string) string {
-	h := sha256.Sum256([]byte("singlesession:ended:" + token))
-	return base64.RawURLEncoding.EncodeToString(h[:])
+	return hashToken("singlesession:ended:" + token)
 }
 
 // Find implements [Store.Find].

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Middleware loads and saves the session of every request, as scs's
@@ -60,13 +61,11 @@ func clean(s string) string {
 		return s
 	}
 	cut := maxClientText
-	for cut > 0 && !utf8RuneStart(s[cut]) {
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
 	return s[:cut]
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // defaultClientIP is the host of r.RemoteAddr.
 func defaultClientIP(r *http.Request) string {

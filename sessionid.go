@@ -1,15 +1,9 @@
 package singlesession
 
-import (
-	"crypto/sha256"
-	"encoding/base64"
-)
-
 // SessionID returns an opaque, stable identifier of a session for logs and
 // pages: 12 base64url characters of a SHA-256 of the store token (with a
 // prefix of the library's). It reveals nothing that would let anyone use the
 // session.
 func SessionID(token string) string {
-	h := sha256.Sum256([]byte("singlesession:" + token))
-	return base64.RawURLEncoding.EncodeToString(h[:])[:12]
+	return hashToken("singlesession:" + token)[:12]
 }
