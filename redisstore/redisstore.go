@@ -165,12 +165,16 @@ const writeTimeout = 5 * time.Second
 
 // The token's slot is that of a hash of the token, so that the pointer,
 // which outlives its session, holds no token.
-func (s *Store) anonKey(token string) string {
-	return s.prefix + "a:{" + endingHash(token) + "}:" + token
+// tokenKeys are a token's keys and the hash of its ending, from one hash of
+// the token: Find and Update need all three on every request.
+type tokenKeys struct{ anon, ptr, hash string }
+
+func (s *Store) tokenKeys(token string) tokenKeys {
+	h := endingHash(token)
+	return tokenKeys{anon: s.prefix + "a:{" + h + "}:" + token, ptr: s.prefix + "t:{" + h + "}", hash: h}
 }
-func (s *Store) ptrKey(token string) string { return s.prefix + "t:{" + endingHash(token) + "}" }
-func (s *Store) userBase(p string) string   { return s.prefix + "u:{" + p + "}" }
-func (s *Store) indexKey(p string) string   { return s.userBase(p) + ":i" }
+func (s *Store) userBase(p string) string { return s.prefix + "u:{" + p + "}" }
+func (s *Store) indexKey(p string) string { return s.userBase(p) + ":i" }
 func (s *Store) sessionKey(p, token string) string {
 	return s.userBase(p) + ":s:" + token
 }
@@ -283,23 +287,24 @@ func (s *Store) Find(ctx context.Context, token string, staleAfter time.Duration
 }
 
 func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.Found, error) {
-	keys := []string{s.anonKey(token), s.ptrKey(token)}
+	tk := s.tokenKeys(token)
+	keys := []string{tk.anon, tk.ptr}
 	stale := strconv.FormatInt(staleAfter.Microseconds(), 10)
 	var (
 		v   any
 		err error
 	)
 	if !s.cluster {
-		v, err = scriptFindSingle.Run(ctx, s.client, keys, s.prefix, token, endingHash(token), stale).Result()
+		v, err = scriptFindSingle.Run(ctx, s.client, keys, s.prefix, token, tk.hash, stale).Result()
 	} else if p, ok := s.pointers.get(keys[1]); ok {
-		v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, endingHash(token), stale).Result()
+		v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, tk.hash, stale).Result()
 	} else {
 		v, err = scriptFindToken.Run(ctx, s.client, keys, s.prefix).Result()
 		if err == nil {
 			if a, _ := asArray(v); len(a) == 2 && asInt(a[0]) == 3 {
 				p := asString(a[1])
 				s.pointers.put(keys[1], p)
-				v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, endingHash(token), stale).Result()
+				v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, tk.hash, stale).Result()
 			}
 		}
 	}
@@ -328,7 +333,7 @@ func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration
 // Insert implements [singlesession.Store.Insert] with SET NX PXAT: one
 // command.
 func (s *Store) Insert(ctx context.Context, token string, data []byte, expiry time.Time) error {
-	err := s.client.Do(ctx, "SET", s.anonKey(token), data, "NX", "PXAT", ms(expiry)).Err()
+	err := s.client.Do(ctx, "SET", s.tokenKeys(token).anon, data, "NX", "PXAT", ms(expiry)).Err()
 	if errors.Is(err, redis.Nil) {
 		err = errors.New("token already exists")
 	}
@@ -350,7 +355,8 @@ func (s *Store) Update(ctx context.Context, u singlesession.Update) (bool, error
 }
 
 func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error) {
-	keys := []string{s.anonKey(u.Token), s.ptrKey(u.Token)}
+	tk := s.tokenKeys(u.Token)
+	keys := []string{tk.anon, tk.ptr}
 	x := ms(u.Expiry)
 	if !s.cluster {
 		n, err := scriptUpdateSingle.Run(ctx, s.client, keys, s.prefix, u.Token, u.Data, x, b01(u.Touch)).Int()
@@ -383,17 +389,18 @@ func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error
 // Touch implements [singlesession.Store.Touch].
 func (s *Store) Touch(ctx context.Context, token string) error {
 	var err error
+	ptr := s.tokenKeys(token).ptr
 	if !s.cluster {
-		err = scriptTouchSingle.Run(ctx, s.client, []string{s.ptrKey(token)}, s.prefix, token).Err()
+		err = scriptTouchSingle.Run(ctx, s.client, []string{ptr}, s.prefix, token).Err()
 	} else {
-		p, ok := s.pointers.get(s.ptrKey(token))
+		p, ok := s.pointers.get(ptr)
 		if !ok {
-			p, err = s.client.Get(ctx, s.ptrKey(token)).Result()
+			p, err = s.client.Get(ctx, ptr).Result()
 			if errors.Is(err, redis.Nil) {
 				return nil
 			}
 			if err == nil {
-				s.pointers.put(s.ptrKey(token), p)
+				s.pointers.put(ptr, p)
 			}
 		}
 		if err == nil {
@@ -430,8 +437,9 @@ func (s *Store) login(ctx context.Context, l singlesession.Login) (singlesession
 	defer cancel()
 	p := escape(l.UserID)
 	x := ms(l.Expiry)
+	tk := s.tokenKeys(l.Token)
 	args := []any{s.prefix, p, l.UserID, l.Token, l.Data, x, l.Limit.Max, b01(l.Limit.RejectNew),
-		l.IP, l.UserAgent, endingHash(l.Token), singlesession.SessionID(l.Token)}
+		l.IP, l.UserAgent, tk.hash, singlesession.SessionID(l.Token)}
 	for _, r := range l.Replaces {
 		args = append(args, r)
 	}
@@ -440,17 +448,18 @@ func (s *Store) login(ctx context.Context, l singlesession.Login) (singlesession
 		err error
 	)
 	if !s.cluster {
-		keys := []string{s.ptrKey(l.Token)}
+		keys := []string{tk.ptr}
 		for _, r := range l.Replaces {
-			keys = append(keys, s.anonKey(r), s.ptrKey(r))
+			rk := s.tokenKeys(r)
+			keys = append(keys, rk.anon, rk.ptr)
 		}
 		v, err = scriptLoginSingle.Run(wctx, s.client, keys, args...).Result()
 	} else {
 		// The pointer first: on its own it is harmless (stale until the
 		// login adds the session it points to).
-		err = s.client.Do(wctx, "SET", s.ptrKey(l.Token), p, "PXAT", x).Err()
+		err = s.client.Do(wctx, "SET", tk.ptr, p, "PXAT", x).Err()
 		if err == nil {
-			s.pointers.put(s.ptrKey(l.Token), p)
+			s.pointers.put(tk.ptr, p)
 			err = ctx.Err()
 		}
 		if err == nil {
@@ -511,7 +520,8 @@ func (s *Store) Logout(ctx context.Context, l singlesession.Logout) (singlesessi
 		keys := make([]string, 0, 2*len(l.Tokens))
 		args := []any{s.prefix, p, mode, l.UserAgent}
 		for _, t := range l.Tokens {
-			keys = append(keys, s.anonKey(t), s.ptrKey(t))
+			k := s.tokenKeys(t)
+			keys = append(keys, k.anon, k.ptr)
 			args = append(args, t)
 		}
 		if len(keys) == 0 {
@@ -537,7 +547,8 @@ func (s *Store) logoutCluster(ctx context.Context, tokens []string, myp, mode, u
 	var res singlesession.LogoutResult
 	calls := make([]call, len(tokens))
 	for i, t := range tokens {
-		calls[i] = call{keys: []string{s.anonKey(t), s.ptrKey(t)}, args: []any{s.prefix}}
+		k := s.tokenKeys(t)
+		calls[i] = call{keys: []string{k.anon, k.ptr}, args: []any{s.prefix}}
 	}
 	replies, err := s.runAll(ctx, scriptTake, calls)
 	if err != nil {
