@@ -180,12 +180,15 @@ func forEachInstancePair(t *testing.T, f func(t *testing.T, e *env, apps []*app)
 }
 
 // The per-user locks also serialise a sign-out of thousands of users, and a
-// sign-out never needs more locks than PostgreSQL's shared lock table holds.
+// sign-out never needs more locks than PostgreSQL's shared lock table holds:
+// 50,000 users, four sign-outs at once. With one lock per user instead of
+// 1,024 buckets this fails with "out of shared memory" (at 8,000 users it did
+// not, so that size could not fail).
 func TestLogoutUsersOfManyUsersWithConcurrentLogouts(t *testing.T) {
 	forEachInstancePair(t, func(t *testing.T, e *env, apps []*app) {
-		users := make([]string, 8000)
+		users := make([]string, 50000)
 		for i := range users {
-			users[i] = fmt.Sprintf("user%04d", i)
+			users[i] = fmt.Sprintf("user%05d", i)
 		}
 		var wg sync.WaitGroup
 		start := make(chan struct{})
