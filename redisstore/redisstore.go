@@ -296,16 +296,18 @@ func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration
 	)
 	if !s.cluster {
 		v, err = scriptFindSingle.Run(ctx, s.client, keys, s.prefix, token, tk.hash, stale).Result()
-	} else if p, ok := s.pointers.get(keys[1]); ok {
-		v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, tk.hash, stale).Result()
 	} else {
-		v, err = scriptFindToken.Run(ctx, s.client, keys, s.prefix).Result()
-		if err == nil {
-			if a, _ := asArray(v); len(a) == 2 && asInt(a[0]) == 3 {
-				p := asString(a[1])
-				s.pointers.put(keys[1], p)
-				v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, tk.hash, stale).Result()
+		p, ok := s.pointers.get(tk.ptr)
+		if !ok {
+			// The token's slot: an anonymous session, nothing, or its user.
+			v, err = scriptFindToken.Run(ctx, s.client, keys, s.prefix).Result()
+			if a, _ := asArray(v); err == nil && len(a) == 2 && asInt(a[0]) == 3 {
+				p, ok = asString(a[1]), true
+				s.pointers.put(tk.ptr, p)
 			}
+		}
+		if ok {
+			v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, tk.hash, stale).Result()
 		}
 	}
 	if err != nil {
@@ -362,28 +364,24 @@ func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error
 		n, err := scriptUpdateSingle.Run(ctx, s.client, keys, s.prefix, u.Token, u.Data, x, b01(u.Touch)).Int()
 		return n == 1, err
 	}
-	if p, ok := s.pointers.get(keys[1]); ok {
-		n, err := scriptUpdateUser.Run(ctx, s.client, []string{s.sessionKey(p, u.Token)}, s.prefix, p, u.Token, u.Data, x, b01(u.Touch)).Int()
-		return n == 1, err
+	p, ok := s.pointers.get(tk.ptr)
+	if !ok {
+		v, err := scriptUpdateToken.Run(ctx, s.client, keys, s.prefix, u.Data, x).Result()
+		if err != nil {
+			return false, err
+		}
+		a, err := asArray(v)
+		if err != nil || len(a) == 0 {
+			return false, errors.Join(err, errors.New("empty reply"))
+		}
+		if asInt(a[0]) != 2 {
+			return asInt(a[0]) == 1, nil // saved anonymous, or no session
+		}
+		p = asString(a[1])
+		s.pointers.put(tk.ptr, p)
 	}
-	v, err := scriptUpdateToken.Run(ctx, s.client, keys, s.prefix, u.Data, x).Result()
-	if err != nil {
-		return false, err
-	}
-	a, err := asArray(v)
-	if err != nil || len(a) == 0 {
-		return false, errors.Join(err, errors.New("empty reply"))
-	}
-	switch asInt(a[0]) {
-	case 1:
-		return true, nil
-	case 2:
-		p := asString(a[1])
-		s.pointers.put(keys[1], p)
-		n, err := scriptUpdateUser.Run(ctx, s.client, []string{s.sessionKey(p, u.Token)}, s.prefix, p, u.Token, u.Data, x, b01(u.Touch)).Int()
-		return n == 1, err
-	}
-	return false, nil
+	n, err := scriptUpdateUser.Run(ctx, s.client, []string{s.sessionKey(p, u.Token)}, s.prefix, p, u.Token, u.Data, x, b01(u.Touch)).Int()
+	return n == 1, err
 }
 
 // Touch implements [singlesession.Store.Touch].
