@@ -24,11 +24,6 @@ import (
 // reports, with what, exactly once, after the commit and before the
 // response, never for a change that failed, and with no lock held.
 
-// withCfg changes the app's Config.
-func withCfg(f func(*singlesession.Config)) appOption {
-	return func(s *appSetup) { f(&s.cfg) }
-}
-
 // evLog records the events a Manager dispatches. When inside is set, it runs
 // in OnEvent before the event is recorded.
 type evLog struct {
@@ -64,7 +59,7 @@ func (l *evLog) count() int {
 
 // withEvLog sends the app's events to l.
 func withEvLog(l *evLog) appOption {
-	return withCfg(func(c *singlesession.Config) { c.OnEvent = l.onEvent })
+	return withConfig(func(c *singlesession.Config) { c.OnEvent = l.onEvent })
 }
 
 // evOne requires exactly one event in events, of kind, and returns it.
@@ -75,19 +70,10 @@ func evOne(t testing.TB, events []singlesession.Event, kind singlesession.EventK
 	return events[0]
 }
 
-// evUserAgent sends a fixed User-Agent with every request of a browser.
-type evUserAgent struct{ userAgent string }
-
-func (u evUserAgent) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("User-Agent", u.userAgent)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // evBrowser is a browser that sends userAgent.
 func evBrowser(a *app, name, userAgent string) *browser {
 	b := a.browser(name)
-	b.c.Transport = evUserAgent{userAgent}
+	b.c.Transport = headerTransport{http.Header{"User-Agent": {userAgent}}}
 	return b
 }
 
@@ -154,7 +140,7 @@ func TestEventLogin(t *testing.T) {
 				log := &evLog{}
 				a := newApp(t, e.store, withEvLog(log),
 					withSessions(func(s *scs.SessionManager) { s.HashTokenInStore = hashed }),
-					withCfg(func(c *singlesession.Config) {
+					withConfig(func(c *singlesession.Config) {
 						c.ClientIP = func(*http.Request) string { return "203.0.113.7" }
 					}))
 				user := fmt.Sprint("alice-", hashed)
@@ -427,7 +413,7 @@ func TestEventLoginRejected(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		log := &evLog{}
 		a := newApp(t, e.store, withEvLog(log),
-			withCfg(func(c *singlesession.Config) {
+			withConfig(func(c *singlesession.Config) {
 				c.Limit = func(context.Context, string) singlesession.Limit {
 					return singlesession.Limit{Max: 1, RejectNew: true}
 				}
@@ -602,7 +588,7 @@ func TestEventNoLockHeld(t *testing.T) {
 			}
 		}}
 		a := newApp(t, e.store, append(evRoutes(log), withEvLog(log),
-			withCfg(func(c *singlesession.Config) {
+			withConfig(func(c *singlesession.Config) {
 				c.Limit = func(_ context.Context, userID string) singlesession.Limit {
 					if userID == "rita" {
 						return singlesession.Limit{Max: 1, RejectNew: true}

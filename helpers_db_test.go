@@ -60,14 +60,27 @@ func tracedPool(t testing.TB) (*pgxpool.Pool, *queryCounter) {
 
 // env is one store under test, with what the tests need to look inside it.
 type env struct {
-	name  string
-	store singlesession.Store
-	pool  *pgxpool.Pool // nil for the memory store
+	name    string
+	store   singlesession.Store
+	pool    *pgxpool.Pool // nil for the memory store
+	counter *queryCounter // nil unless forEachTracedStore made the pool
 }
 
 // forEachStore runs f once on a MemoryStore and once on a PostgresStore in a
 // schema of its own.
 func forEachStore(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Helper()
+	eachStore(t, false, f)
+}
+
+// forEachTracedStore is forEachStore with the PostgresStore's pool traced:
+// e.counter counts its round trips (nil for the memory store).
+func forEachTracedStore(t *testing.T, f func(t *testing.T, e *env)) {
+	t.Helper()
+	eachStore(t, true, f)
+}
+
+func eachStore(t *testing.T, traced bool, f func(t *testing.T, e *env)) {
 	t.Helper()
 	t.Run("memory", func(t *testing.T) {
 		t.Parallel()
@@ -75,8 +88,14 @@ func forEachStore(t *testing.T, f func(t *testing.T, e *env)) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		pool := migratedPool(t)
-		f(t, &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool})
+		e := &env{name: "postgres"}
+		if traced {
+			e.pool, e.counter = tracedPool(t)
+		} else {
+			e.pool = migratedPool(t)
+		}
+		e.store = singlesession.NewPostgresStore(e.pool)
+		f(t, e)
 	})
 }
 
@@ -88,16 +107,23 @@ func (e *env) sessionsOf(t testing.TB, userID string) int {
 	return len(list)
 }
 
-// queryCounter counts the queries and batches a pool sends.
+// queryCounter counts the queries and batches a pool sends, and records the
+// text of every statement, those inside batches included.
 type queryCounter struct {
-	mu      sync.Mutex
-	queries []string // one entry per round trip: a query, or "batch(n)"
+	mu         sync.Mutex
+	queries    []string // one entry per round trip: a query, or "batch(n statements)"
+	statements []string // one entry per statement, a batch's one by one
 }
+
+// normalSQL is sql with its runs of white space made single spaces, as
+// queryCounter records it.
+func normalSQL(sql string) string { return strings.Join(strings.Fields(sql), " ") }
 
 func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.queries = append(c.queries, strings.Join(strings.Fields(d.SQL), " "))
+	c.queries = append(c.queries, normalSQL(d.SQL))
+	c.statements = append(c.statements, normalSQL(d.SQL))
 	return ctx
 }
 
@@ -107,6 +133,9 @@ func (c *queryCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.T
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.queries = append(c.queries, fmt.Sprintf("batch(%d statements)", d.Batch.Len()))
+	for _, q := range d.Batch.QueuedQueries {
+		c.statements = append(c.statements, normalSQL(q.SQL))
+	}
 	return ctx
 }
 
@@ -114,13 +143,21 @@ func (c *queryCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatc
 
 func (c *queryCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
-// take returns the round trips since the last take and forgets them.
+// take returns the round trips since the last take and forgets them (and the
+// statements).
 func (c *queryCounter) take() []string {
+	q, _ := c.takeStatements()
+	return q
+}
+
+// takeStatements returns the round trips and the statements since the last
+// take, and forgets them.
+func (c *queryCounter) takeStatements() (trips, statements []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	q := c.queries
-	c.queries = nil
-	return q
+	trips, statements = c.queries, c.statements
+	c.queries, c.statements = nil, nil
+	return trips, statements
 }
 
 // expire makes the session with the store token expired.

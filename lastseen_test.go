@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,56 +21,12 @@ import (
 // is one; a kicked browser's request costs one; a login's statements do not
 // depend on how many sessions it ends; RejectNew costs one query more.
 
-// lsTracer counts round trips as queryCounter does (one per query or batch)
-// and also records the text of every statement, those inside batches
-// included.
-type lsTracer struct {
-	mu    sync.Mutex
-	trips []string
-	stmts []string
-}
-
-func lsNormal(sql string) string { return strings.Join(strings.Fields(sql), " ") }
-
-func (c *lsTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.trips = append(c.trips, lsNormal(d.SQL))
-	c.stmts = append(c.stmts, lsNormal(d.SQL))
-	return ctx
-}
-
-func (c *lsTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (c *lsTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.trips = append(c.trips, fmt.Sprintf("batch(%d statements)", d.Batch.Len()))
-	for _, q := range d.Batch.QueuedQueries {
-		c.stmts = append(c.stmts, lsNormal(q.SQL))
-	}
-	return ctx
-}
-
-func (c *lsTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *lsTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-// take returns the round trips and the statements since the last take, and
-// forgets them.
-func (c *lsTracer) take() (trips, stmts []string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	trips, stmts = c.trips, c.stmts
-	c.trips, c.stmts = nil, nil
-	return trips, stmts
-}
-
 // cost runs f and returns the round trips it made, logged under what.
-func (c *lsTracer) cost(t *testing.T, what string, f func()) []string {
+func (c *queryCounter) cost(t *testing.T, what string, f func()) []string {
 	t.Helper()
 	c.take()
 	f()
-	trips, _ := c.take()
+	trips := c.take()
 	t.Logf("%-50s %d round trip(s): %s", what, len(trips), lsBrief(trips))
 	return trips
 }
@@ -89,64 +43,33 @@ func lsBrief(trips []string) string {
 	return strings.Join(short, " | ")
 }
 
-// lsTracedPool is tracedPool with an lsTracer.
-func lsTracedPool(t *testing.T) (*pgxpool.Pool, *lsTracer) {
-	t.Helper()
-	tr := &lsTracer{}
-	pool := schemaPool(t, testSchema(t), tr)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
-	tr.take()
-	return pool, tr
-}
-
 // lsStatement is the text of one of PostgresStore's statements, normalised
 // as the tracer records it.
 func lsStatement(t *testing.T, name string) string {
 	t.Helper()
 	sql, ok := singlesession.StoreStatements[name]
 	require.True(t, ok, "PostgresStore has a statement %q", name)
-	return lsNormal(sql)
+	return normalSQL(sql)
 }
 
-// lsEnv is one store for the tests of this file: the memory store, or a
-// PostgresStore whose pool is traced (tr and pool nil for memory).
-type lsEnv struct {
-	store singlesession.Store
-	pool  *pgxpool.Pool
-	tr    *lsTracer
-}
-
-// lsForEachStore runs f on a MemoryStore and on a traced PostgresStore.
-func lsForEachStore(t *testing.T, f func(t *testing.T, e *lsEnv)) {
-	t.Run("memory", func(t *testing.T) {
-		t.Parallel()
-		f(t, &lsEnv{store: singlesession.NewMemoryStore()})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		pool, tr := lsTracedPool(t)
-		f(t, &lsEnv{store: singlesession.NewPostgresStore(pool), pool: pool, tr: tr})
-	})
-}
-
-// cost is tr.cost, or just f on the memory store (nil).
-func (e *lsEnv) cost(t *testing.T, what string, f func()) []string {
+// cost is e.counter.cost, or just f on the memory store (nil).
+func (e *env) cost(t *testing.T, what string, f func()) []string {
 	t.Helper()
-	if e.tr == nil {
+	if e.counter == nil {
 		f()
 		return nil
 	}
-	return e.tr.cost(t, what, f)
+	return e.counter.cost(t, what, f)
 }
 
 // makeStale puts the LastSeen of the session with the store token ago into
 // the past (PostgreSQL only).
-func (e *lsEnv) makeStale(t *testing.T, token string, ago time.Duration) {
+func (e *env) makeStale(t *testing.T, token string, ago time.Duration) {
 	t.Helper()
 	tag, err := e.pool.Exec(context.Background(), `UPDATE singlesession_links SET last_seen = now() - $2::bigint * interval '1 microsecond' WHERE token = $1`, token, ago.Microseconds())
 	require.NoError(t, err)
 	require.EqualValues(t, 1, tag.RowsAffected())
-	e.tr.take()
+	e.counter.take()
 }
 
 // lsOnly returns the one session of userID as m lists it.
@@ -166,10 +89,10 @@ func lsOnly(t *testing.T, m *singlesession.Manager, userID string) singlesession
 // third statement. With LastSeenInterval 1ns every GET refreshes.
 func TestLastSeenRoundTrips(t *testing.T) {
 	t.Parallel()
-	pool, tr := lsTracedPool(t)
+	pool, tr := tracedPool(t)
 	store := singlesession.NewPostgresStore(pool)
 	a := newApp(t, store)
-	eager := newApp(t, store, withCfg(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond }))
+	eager := newApp(t, store, withConfig(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond }))
 	load, touch, saveTouch := lsStatement(t, "find"), lsStatement(t, "touch"), lsStatement(t, "update touch")
 
 	// Warm the statements up on every connection they may use.
@@ -185,7 +108,7 @@ func TestLastSeenRoundTrips(t *testing.T) {
 		w.logout()
 	}
 	tr.take()
-	e := &lsEnv{store: store, pool: pool, tr: tr}
+	e := &env{name: "postgres", store: store, pool: pool, counter: tr}
 	lastSeen := func() time.Time {
 		t.Helper()
 		s := lsOnly(t, a.m, "alice").LastSeen
@@ -243,9 +166,9 @@ func TestLastSeenRoundTrips(t *testing.T) {
 // LastSeenInterval (reads and writes alike), and advances on a request once
 // it is stale, as Manager.UserSessions shows; Created stays.
 func TestLastSeenAdvances(t *testing.T) {
-	lsForEachStore(t, func(t *testing.T, e *lsEnv) {
-		steady := newApp(t, e.store, withCfg(func(c *singlesession.Config) { c.LastSeenInterval = time.Hour }))
-		eager := newApp(t, e.store, withCfg(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond }))
+	forEachTracedStore(t, func(t *testing.T, e *env) {
+		steady := newApp(t, e.store, withConfig(func(c *singlesession.Config) { c.LastSeenInterval = time.Hour }))
+		eager := newApp(t, e.store, withConfig(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond }))
 		b := steady.browser("b")
 		b.mustLogin("alice")
 		s0 := lsOnly(t, steady.m, "alice")
@@ -295,7 +218,7 @@ func TestLastSeenAdvances(t *testing.T) {
 // two round trips: the load, which finds no session, then the look-up of
 // why, and Ended reports ReasonLogin.
 func TestLastSeenKickedRequestCostsTwoQueries(t *testing.T) {
-	lsForEachStore(t, func(t *testing.T, e *lsEnv) {
+	forEachTracedStore(t, func(t *testing.T, e *env) {
 		a := newApp(t, e.store, withRoute("GET /ls/why", func(a *app) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				ending, ok := a.m.Ended(r.Context())
@@ -317,7 +240,7 @@ func TestLastSeenKickedRequestCostsTwoQueries(t *testing.T) {
 			require.Equal(t, http.StatusOK, res.StatusCode)
 		})
 		assert.Equal(t, "|true|"+string(singlesession.ReasonLogin), body, "anonymous, ended by a login elsewhere")
-		if e.tr != nil {
+		if e.counter != nil {
 			require.LessOrEqual(t, len(q), 2, "at most two (SPEC 6.1 rule 6)")
 			assert.Equal(t, []string{lsStatement(t, "find"), lsStatement(t, "find ending")}, q, "the load, then why")
 		}
@@ -348,12 +271,12 @@ SELECT token, $1, now() - interval '2 hours' - i * interval '1 second', now() - 
 // Max 3: one transaction whose size does not depend on the user's sessions.
 func TestLastSeenLoginCostFlatUnderLimit(t *testing.T) {
 	t.Parallel()
-	pool, tr := lsTracedPool(t)
+	pool, tr := tracedPool(t)
 	store := singlesession.NewPostgresStore(pool)
 	var firstTrips, firstStmts []string
 	for _, max := range []int{1, 3} {
 		log := &evLog{}
-		a := newApp(t, store, withEvLog(log), withCfg(func(c *singlesession.Config) {
+		a := newApp(t, store, withEvLog(log), withConfig(func(c *singlesession.Config) {
 			c.Limit = func(context.Context, string) singlesession.Limit { return singlesession.Limit{Max: max} }
 		}))
 		for i := range 3 { // warm up
@@ -369,7 +292,7 @@ func TestLastSeenLoginCostFlatUnderLimit(t *testing.T) {
 			start := time.Now()
 			b.mustLogin(user)
 			took := time.Since(start)
-			trips, stmts := tr.take()
+			trips, stmts := tr.takeStatements()
 			t.Logf("login under Limit{Max: %d} ending %4d sessions: %d round trip(s) (%s), %d statements, %v",
 				max, ends, len(trips), lsBrief(trips), len(stmts), took)
 			ev := evOne(t, log.take(), singlesession.EventLogin)
@@ -391,10 +314,10 @@ func TestLastSeenLoginCostFlatUnderLimit(t *testing.T) {
 // without RejectNew: the CountSessions check, before the same transaction.
 func TestLastSeenRejectNewCostsOneQuery(t *testing.T) {
 	t.Parallel()
-	pool, tr := lsTracedPool(t)
+	pool, tr := tracedPool(t)
 	store := singlesession.NewPostgresStore(pool)
 	limited := func(reject bool) *app {
-		return newApp(t, store, withCfg(func(c *singlesession.Config) {
+		return newApp(t, store, withConfig(func(c *singlesession.Config) {
 			c.Limit = func(context.Context, string) singlesession.Limit {
 				return singlesession.Limit{Max: 3, RejectNew: reject}
 			}
