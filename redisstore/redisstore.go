@@ -609,19 +609,7 @@ func (s *Store) End(ctx context.Context, e singlesession.End) (singlesession.End
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
-	var calls []call
-	if !s.cluster {
-		c := call{keys: []string{s.indexKey(escape(users[0]))}, args: []any{s.prefix, string(e.Reason), e.UserAgent}}
-		for _, u := range users {
-			c.args = append(c.args, escape(u))
-		}
-		calls = []call{c}
-	} else {
-		for _, u := range users {
-			calls = append(calls, call{keys: []string{s.indexKey(escape(u))}, args: []any{s.prefix, string(e.Reason), e.UserAgent, escape(u)}})
-		}
-	}
-	replies, err := s.runAll(wctx, scriptEnd, calls)
+	replies, err := s.runAll(wctx, scriptEnd, s.userCalls(users, s.prefix, string(e.Reason), e.UserAgent))
 	if err != nil {
 		return singlesession.EndedByUser{}, fmt.Errorf("singlesession: redisstore: end sessions: %w", err)
 	}
@@ -640,6 +628,24 @@ func (s *Store) End(ctx context.Context, e singlesession.End) (singlesession.End
 		}
 	}
 	return res, nil
+}
+
+// userCalls are the calls of a script that takes args then escaped users:
+// one call for every user on a single Redis, one per user on Cluster (a
+// script touches one slot). Each call's key is its first user's index.
+func (s *Store) userCalls(users []string, args ...any) []call {
+	if !s.cluster {
+		c := call{keys: []string{s.indexKey(escape(users[0]))}, args: slices.Clip(args)}
+		for _, u := range users {
+			c.args = append(c.args, escape(u))
+		}
+		return []call{c}
+	}
+	calls := make([]call, len(users))
+	for i, u := range users {
+		calls[i] = call{keys: []string{s.indexKey(escape(u))}, args: append(slices.Clip(args), escape(u))}
+	}
+	return calls
 }
 
 func distinct(ids []string) []string {
@@ -715,19 +721,7 @@ func (s *Store) CountSessions(ctx context.Context, userIDs []string) (map[string
 	if len(users) == 0 {
 		return counts, nil
 	}
-	var calls []call
-	if !s.cluster {
-		c := call{keys: []string{s.indexKey(escape(users[0]))}, args: []any{s.prefix}}
-		for _, u := range users {
-			c.args = append(c.args, escape(u))
-		}
-		calls = []call{c}
-	} else {
-		for _, u := range users {
-			calls = append(calls, call{keys: []string{s.indexKey(escape(u))}, args: []any{s.prefix, escape(u)}})
-		}
-	}
-	replies, err := s.runAll(ctx, scriptCount, calls)
+	replies, err := s.runAll(ctx, scriptCount, s.userCalls(users, s.prefix))
 	if err != nil {
 		return nil, fmt.Errorf("singlesession: redisstore: count sessions: %w", err)
 	}
