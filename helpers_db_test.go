@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,20 +22,7 @@ func testSchema(t testing.TB) string { return pgtest.Schema(t, "ss_test") }
 // schemaPool returns a pool whose connections work in schema.
 func schemaPool(t testing.TB, schema string, tracer pgx.QueryTracer) *pgxpool.Pool {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(pgtest.DatabaseURL())
-	require.NoError(t, err)
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	cfg.ConnConfig.Tracer = tracer
-	cfg.MaxConns = 20
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := pool.Ping(ctx); err != nil {
-		pgtest.Unreachable(t, err)
-	}
-	return pool
+	return pgtest.Pool(t, schema, tracer)
 }
 
 // migratedPool returns a pool on a fresh, migrated schema.

@@ -15,17 +15,6 @@ import (
 	"github.com/go-singlesession/singlesession/migrations"
 )
 
-func tables(t *testing.T, pool interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}) []string {
-	t.Helper()
-	var names []string
-	require.NoError(t, pool.QueryRow(context.Background(), `
-SELECT coalesce(array_agg(table_name::text ORDER BY table_name), '{}')
-FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&names))
-	return names
-}
-
 // Migrate is idempotent and records versions as goose does.
 func TestMigrateIdempotent(t *testing.T) {
 	t.Parallel()
@@ -33,7 +22,7 @@ func TestMigrateIdempotent(t *testing.T) {
 	for range 3 {
 		require.NoError(t, singlesession.Migrate(context.Background(), pool))
 	}
-	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}, tables(t, pool))
+	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}, pgtest.Tables(t, pool))
 	var versions []int64
 	require.NoError(t, pool.QueryRow(context.Background(),
 		`SELECT array_agg(version_id ORDER BY id) FROM singlesession_db_version`).Scan(&versions))
@@ -108,7 +97,7 @@ func TestMigrateConcurrentlyUnderRepeatableRead(t *testing.T) {
 		for i, err := range errs {
 			assert.NoError(t, err, "round %d, instance %d", round, i)
 		}
-		assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}, tables(t, pools[0]))
+		assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}, pgtest.Tables(t, pools[0]))
 		var versions []int64
 		require.NoError(t, pools[0].QueryRow(context.Background(),
 			`SELECT array_agg(version_id ORDER BY id) FROM singlesession_db_version`).Scan(&versions))
@@ -125,7 +114,7 @@ func TestMigrateFirstSchemaOfSearchPath(t *testing.T) {
 	otherPool := schemaPool(t, other, nil)
 	require.NoError(t, singlesession.Migrate(ctx, otherPool))
 	all := []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}
-	require.Equal(t, all, tables(t, otherPool))
+	require.Equal(t, all, pgtest.Tables(t, otherPool))
 
 	fresh := testSchema(t)
 	pool := schemaPool(t, fresh+", "+other, nil)
@@ -138,9 +127,9 @@ func TestMigrateFirstSchemaOfSearchPath(t *testing.T) {
 	}
 	for i := range 2 { // the second is a no-op
 		require.NoError(t, singlesession.Migrate(ctx, pool), "Migrate #%d", i+1)
-		assert.Equal(t, all, tables(t, pool), "Migrate #%d: every table in %s", i+1, fresh)
+		assert.Equal(t, all, pgtest.Tables(t, pool), "Migrate #%d: every table in %s", i+1, fresh)
 		assert.Equal(t, allVersions, versions(fresh), "Migrate #%d: each version once", i+1)
-		assert.Equal(t, all, tables(t, otherPool), "Migrate #%d: %s unchanged", i+1, other)
+		assert.Equal(t, all, pgtest.Tables(t, otherPool), "Migrate #%d: %s unchanged", i+1, other)
 		assert.Equal(t, allVersions, versions(other), "Migrate #%d: %s unchanged", i+1, other)
 	}
 

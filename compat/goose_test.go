@@ -23,7 +23,7 @@ import (
 func TestMigrationsWorkWithGoose(t *testing.T) {
 	t.Parallel()
 	schema := testSchema(t)
-	pool := schemaPool(t, schema)
+	pool := pgtest.Pool(t, schema, nil)
 	cfg, err := pgx.ParseConfig(pgtest.DatabaseURL())
 	require.NoError(t, err)
 	cfg.RuntimeParams["search_path"] = schema
@@ -50,11 +50,11 @@ func TestMigrationsWorkWithGoose(t *testing.T) {
 
 	_, err = provider.DownTo(ctx, 1) // runs every Down from the last: drops singlesession_endings, singlesession_grants and singlesession_links
 	require.NoError(t, err)
-	assert.NotContains(t, tables(t, pool), "singlesession_links")
-	assert.NotContains(t, tables(t, pool), "singlesession_grants")
+	assert.NotContains(t, pgtest.Tables(t, pool), "singlesession_links")
+	assert.NotContains(t, pgtest.Tables(t, pool), "singlesession_grants")
 	require.NoError(t, singlesession.Migrate(ctx, pool))
-	assert.Contains(t, tables(t, pool), "singlesession_links", "Migrate saw goose's rollback")
-	assert.Contains(t, tables(t, pool), "singlesession_grants", "Migrate saw goose's rollback")
+	assert.Contains(t, pgtest.Tables(t, pool), "singlesession_links", "Migrate saw goose's rollback")
+	assert.Contains(t, pgtest.Tables(t, pool), "singlesession_grants", "Migrate saw goose's rollback")
 
 	version, err := provider.GetDBVersion(ctx)
 	require.NoError(t, err)

@@ -28,7 +28,7 @@ func TestSwitchFromScsStores(t *testing.T) {
 		t.Run(legacy, func(t *testing.T) {
 			t.Parallel()
 			schema := testSchema(t)
-			pool := schemaPool(t, schema)
+			pool := pgtest.Pool(t, schema, nil)
 			// The table as scs's README creates it, before singlesession exists.
 			_, err := pool.Exec(context.Background(), `
 CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL);

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // DatabaseURL is where the tests connect; DATABASE_URL overrides the default.
@@ -82,4 +83,44 @@ func DSN(t testing.TB, schema string) string {
 	q.Set("search_path", schema) // pgx sends unknown parameters as run-time settings
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Pool returns a pool of at most 20 connections that work in schema, whose
+// queries go to tracer (none when nil), closed when t ends. A database that
+// does not answer a ping within 10s stops t as [Unreachable] does.
+func Pool(t testing.TB, schema string, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(DatabaseURL())
+	if err != nil {
+		t.Fatalf("DATABASE_URL: %v", err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.ConnConfig.Tracer = tracer
+	cfg.MaxConns = 20
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("pool on schema %s: %v", schema, err)
+	}
+	t.Cleanup(pool.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(ctx); err != nil {
+		Unreachable(t, err)
+	}
+	return pool
+}
+
+// Tables lists the tables of db's current schema, by name.
+func Tables(t testing.TB, db interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}) []string {
+	t.Helper()
+	var names []string
+	err := db.QueryRow(context.Background(), `
+SELECT coalesce(array_agg(table_name::text ORDER BY table_name), '{}')
+FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&names)
+	if err != nil {
+		t.Fatalf("list tables: %v", err)
+	}
+	return names
 }
