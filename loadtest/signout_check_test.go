@@ -2,15 +2,11 @@ package loadtest
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/go-singlesession/singlesession"
 )
 
 // The collision scenario's check finds a session that outlived an operator's
@@ -19,26 +15,8 @@ import (
 // a login answered after it began.
 func TestCheckSignOutsFindsSurvivors(t *testing.T) {
 	t.Parallel()
-	dsn := os.Getenv("DATABASE_URL")
-	if dsn == "" {
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dsn)
-	require.NoError(t, err)
-	schema, err := createSchema(ctx, cfg.ConnConfig)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s: %v (CI=true makes this a failure)", dsn, err)
-		}
-		t.Skipf("PostgreSQL at %s: %v", dsn, err)
-	}
-	t.Cleanup(func() { dropSchema(cfg.ConnConfig, schema, 10*time.Second) })
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	require.NoError(t, singlesession.Migrate(ctx, pool))
+	pool := checkPool(t)
 	session := func(token, user string) {
 		_, err := pool.Exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ($1, '', now() + interval '1 hour')`, token)
 		require.NoError(t, err)
