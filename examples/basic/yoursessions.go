@@ -40,14 +40,23 @@ func (s sessionRow) Icon() string {
 	}
 }
 
+// signedIn reports whether the request's browser is signed in; when it is
+// not, it sends the browser to /login and the handler must return.
+func (a *app) signedIn(w http.ResponseWriter, r *http.Request) bool {
+	if a.m.UserID(r.Context()) != "" {
+		return true
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return false
+}
+
 // yourSessions lists the sessions of the signed-in user, each with a button
 // that ends it, and one that ends all the others.
 func (a *app) yourSessions(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	if a.m.UserID(ctx) == "" {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	if !a.signedIn(w, r) {
 		return
 	}
+	ctx := r.Context()
 	list, err := a.m.Sessions(ctx)
 	if err != nil {
 		a.serverError(w, r, "sessions", err)
@@ -71,11 +80,10 @@ func (a *app) endSession(w http.ResponseWriter, r *http.Request) {
 	if !a.readForm(w, r) {
 		return
 	}
-	ctx := r.Context()
-	if a.m.UserID(ctx) == "" {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	if !a.signedIn(w, r) {
 		return
 	}
+	ctx := r.Context()
 	ids := r.PostForm["id"]
 	if len(ids) != 1 {
 		http.Error(w, "The form needs one session id.", http.StatusBadRequest)
@@ -108,11 +116,10 @@ func (a *app) endOtherSessions(w http.ResponseWriter, r *http.Request) {
 	if !a.readForm(w, r) {
 		return
 	}
-	ctx := r.Context()
-	if a.m.UserID(ctx) == "" {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	if !a.signedIn(w, r) {
 		return
 	}
+	ctx := r.Context()
 	n, err := a.m.EndOtherSessions(ctx)
 	if err != nil {
 		a.serverError(w, r, "end other sessions", err)
