@@ -30,6 +30,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/alexedwards/scs/v2"
@@ -127,6 +128,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			msg = "singlesession: " + msg
 		}
 		fmt.Fprintln(stderr, msg)
+		if pgErr := (*pgconn.PgError)(nil); errors.As(err, &pgErr) && pgErr.Code == "42P01" {
+			fmt.Fprintln(stderr, "The tables are missing: run 'singlesession migrate' first.")
+		}
 		return exitFailure
 	}
 	return exitOK

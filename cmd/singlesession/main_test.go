@@ -243,3 +243,13 @@ func TestBadDatabase(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, `singlesession: sessions of "alice"`)
 }
+
+// On a database that was never migrated, a command says what to run.
+func TestUnmigratedDatabasePointsToMigrate(t *testing.T) {
+	t.Parallel()
+	dsn := testDSN(t) // a fresh schema, no tables
+	code, _, errOut := cli(t, "-dsn", dsn, "sessions", "alice")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "singlesession_links")
+	assert.Contains(t, errOut, "run 'singlesession migrate' first")
+}
