@@ -187,12 +187,16 @@ func (a *scsStore) DeleteCtx(ctx context.Context, token string) (err error) {
 	return nil
 }
 
-// AllCtx returns every unexpired session, for scs's SessionManager.Iterate.
-// Inside a request it notes their tokens, so that CommitCtx knows a commit of
-// one of them for an update of that session, never for a new session or the
-// pending login.
+// AllCtx returns every unexpired session, for scs's SessionManager.Iterate,
+// from a store that is an [IterableStore]. Inside a request it notes their
+// tokens, so that CommitCtx knows a commit of one of them for an update of
+// that session, never for a new session or the pending login.
 func (a *scsStore) AllCtx(ctx context.Context) (map[string][]byte, error) {
-	all, err := a.m.store.All(ctx)
+	it, ok := a.m.store.(IterableStore)
+	if !ok {
+		return nil, fmt.Errorf("singlesession: all sessions: the store (%T) is not an IterableStore, so scs's Iterate cannot list its sessions", a.m.store)
+	}
+	all, err := it.All(ctx)
 	if err != nil {
 		return nil, wrap("all sessions", err)
 	}

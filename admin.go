@@ -30,31 +30,6 @@ const (
 // actions lists every Action in the order the admin page offers them.
 var actions = []Action{ActionLogout, ActionLogoutAll}
 
-// Label returns the action's label, worded as in django-single-session, or ""
-// for an unknown action.
-func (a Action) Label() string {
-	switch a {
-	case ActionLogout:
-		return "Log out the user on all sessions"
-	case ActionLogoutAll:
-		return "Log out the (admin) user on all sessions"
-	}
-	return ""
-}
-
-// Note returns one line that says what the action does to admin users, as
-// the admin page shows it under the action's button, or "" for an unknown
-// action.
-func (a Action) Note() string {
-	switch a {
-	case ActionLogout:
-		return "skips admin users"
-	case ActionLogoutAll:
-		return "signs admin users out too"
-	}
-	return ""
-}
-
 // Permission returns the permission the action needs, or "" for an unknown
 // action.
 func (a Action) Permission() string {
@@ -78,17 +53,6 @@ const (
 	// [ActionLogout], which leaves admin users to [ActionLogoutAll].
 	SkipAdminUser SkipReason = "admin_user"
 )
-
-// Description returns the reason in words, for people.
-func (r SkipReason) Description() string {
-	switch r {
-	case SkipUnknownUser:
-		return "unknown user"
-	case SkipAdminUser:
-		return "admin user: only \u201c" + ActionLogoutAll.Label() + "\u201d (" + PermLogoutAll + ") signs admin users out"
-	}
-	return string(r)
-}
 
 // Result reports what an action did. Every chosen user appears once, in the
 // order first given: in SignedOut or in Skipped.
@@ -198,7 +162,7 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 	case m == nil:
 		return nil, errors.New("manager is nil: pass the Manager from New")
 	case dir == nil || isNilPointer(dir):
-		return nil, errors.New("directory is nil: pass your own Directory, NewStaticDirectory(...) or NewPostgresDirectory(pool)")
+		return nil, errors.New("directory is nil: pass your own Directory, NewStaticDirectory(...) or pgxstore.NewDirectory(pool)")
 	case cfg.PageSize < 0 || cfg.PageSize > 1000:
 		return nil, fmt.Errorf("cfg.PageSize %d is not between 1 and 1000 (0 means 50)", cfg.PageSize)
 	case cfg.MaxBodyBytes < 0:
@@ -266,8 +230,8 @@ func cleanPrefix(p string) string {
 // checks that actor holds the action's permission, looks everyone up in the
 // [Directory] with one call, and ends the sessions of everyone it does not
 // skip with one store operation, so its cost does not grow in round trips
-// with the number of users (two queries with [PostgresStore] and
-// [PostgresDirectory]).
+// with the number of users (two queries with pgxstore's Store and
+// Directory).
 //
 // [ActionLogout] skips admin users; [ActionLogoutAll] skips no one known.
 // Users the directory does not know are skipped ([SkipUnknownUser]); that is
@@ -281,9 +245,6 @@ func cleanPrefix(p string) string {
 // action's permission; the directory's error if it fails. If the store fails,
 // some sessions may have ended.
 func (a *Admin) Run(ctx context.Context, actor string, action Action, userIDs []string) (*Result, error) {
-	if ctx == nil {
-		return nil, errors.New("singlesession: run action: nil context")
-	}
 	targets, err := prepare(action, userIDs)
 	if err != nil {
 		return nil, err
@@ -307,9 +268,6 @@ func (a *Admin) Run(ctx context.Context, actor string, action Action, userIDs []
 // Actions returns the actions actor may run, in the order the admin page
 // offers them: none for a user the [Directory] does not know.
 func (a *Admin) Actions(ctx context.Context, actor string) ([]Action, error) {
-	if ctx == nil {
-		return nil, errors.New("singlesession: actions: nil context")
-	}
 	u, ok, err := a.lookupActor(ctx, actor)
 	if err != nil || !ok {
 		return nil, err
@@ -426,9 +384,6 @@ func (a *Admin) execute(ctx context.Context, actor User, action Action, targets 
 // directory does not know (whose sessions the actions leave alone too); the
 // directory's error if it fails.
 func (a *Admin) EndSession(ctx context.Context, actor, userID, sessionID string) error {
-	if ctx == nil {
-		return errors.New("singlesession: end session: nil context")
-	}
 	if err := ValidateUserID(userID); err != nil {
 		return fmt.Errorf("singlesession: end session of %.40q: %w", userID, err)
 	}

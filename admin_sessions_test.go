@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/testapp"
 )
 
 const (
@@ -58,16 +59,16 @@ func TestAdminEndSessionPermissionMatrix(t *testing.T) {
 	actors := map[string]string{"none": "alice", "logout": "sam", "logout_all": "tess", "admin": "root"}
 	forEachStore(t, func(t *testing.T, e *env) {
 		events := &evLog{}
-		a := newApp(t, e.store, withEvLog(events))
-		admin := newAdmin(t, a.m, singlesession.NewStaticDirectory(adminUsers...))
+		a := newApp(t, e.Store, withEvLog(events))
+		admin := newAdmin(t, a.M, singlesession.NewStaticDirectory(adminUsers...))
 		for holds, actor := range actors {
 			for _, target := range []string{"bob", "ruth", actor} {
 				t.Run(holds+"/"+target, func(t *testing.T) {
 					ctx := context.Background()
-					endAll(t, e.store, allUserIDs()...)
-					ids := seedDevices(t, e.store, target, firefoxLinux, safariIPhone)
-					seedDevices(t, e.store, "carol", firefoxLinux)
-					events.take()
+					endAll(t, e.Store, allUserIDs()...)
+					ids := seedDevices(t, e.Store, target, firefoxLinux, safariIPhone)
+					seedDevices(t, e.Store, "carol", firefoxLinux)
+					events.Take()
 
 					err := admin.EndSession(ctx, actor, target, ids[0])
 
@@ -75,17 +76,17 @@ func TestAdminEndSessionPermissionMatrix(t *testing.T) {
 					if !permitted {
 						require.ErrorIs(t, err, singlesession.ErrPermissionDenied)
 						assert.ErrorContains(t, err, "singlesession: end session of")
-						assert.Equal(t, 2, e.sessionsOf(t, target), "nothing ends")
-						assert.Empty(t, events.take())
+						assert.Equal(t, 2, e.SessionsOf(t, target), "nothing ends")
+						assert.Empty(t, events.Take())
 						return
 					}
 					require.NoError(t, err)
-					list, err := a.m.UserSessions(ctx, target)
+					list, err := a.M.UserSessions(ctx, target)
 					require.NoError(t, err)
 					require.Len(t, list, 1, "exactly the one session ends")
 					assert.Equal(t, ids[1], list[0].ID)
-					assert.Equal(t, 1, e.sessionsOf(t, "carol"), "a bystander is untouched")
-					ev := evOne(t, events.take(), singlesession.EventEnded)
+					assert.Equal(t, 1, e.SessionsOf(t, "carol"), "a bystander is untouched")
+					ev := testapp.OneEvent(t, events.Take(), singlesession.EventEnded)
 					assert.Equal(t, target, ev.UserID)
 					assert.Equal(t, actor, ev.Actor, "the event names the operator")
 					assert.Equal(t, singlesession.ReasonAdmin, ev.Reason)
@@ -102,12 +103,12 @@ func TestAdminEndSessionPermissionMatrix(t *testing.T) {
 func TestAdminEndSessionErrors(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		a := newApp(t, e.store)
-		admin := newAdmin(t, a.m, singlesession.NewStaticDirectory(adminUsers...))
-		bob := seedDevices(t, e.store, "bob", firefoxLinux)
-		carol := seedDevices(t, e.store, "carol", firefoxLinux)
-		seedDevices(t, e.store, "ghost", firefoxLinux) // linked, but unknown to the directory
-		expired := seedSessions(t, e.store, "bob", 1)
+		a := newApp(t, e.Store)
+		admin := newAdmin(t, a.M, singlesession.NewStaticDirectory(adminUsers...))
+		bob := seedDevices(t, e.Store, "bob", firefoxLinux)
+		carol := seedDevices(t, e.Store, "carol", firefoxLinux)
+		seedDevices(t, e.Store, "ghost", firefoxLinux) // linked, but unknown to the directory
+		expired := seedSessions(t, e.Store, "bob", 1)
 		expire(t, e, expired[0])
 
 		for name, tc := range map[string]struct {
@@ -128,13 +129,11 @@ func TestAdminEndSessionErrors(t *testing.T) {
 				err := admin.EndSession(ctx, tc.actor, tc.user, tc.id)
 				require.ErrorIs(t, err, tc.want)
 				assert.True(t, strings.HasPrefix(err.Error(), "singlesession: "), err.Error())
-				assert.Equal(t, 1, e.sessionsOf(t, "bob"))
-				assert.Equal(t, 1, e.sessionsOf(t, "carol"))
-				assert.Equal(t, 1, e.sessionsOf(t, "ghost"))
+				assert.Equal(t, 1, e.SessionsOf(t, "bob"))
+				assert.Equal(t, 1, e.SessionsOf(t, "carol"))
+				assert.Equal(t, 1, e.SessionsOf(t, "ghost"))
 			})
 		}
-		//lint:ignore SA1012 a nil context is refused, not a panic
-		assert.Error(t, admin.EndSession(nil, "root", "bob", bob[0]))
 	})
 }
 
@@ -142,17 +141,17 @@ func TestAdminEndSessionErrors(t *testing.T) {
 // request, and Manager.Ended tells it ReasonAdmin.
 func TestAdminEndSessionBrowserLearnsWhy(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store, withEndedRoute())
-		admin := newAdmin(t, a.m, singlesession.NewStaticDirectory(adminUsers...))
-		laptop := a.browser("laptop")
-		laptop.mustLogin("bob")
-		list, err := a.m.UserSessions(context.Background(), "bob")
+		a := newApp(t, e.Store)
+		admin := newAdmin(t, a.M, singlesession.NewStaticDirectory(adminUsers...))
+		laptop := a.Browser("laptop")
+		laptop.MustLogin("bob")
+		list, err := a.M.UserSessions(context.Background(), "bob")
 		require.NoError(t, err)
 		require.Len(t, list, 1)
 
 		require.NoError(t, admin.EndSession(context.Background(), "sam", "bob", list[0].ID))
-		assert.Equal(t, "", laptop.whoami())
-		ending, ok := laptop.ended()
+		assert.Equal(t, "", laptop.WhoAmI())
+		ending, ok := laptop.Ending()
 		require.True(t, ok)
 		assert.Equal(t, singlesession.ReasonAdmin, ending.Reason)
 		assert.Equal(t, "", ending.UserAgent, "operators leave no user agent")
@@ -164,14 +163,14 @@ func TestAdminEndSessionBrowserLearnsWhy(t *testing.T) {
 // an actor who may end them.
 func TestAdminHTTPUserSessions(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-		bobIDs := seedDevices(t, e.store, "bob", firefoxLinux, safariIPhone)
-		seedDevices(t, e.store, "ruth", edgeWindows)
-		root, sam := a.browser("root"), a.browser("sam")
-		root.mustLogin("root")
-		sam.mustLogin("sam")
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		bobIDs := seedDevices(t, e.Store, "bob", firefoxLinux, safariIPhone)
+		seedDevices(t, e.Store, "ruth", edgeWindows)
+		root, sam := a.Browser("root"), a.Browser("sam")
+		root.MustLogin("root")
+		sam.MustLogin("sam")
 
-		res, page := root.send("GET", "/admin/sessions?user=bob", "")
+		res, page := root.Send("GET", "/admin/sessions?user=bob", "")
 		require.Equal(t, http.StatusOK, res.StatusCode, page)
 		assert.Contains(t, page, `<h2 id="sessions-of">Sessions of bob</h2>`)
 		assert.Contains(t, page, `<td title="`+html.EscapeString(firefoxLinux)+`">Firefox on Linux</td>`)
@@ -189,27 +188,27 @@ func TestAdminHTTPUserSessions(t *testing.T) {
 		assert.Contains(t, page, `<a href="/admin/sessions?user=bob">sessions</a>`, "each row links its sessions")
 
 		// sam holds logout only: ruth is an admin user, so no button.
-		res, page = sam.send("GET", "/admin/sessions?user=ruth", "")
+		res, page = sam.Send("GET", "/admin/sessions?user=ruth", "")
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		assert.Contains(t, page, `>Edge on Windows</td>`)
 		assert.NotContains(t, page, `/sessions/end"`)
 		assert.Contains(t, html.UnescapeString(page), "Ending an admin user’s sessions needs single_session.logout_all.")
-		_, page = sam.send("GET", "/admin/sessions?user=bob", "")
+		_, page = sam.Send("GET", "/admin/sessions?user=bob", "")
 		assert.Contains(t, page, `/sessions/end"`)
 
 		// The actor's own session is marked.
-		_, page = root.send("GET", "/admin/sessions?user=root", "")
+		_, page = root.Send("GET", "/admin/sessions?user=root", "")
 		assert.Contains(t, page, `<span class="tag you">this browser</span>`)
 
 		// A user with none, and one the directory does not know.
-		_, page = root.send("GET", "/admin/sessions?user=alice", "")
+		_, page = root.Send("GET", "/admin/sessions?user=alice", "")
 		assert.Contains(t, page, "No active session.")
-		res, page = root.send("GET", "/admin/sessions?user=ghost", "")
+		res, page = root.Send("GET", "/admin/sessions?user=ghost", "")
 		assert.Equal(t, http.StatusNotFound, res.StatusCode)
 		assert.Contains(t, html.UnescapeString(page), "No user “ghost”")
 
 		// JSON.
-		res, body := root.send("GET", "/admin/sessions?user=bob", "", "Accept", "application/json")
+		res, body := root.Send("GET", "/admin/sessions?user=bob", "", "Accept", "application/json")
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
 		var p struct {
 			User struct {
@@ -233,18 +232,19 @@ func TestAdminHTTPUserSessions(t *testing.T) {
 		assert.Equal(t, "bob", p.User.ID)
 		assert.True(t, p.User.CanEnd)
 		require.Len(t, p.User.Sessions, 2)
-		assert.Equal(t, bobIDs[0], p.User.Sessions[0].ID, "oldest login first")
-		assert.Equal(t, "Firefox on Linux", p.User.Sessions[0].Device)
-		assert.Equal(t, firefoxLinux, p.User.Sessions[0].UserAgent)
-		assert.Equal(t, "192.0.2.10", p.User.Sessions[0].IP)
-		assert.False(t, p.User.Sessions[0].Created.IsZero())
+		assert.Equal(t, bobIDs[1], p.User.Sessions[0].ID, "most recently used first")
+		assert.Equal(t, bobIDs[0], p.User.Sessions[1].ID)
+		assert.Equal(t, "Firefox on Linux", p.User.Sessions[1].Device)
+		assert.Equal(t, firefoxLinux, p.User.Sessions[1].UserAgent)
+		assert.Equal(t, "192.0.2.10", p.User.Sessions[1].IP)
+		assert.False(t, p.User.Sessions[1].Created.IsZero())
 		assert.Len(t, p.Users, 7, "the list of users is still there")
-		_, body = sam.send("GET", "/admin/sessions?user=ruth", "", "Accept", "application/json")
+		_, body = sam.Send("GET", "/admin/sessions?user=ruth", "", "Accept", "application/json")
 		assert.Contains(t, body, `"can_end":false`)
-		res, body = root.send("GET", "/admin/sessions?user=ghost", "", "Accept", "application/json")
+		res, body = root.Send("GET", "/admin/sessions?user=ghost", "", "Accept", "application/json")
 		assert.Equal(t, http.StatusNotFound, res.StatusCode)
 		assert.JSONEq(t, `{"error":"unknown user"}`, body)
-		_, body = root.send("GET", "/admin/sessions", "", "Accept", "application/json")
+		_, body = root.Send("GET", "/admin/sessions", "", "Accept", "application/json")
 		assert.NotContains(t, body, `"user":`, "no user chosen, no user field")
 	})
 }
@@ -254,36 +254,36 @@ func TestAdminHTTPUserSessions(t *testing.T) {
 func TestAdminHTTPEndSession(t *testing.T) {
 	actors := map[string]string{"none": "alice", "logout": "sam", "logout_all": "tess", "admin": "root"}
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
 		for holds, actor := range actors {
 			for _, target := range []string{"bob", "ruth"} {
 				t.Run(holds+"/"+target, func(t *testing.T) {
-					endAll(t, e.store, allUserIDs()...)
-					b := a.browser(actor)
-					b.mustLogin(actor)
-					ids := seedDevices(t, e.store, target, firefoxLinux, chromeAndroid)
+					endAll(t, e.Store, allUserIDs()...)
+					b := a.Browser(actor)
+					b.MustLogin(actor)
+					ids := seedDevices(t, e.Store, target, firefoxLinux, chromeAndroid)
 
-					res, body := b.send("POST", "/admin/sessions/sessions/end", endForm(target, ids[0])+"&q=r&page=1")
+					res, body := b.Send("POST", "/admin/sessions/sessions/end", endForm(target, ids[0])+"&q=r&page=1")
 
 					permitted := holds == "admin" || holds == "logout_all" || (holds == "logout" && target == "bob")
 					if !permitted {
 						assert.Equal(t, http.StatusForbidden, res.StatusCode, body)
-						assert.Equal(t, 2, e.sessionsOf(t, target), "nothing ends")
-						assert.Equal(t, actor, b.whoami())
+						assert.Equal(t, 2, e.SessionsOf(t, target), "nothing ends")
+						assert.Equal(t, actor, b.WhoAmI())
 						return
 					}
 					require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
 					assert.Equal(t, "/admin/sessions?q=r&user="+target, res.Header.Get("Location"))
-					list, err := a.m.UserSessions(context.Background(), target)
+					list, err := a.M.UserSessions(context.Background(), target)
 					require.NoError(t, err)
 					require.Len(t, list, 1)
 					assert.Equal(t, ids[1], list[0].ID)
 
-					_, page := b.send("GET", res.Header.Get("Location"), "")
+					_, page := b.Send("GET", res.Header.Get("Location"), "")
 					assert.Contains(t, html.UnescapeString(page), `<p class="notice" role="status">Ended one session of “`+target+`”.</p>`)
 					assert.Contains(t, page, ">Chrome on Android</td>")
 					assert.NotContains(t, page, "Firefox on Linux")
-					_, page = b.send("GET", res.Header.Get("Location"), "")
+					_, page = b.Send("GET", res.Header.Get("Location"), "")
 					assert.NotContains(t, page, `class="notice"`, "the message shows once")
 				})
 			}
@@ -294,20 +294,20 @@ func TestAdminHTTPEndSession(t *testing.T) {
 // An action run while a user's sessions are shown returns to them.
 func TestAdminHTTPActionKeepsTheSessionsShown(t *testing.T) {
 	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-	root := a.browser("root")
-	root.mustLogin("root")
-	seedDevices(t, a.store, "bob", firefoxLinux)
-	_, page := root.send("GET", "/admin/sessions?user=bob&q=b", "")
+	root := a.Browser("root")
+	root.MustLogin("root")
+	seedDevices(t, a.Store, "bob", firefoxLinux)
+	_, page := root.Send("GET", "/admin/sessions?user=bob&q=b", "")
 	assert.Contains(t, page, `<input type="hidden" name="sessions_of" value="bob">`)
 
-	res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout", "bob")+"&q=b&page=1&sessions_of=bob")
+	res, _ := root.Send("POST", "/admin/sessions/logout", actionForm("logout", "bob")+"&q=b&page=1&sessions_of=bob")
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	assert.Equal(t, "/admin/sessions?q=b&user=bob", res.Header.Get("Location"))
-	_, page = root.send("GET", res.Header.Get("Location"), "")
+	_, page = root.Send("GET", res.Header.Get("Location"), "")
 	assert.Contains(t, page, "1 user signed out, 1 session ended.")
 	assert.Contains(t, page, "No active session.")
 
-	res, _ = root.send("POST", "/admin/sessions/logout", actionForm("logout", "bob")+"&sessions_of=%FF")
+	res, _ = root.Send("POST", "/admin/sessions/logout", actionForm("logout", "bob")+"&sessions_of=%FF")
 	assert.Equal(t, "/admin/sessions", res.Header.Get("Location"), "a bad value is dropped")
 }
 
@@ -316,17 +316,17 @@ func TestAdminHTTPActionKeepsTheSessionsShown(t *testing.T) {
 // log in. JSON clients get objects.
 func TestAdminHTTPEndSessionRefused(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-		root := a.browser("root")
-		root.mustLogin("root")
-		bob := seedDevices(t, e.store, "bob", firefoxLinux)
-		carol := seedDevices(t, e.store, "carol", firefoxLinux)
-		seedDevices(t, e.store, "ghost", firefoxLinux)
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		root := a.Browser("root")
+		root.MustLogin("root")
+		bob := seedDevices(t, e.Store, "bob", firefoxLinux)
+		carol := seedDevices(t, e.Store, "carol", firefoxLinux)
+		seedDevices(t, e.Store, "ghost", firefoxLinux)
 		untouched := func() {
 			t.Helper()
-			assert.Equal(t, 1, e.sessionsOf(t, "bob"))
-			assert.Equal(t, 1, e.sessionsOf(t, "carol"))
-			assert.Equal(t, 1, e.sessionsOf(t, "ghost"))
+			assert.Equal(t, 1, e.SessionsOf(t, "bob"))
+			assert.Equal(t, 1, e.SessionsOf(t, "carol"))
+			assert.Equal(t, 1, e.SessionsOf(t, "ghost"))
 		}
 
 		for name, form := range map[string]string{
@@ -335,12 +335,12 @@ func TestAdminHTTPEndSessionRefused(t *testing.T) {
 			"unknown user":      endForm("ghost", bob[0]),
 		} {
 			t.Run(name, func(t *testing.T) {
-				res, body := root.send("POST", "/admin/sessions/sessions/end", form)
+				res, body := root.Send("POST", "/admin/sessions/sessions/end", form)
 				assert.Equal(t, http.StatusNotFound, res.StatusCode, body)
 				assert.Contains(t, res.Header.Get("Refresh"), "0; url=/admin/sessions?user=", "back to the list at once")
 				assert.Contains(t, html.UnescapeString(body), "No such session of")
 				untouched()
-				res, body = root.send("POST", "/admin/sessions/sessions/end", form, "Accept", "application/json")
+				res, body = root.Send("POST", "/admin/sessions/sessions/end", form, "Accept", "application/json")
 				assert.Equal(t, http.StatusNotFound, res.StatusCode)
 				assert.JSONEq(t, `{"error":"session not found"}`, body)
 				untouched()
@@ -349,39 +349,39 @@ func TestAdminHTTPEndSessionRefused(t *testing.T) {
 
 		t.Run("cross-origin", func(t *testing.T) {
 			for _, h := range [][]string{{"Origin", "https://evil.example"}, {"Sec-Fetch-Site", "cross-site"}} {
-				res, _ := root.send("POST", "/admin/sessions/sessions/end", endForm("bob", bob[0]), h...)
+				res, _ := root.Send("POST", "/admin/sessions/sessions/end", endForm("bob", bob[0]), h...)
 				assert.Equal(t, http.StatusForbidden, res.StatusCode)
 			}
 			untouched()
 		})
 		t.Run("anonymous", func(t *testing.T) {
-			res, _ := a.browser("anon").send("POST", "/admin/sessions/sessions/end", endForm("bob", bob[0]))
+			res, _ := a.Browser("anon").Send("POST", "/admin/sessions/sessions/end", endForm("bob", bob[0]))
 			assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 			assert.Equal(t, "/login", res.Header.Get("Location"))
 			untouched()
 		})
 		t.Run("no permission comes before bad input", func(t *testing.T) {
-			alice := a.browser("alice")
-			alice.mustLogin("alice")
-			res, _ := alice.send("POST", "/admin/sessions/sessions/end", "user=%FF&id=x")
+			alice := a.Browser("alice")
+			alice.MustLogin("alice")
+			res, _ := alice.Send("POST", "/admin/sessions/sessions/end", "user=%FF&id=x")
 			assert.Equal(t, http.StatusForbidden, res.StatusCode)
-			res, _ = alice.send("GET", "/admin/sessions?user=%FF", "")
+			res, _ = alice.Send("GET", "/admin/sessions?user=%FF", "")
 			assert.Equal(t, http.StatusForbidden, res.StatusCode)
 		})
 		t.Run("forbidden JSON", func(t *testing.T) {
-			ruth := seedDevices(t, e.store, "ruth", firefoxLinux)
-			sam := a.browser("sam")
-			sam.mustLogin("sam")
-			res, body := sam.send("POST", "/admin/sessions/sessions/end", endForm("ruth", ruth[0]), "Accept", "application/json")
+			ruth := seedDevices(t, e.Store, "ruth", firefoxLinux)
+			sam := a.Browser("sam")
+			sam.MustLogin("sam")
+			res, body := sam.Send("POST", "/admin/sessions/sessions/end", endForm("ruth", ruth[0]), "Accept", "application/json")
 			assert.Equal(t, http.StatusForbidden, res.StatusCode)
 			assert.Contains(t, body, `is an admin user: ending its sessions needs single_session.logout_all`)
-			assert.Equal(t, 1, e.sessionsOf(t, "ruth"))
+			assert.Equal(t, 1, e.SessionsOf(t, "ruth"))
 		})
 		t.Run("JSON", func(t *testing.T) {
-			res, body := root.send("POST", "/admin/sessions/sessions/end", endForm("bob", bob[0]), "Accept", "application/json")
+			res, body := root.Send("POST", "/admin/sessions/sessions/end", endForm("bob", bob[0]), "Accept", "application/json")
 			require.Equal(t, http.StatusOK, res.StatusCode, body)
 			assert.JSONEq(t, fmt.Sprintf(`{"user_id":"bob","session_id":%q}`, bob[0]), body)
-			assert.Zero(t, e.sessionsOf(t, "bob"))
+			assert.Zero(t, e.SessionsOf(t, "bob"))
 		})
 	})
 }
@@ -390,12 +390,12 @@ func TestAdminHTTPEndSessionRefused(t *testing.T) {
 // log in; another session of their own ends like anyone's.
 func TestAdminHTTPEndOwnSession(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{}, withPolicy(singlesession.Never))
-		root := a.browser("root")
-		root.mustLogin("root")
-		other := seedDevices(t, e.store, "root", firefoxLinux)
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{}, withPolicy(singlesession.Never))
+		root := a.Browser("root")
+		root.MustLogin("root")
+		other := seedDevices(t, e.Store, "root", firefoxLinux)
 		var mine string
-		list, err := a.m.UserSessions(context.Background(), "root")
+		list, err := a.M.UserSessions(context.Background(), "root")
 		require.NoError(t, err)
 		for _, s := range list {
 			if s.ID != other[0] {
@@ -404,16 +404,16 @@ func TestAdminHTTPEndOwnSession(t *testing.T) {
 		}
 		require.NotEmpty(t, mine)
 
-		res, _ := root.send("POST", "/admin/sessions/sessions/end", endForm("root", other[0]))
+		res, _ := root.Send("POST", "/admin/sessions/sessions/end", endForm("root", other[0]))
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Equal(t, "/admin/sessions?user=root", res.Header.Get("Location"))
-		assert.Equal(t, "root", root.whoami())
+		assert.Equal(t, "root", root.WhoAmI())
 
-		res, _ = root.send("POST", "/admin/sessions/sessions/end", endForm("root", mine))
+		res, _ = root.Send("POST", "/admin/sessions/sessions/end", endForm("root", mine))
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Equal(t, "/login", res.Header.Get("Location"))
-		assert.Equal(t, "", root.whoami())
-		assert.Zero(t, e.sessionsOf(t, "root"))
+		assert.Equal(t, "", root.WhoAmI())
+		assert.Zero(t, e.SessionsOf(t, "root"))
 	})
 }
 
@@ -422,10 +422,10 @@ func TestAdminHTTPEndOwnSession(t *testing.T) {
 // no script.
 func TestAdminHTTPStylesheet(t *testing.T) {
 	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-	root := a.browser("root")
-	root.mustLogin("root")
+	root := a.Browser("root")
+	root.MustLogin("root")
 	for _, prefix := range adminPrefixes {
-		res, page := root.send("GET", prefix, "")
+		res, page := root.Send("GET", prefix, "")
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		csp := res.Header.Get("Content-Security-Policy")
 		assert.Contains(t, csp, "style-src 'self'")
@@ -438,21 +438,21 @@ func TestAdminHTTPStylesheet(t *testing.T) {
 		href := page[strings.Index(page, prefix+"/admin.css?v="):]
 		href = href[:strings.Index(href, `"`)]
 
-		for _, b := range []*browser{root, a.browser("anonymous")} {
-			res, css := b.send("GET", href, "")
+		for _, b := range []*browser{root, a.Browser("anonymous")} {
+			res, css := b.Send("GET", href, "")
 			require.Equal(t, http.StatusOK, res.StatusCode)
 			assert.Equal(t, "text/css; charset=utf-8", res.Header.Get("Content-Type"))
 			assert.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
 			assert.Contains(t, css, "--accent:")
 			assert.Contains(t, css, "button")
 		}
-		res, _ = root.send("GET", prefix+"/admin.css", "")
+		res, _ = root.Send("GET", prefix+"/admin.css", "")
 		assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"), "without the version, check each time")
 		etag := res.Header.Get("ETag")
 		require.NotEmpty(t, etag)
-		res, _ = root.send("GET", prefix+"/admin.css", "", "If-None-Match", etag)
+		res, _ = root.Send("GET", prefix+"/admin.css", "", "If-None-Match", etag)
 		assert.Equal(t, http.StatusNotModified, res.StatusCode)
-		res, _ = root.send("POST", prefix+"/admin.css", "")
+		res, _ = root.Send("POST", prefix+"/admin.css", "")
 		assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
 	}
 }
@@ -460,14 +460,11 @@ func TestAdminHTTPStylesheet(t *testing.T) {
 // Under each action's button, one line says what it does to admin users.
 func TestAdminHTTPActionNotes(t *testing.T) {
 	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-	root := a.browser("root")
-	root.mustLogin("root")
-	_, page := root.send("GET", "/admin/sessions", "")
+	root := a.Browser("root")
+	root.MustLogin("root")
+	_, page := root.Send("GET", "/admin/sessions", "")
 	assert.Regexp(t, `value="logout">Log out the user on all sessions</button>\s*<small class="note">skips admin users</small>`, page)
 	assert.Regexp(t, `value="logout_all">Log out the \(admin\) user on all sessions</button>\s*<small class="note">signs admin users out too</small>`, page)
-	assert.Equal(t, "skips admin users", singlesession.ActionLogout.Note())
-	assert.Equal(t, "signs admin users out too", singlesession.ActionLogoutAll.Note())
-	assert.Equal(t, "", singlesession.Action("delete").Note())
 }
 
 // The page's summary of a User-Agent: browser and system by substring.

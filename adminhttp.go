@@ -33,6 +33,8 @@ var pageTemplate = template.Must(template.New("admin.html").
 			}
 			return strconv.Itoa(n) + " " + noun + "s"
 		},
+		"actionLabel": actionLabel,
+		"skipText":    skipText,
 		// when writes a time to the minute, in UTC (the table's headings
 		// say so), or "-" for none.
 		"when": func(t time.Time) string {
@@ -434,7 +436,7 @@ func (a *Admin) view(r *http.Request, actor User, query string, page int) (*page
 		HomeURL:   a.homeURL,
 	}
 	for _, act := range allowed(actor) {
-		v.Actions = append(v.Actions, actionView{Name: act, Label: act.Label(), Note: act.Note()})
+		v.Actions = append(v.Actions, actionView{Name: act, Label: actionLabel(act), Note: actionNote(act)})
 	}
 	for i, u := range users {
 		v.Users[i] = userView{ID: u.ID, Admin: u.Admin, Sessions: counts[u.ID], SessionsURL: pageURL(base, query, page, u.ID)}
@@ -648,7 +650,7 @@ func (a *Admin) popFlash(r *http.Request) *flash {
 
 // validQuery reports why query cannot be a search, or nil. A search holds
 // what a user ID may hold (see ValidateUserID): PostgreSQL's text takes no NUL
-// byte and no invalid UTF-8, so [PostgresDirectory] would fail on them, and
+// byte and no invalid UTF-8, so pgxstore's Directory would fail on them, and
 // the input is at fault, not the directory. Unlike a user ID it may be empty.
 func validQuery(query string) error {
 	if query == "" {
@@ -810,4 +812,38 @@ func (a *Admin) refuseBadUser(w http.ResponseWriter, r *http.Request, err error)
 	if _, _, _, ok := a.actor(w, r, ""); ok {
 		a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
 	}
+}
+
+// actionLabel is the label of an action's button on the page.
+func actionLabel(a Action) string {
+	switch a {
+	case ActionLogout:
+		return "Log out the user on all sessions"
+	case ActionLogoutAll:
+		return "Log out the (admin) user on all sessions"
+	}
+	return string(a)
+}
+
+// actionNote is the line under an action's button: what it does to admin
+// users.
+func actionNote(a Action) string {
+	switch a {
+	case ActionLogout:
+		return "skips admin users"
+	case ActionLogoutAll:
+		return "signs admin users out too"
+	}
+	return ""
+}
+
+// skipText says in words why an action left a user alone.
+func skipText(r SkipReason) string {
+	switch r {
+	case SkipUnknownUser:
+		return "unknown user"
+	case SkipAdminUser:
+		return "admin user: only \u201c" + actionLabel(ActionLogoutAll) + "\u201d (" + PermLogoutAll + ") signs admin users out"
+	}
+	return string(r)
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // adminPrefixes are the two paths the tests mount the admin page at.
@@ -29,39 +29,17 @@ func newAdminApp(t testing.TB, store singlesession.Store, dir singlesession.Dire
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger
 	}
-	admin, err := singlesession.NewAdmin(a.m, dir, cfg)
+	admin, err := singlesession.NewAdmin(a.M, dir, cfg)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
-	mux.Handle("/", a.routes())
+	mux.Handle("/", a.Routes())
 	for _, p := range adminPrefixes {
 		mux.Handle(p+"/", http.StripPrefix(p, admin))
 		mux.Handle(p, http.StripPrefix(p, admin))
 	}
-	a.srv.Close()
-	a.srv = newServer(t, a.m.Middleware(mux))
+	a.Srv.Close()
+	a.Srv = newServer(t, a.M.Middleware(mux))
 	return a
-}
-
-// send makes one request without following redirects. header holds
-// name, value pairs; a POST is a form unless header says otherwise.
-func (b *browser) send(method, path, body string, header ...string) (*http.Response, string) {
-	b.t.Helper()
-	req, err := http.NewRequest(method, b.a.srv.URL+path, strings.NewReader(body))
-	require.NoError(b.t, err)
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	c := *b.c
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	res, err := c.Do(req)
-	require.NoError(b.t, err)
-	defer res.Body.Close()
-	text, err := io.ReadAll(res.Body)
-	require.NoError(b.t, err)
-	return res, string(text)
 }
 
 // actionForm encodes an action's form.
@@ -88,13 +66,14 @@ type adminPage struct {
 	} `json:"users"`
 }
 
-func (b *browser) pageJSON(path string) adminPage {
-	b.t.Helper()
-	res, body := b.send("GET", path, "", "Accept", "application/json")
-	require.Equal(b.t, http.StatusOK, res.StatusCode, body)
-	assert.Equal(b.t, "application/json", res.Header.Get("Content-Type"))
+// pageJSON reads the admin page at path as JSON.
+func pageJSON(b *browser, path string) adminPage {
+	b.T.Helper()
+	res, body := b.Send("GET", path, "", "Accept", "application/json")
+	require.Equal(b.T, http.StatusOK, res.StatusCode, body)
+	assert.Equal(b.T, "application/json", res.Header.Get("Content-Type"))
 	var p adminPage
-	require.NoError(b.t, json.Unmarshal([]byte(body), &p), body)
+	require.NoError(b.T, json.Unmarshal([]byte(body), &p), body)
 	return p
 }
 
@@ -103,26 +82,26 @@ func (b *browser) pageJSON(path string) adminPage {
 func TestAdminHTTPPermissionMatrix(t *testing.T) {
 	actors := map[string]string{"none": "alice", "logout": "sam", "logout_all": "tess", "admin": "root"}
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
 		for holds, actor := range actors {
 			for _, target := range []string{"bob", "ruth", actor} {
 				for _, action := range []singlesession.Action{singlesession.ActionLogout, singlesession.ActionLogoutAll} {
 					t.Run(fmt.Sprintf("%s/%s/%s", holds, target, action), func(t *testing.T) {
-						endAll(t, e.store, allUserIDs()...)
-						b := a.browser(actor)
-						b.mustLogin(actor)
-						seedSessions(t, e.store, target, 2)
-						seedSessions(t, e.store, "carol", 1)
-						before := e.sessionsOf(t, target)
+						endAll(t, e.Store, allUserIDs()...)
+						b := a.Browser(actor)
+						b.MustLogin(actor)
+						seedSessions(t, e.Store, target, 2)
+						seedSessions(t, e.Store, "carol", 1)
+						before := e.SessionsOf(t, target)
 
-						res, body := b.send("POST", "/admin/sessions/logout", actionForm(string(action), target))
+						res, body := b.Send("POST", "/admin/sessions/logout", actionForm(string(action), target))
 
 						permitted := holds == "admin" || holds == string(action)
 						if !permitted {
 							assert.Equal(t, http.StatusForbidden, res.StatusCode, body)
-							assert.Equal(t, before, e.sessionsOf(t, target), "nothing ends")
-							assert.Equal(t, actor, b.whoami())
-							res, _ := b.send("GET", "/admin/sessions", "")
+							assert.Equal(t, before, e.SessionsOf(t, target), "nothing ends")
+							assert.Equal(t, actor, b.WhoAmI())
+							res, _ := b.Send("GET", "/admin/sessions", "")
 							if holds == "none" {
 								assert.Equal(t, http.StatusForbidden, res.StatusCode, "no page without either permission")
 							} else {
@@ -133,22 +112,22 @@ func TestAdminHTTPPermissionMatrix(t *testing.T) {
 						require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
 						targetIsAdmin := target == "ruth" || target == "root"
 						if action == singlesession.ActionLogout && targetIsAdmin {
-							assert.Equal(t, before, e.sessionsOf(t, target), "logout skips admin users")
+							assert.Equal(t, before, e.SessionsOf(t, target), "logout skips admin users")
 							assert.Equal(t, "/admin/sessions", res.Header.Get("Location"))
-							_, page := b.send("GET", "/admin/sessions", "")
+							_, page := b.Send("GET", "/admin/sessions", "")
 							assert.Contains(t, page, target+": admin user")
 						} else {
-							assert.Zero(t, e.sessionsOf(t, target))
+							assert.Zero(t, e.SessionsOf(t, target))
 							if target == actor {
 								assert.Equal(t, "/login", res.Header.Get("Location"), "signed themself out")
-								assert.Equal(t, "", b.whoami())
+								assert.Equal(t, "", b.WhoAmI())
 							} else {
 								assert.Equal(t, "/admin/sessions", res.Header.Get("Location"))
-								_, page := b.send("GET", "/admin/sessions", "")
+								_, page := b.Send("GET", "/admin/sessions", "")
 								assert.Contains(t, page, target+": 2 sessions ended")
 							}
 						}
-						assert.Equal(t, 1, e.sessionsOf(t, "carol"), "a bystander is untouched")
+						assert.Equal(t, 1, e.SessionsOf(t, "carol"), "a bystander is untouched")
 					})
 				}
 			}
@@ -159,20 +138,20 @@ func TestAdminHTTPPermissionMatrix(t *testing.T) {
 // Anonymous visitors are sent to the login URL and end nothing.
 func TestAdminHTTPAnonymous(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{LoginURL: "/signin?next=/admin/sessions"})
-		seedSessions(t, e.store, "bob", 2)
-		b := a.browser("anonymous")
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{LoginURL: "/signin?next=/admin/sessions"})
+		seedSessions(t, e.Store, "bob", 2)
+		b := a.Browser("anonymous")
 		for _, path := range []string{"/admin/sessions", "/admin/sessions/", "/ops/v1/people"} {
 			t.Run(path, func(t *testing.T) {
-				res, _ := b.send("GET", path, "")
+				res, _ := b.Send("GET", path, "")
 				assert.Equal(t, http.StatusSeeOther, res.StatusCode, path)
 				assert.Equal(t, "/signin?next=/admin/sessions", res.Header.Get("Location"))
 			})
 		}
-		res, _ := b.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"))
+		res, _ := b.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"))
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Equal(t, "/signin?next=/admin/sessions", res.Header.Get("Location"))
-		assert.Equal(t, 2, e.sessionsOf(t, "bob"), "nothing ends")
+		assert.Equal(t, 2, e.SessionsOf(t, "bob"), "nothing ends")
 	})
 }
 
@@ -180,21 +159,21 @@ func TestAdminHTTPAnonymous(t *testing.T) {
 // actions the actor may run, and never a session token.
 func TestAdminHTTPPage(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-		bob1, bob2 := a.browser("bob1"), a.browser("bob2")
-		bob1.mustLogin("bob")
-		seedSessions(t, e.store, "bob", 1)
-		seedSessions(t, e.store, "ruth", 3)
-		bob2.mustLogin("carol")
-		expired := seedSessions(t, e.store, "carol", 1)
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		bob1, bob2 := a.Browser("bob1"), a.Browser("bob2")
+		bob1.MustLogin("bob")
+		seedSessions(t, e.Store, "bob", 1)
+		seedSessions(t, e.Store, "ruth", 3)
+		bob2.MustLogin("carol")
+		expired := seedSessions(t, e.Store, "carol", 1)
 		expire(t, e, expired[0])
 
 		buttons := map[string][2]bool{"root": {true, true}, "sam": {true, false}, "tess": {false, true}}
 		for actor, want := range buttons {
 			t.Run(actor, func(t *testing.T) {
-				b := a.browser(actor)
-				b.mustLogin(actor)
-				res, page := b.send("GET", "/admin/sessions", "")
+				b := a.Browser(actor)
+				b.MustLogin(actor)
+				res, page := b.Send("GET", "/admin/sessions", "")
 				require.Equal(t, http.StatusOK, res.StatusCode, page)
 				assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
 				assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
@@ -209,12 +188,12 @@ func TestAdminHTTPPage(t *testing.T) {
 				assert.Regexp(t, `>bob</label></td>\s*<td class="n">2</td>`, page, "bob: two active sessions")
 				assert.Regexp(t, `>ruth</label> <span class="tag">admin</span></td>\s*<td class="n">3</td>`, page)
 				assert.Regexp(t, `>carol</label></td>\s*<td class="n">1</td>`, page, "the expired session is not counted")
-				assert.NotContains(t, page, bob1.cookie())
-				assert.NotContains(t, page, bob2.cookie())
-				assert.NotContains(t, page, b.cookie())
+				assert.NotContains(t, page, bob1.Cookie())
+				assert.NotContains(t, page, bob2.Cookie())
+				assert.NotContains(t, page, b.Cookie())
 				assert.NotContains(t, page, "<script")
 
-				res, _ = b.send("HEAD", "/admin/sessions/", "")
+				res, _ = b.Send("HEAD", "/admin/sessions/", "")
 				assert.Equal(t, http.StatusOK, res.StatusCode)
 			})
 		}
@@ -227,40 +206,40 @@ func TestAdminHTTPPostRedirectGet(t *testing.T) {
 	for _, prefix := range adminPrefixes {
 		t.Run(strings.ReplaceAll(prefix, "/", "_"), func(t *testing.T) {
 			forEachStore(t, func(t *testing.T, e *env) {
-				a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-				root := a.browser("root")
-				root.mustLogin("root")
-				seedSessions(t, e.store, "bob", 2)
-				seedSessions(t, e.store, "ruth", 1)
+				a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+				root := a.Browser("root")
+				root.MustLogin("root")
+				seedSessions(t, e.Store, "bob", 2)
+				seedSessions(t, e.Store, "ruth", 1)
 
-				res, page := root.send("GET", prefix+"/", "")
+				res, page := root.Send("GET", prefix+"/", "")
 				require.Equal(t, http.StatusOK, res.StatusCode)
 				assert.Contains(t, page, `action="`+prefix+`/logout"`)
 				assert.Contains(t, page, `<form method="get" action="`+prefix+`" role="search">`)
 
 				form := actionForm("logout", "bob", "ruth", "ghost") + "&q=&page=1"
-				res, _ = root.send("POST", prefix+"/logout", form)
+				res, _ = root.Send("POST", prefix+"/logout", form)
 				require.Equal(t, http.StatusSeeOther, res.StatusCode)
 				assert.Equal(t, prefix, res.Header.Get("Location"))
 
-				res, page = root.send("GET", res.Header.Get("Location"), "")
+				res, page = root.Send("GET", res.Header.Get("Location"), "")
 				require.Equal(t, http.StatusOK, res.StatusCode)
 				assert.Contains(t, page, "<h2>Log out the user on all sessions</h2>")
 				assert.Contains(t, page, "1 user signed out, 2 sessions ended, 2 users skipped.")
 				assert.Contains(t, page, "<li>bob: 2 sessions ended</li>")
 				assert.Contains(t, page, "<li>ruth: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out</li>")
 				assert.Contains(t, page, "<li>ghost: unknown user</li>")
-				assert.Zero(t, e.sessionsOf(t, "bob"))
-				assert.Equal(t, 1, e.sessionsOf(t, "ruth"))
+				assert.Zero(t, e.SessionsOf(t, "bob"))
+				assert.Equal(t, 1, e.SessionsOf(t, "ruth"))
 
-				_, page = root.send("GET", prefix, "")
+				_, page = root.Send("GET", prefix, "")
 				assert.NotContains(t, page, `class="result"`, "the result shows once")
 
 				// The redirect keeps the search and the page.
-				res, _ = root.send("POST", prefix+"/logout", actionForm("logout_all", "ruth")+"&q=r&page=2")
+				res, _ = root.Send("POST", prefix+"/logout", actionForm("logout_all", "ruth")+"&q=r&page=2")
 				require.Equal(t, http.StatusSeeOther, res.StatusCode)
 				assert.Equal(t, prefix+"?page=2&q=r", res.Header.Get("Location"))
-				assert.Zero(t, e.sessionsOf(t, "ruth"))
+				assert.Zero(t, e.SessionsOf(t, "ruth"))
 			})
 		})
 	}
@@ -270,37 +249,37 @@ func TestAdminHTTPPostRedirectGet(t *testing.T) {
 // sessions with the others, and the next visit is anonymous.
 func TestAdminHTTPSelfLogout(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-		root := a.browser("root")
-		root.mustLogin("root")
-		seedSessions(t, e.store, "root", 1)
-		seedSessions(t, e.store, "bob", 1)
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		root := a.Browser("root")
+		root.MustLogin("root")
+		seedSessions(t, e.Store, "root", 1)
+		seedSessions(t, e.Store, "bob", 1)
 
-		res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob", "root"))
+		res, _ := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob", "root"))
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Equal(t, "/login", res.Header.Get("Location"))
-		assert.Zero(t, e.sessionsOf(t, "root"))
-		assert.Zero(t, e.sessionsOf(t, "bob"))
-		res, _ = root.send("GET", "/admin/sessions", "")
+		assert.Zero(t, e.SessionsOf(t, "root"))
+		assert.Zero(t, e.SessionsOf(t, "bob"))
+		res, _ = root.Send("GET", "/admin/sessions", "")
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Equal(t, "/login", res.Header.Get("Location"))
 
 		// In JSON the result comes back whole, the actor's own line included.
-		root.mustLogin("root")
-		res, body := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "root"), "Accept", "application/json")
+		root.MustLogin("root")
+		res, body := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "root"), "Accept", "application/json")
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
 		assert.JSONEq(t, `{"action":"logout_all","actor":"root","signed_out":[{"user_id":"root","sessions":1}],"sessions":1,"skipped":[]}`, body)
-		assert.Equal(t, "", root.whoami())
+		assert.Equal(t, "", root.WhoAmI())
 	})
 }
 
 // Bad requests get a clear 4xx and end nothing.
 func TestAdminHTTPBadRequests(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-		root := a.browser("root")
-		root.mustLogin("root")
-		seedSessions(t, e.store, "bob", 2)
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		root := a.Browser("root")
+		root.MustLogin("root")
+		seedSessions(t, e.Store, "bob", 2)
 		huge := actionForm("logout_all", "bob") + "&user=" + strings.Repeat("x", 1<<20)
 		for name, tc := range map[string]struct {
 			method, path, body string
@@ -340,7 +319,7 @@ func TestAdminHTTPBadRequests(t *testing.T) {
 			"end: GET":          {"GET", "/admin/sessions/sessions/end", "", nil, 405, "use POST"},
 		} {
 			t.Run(name, func(t *testing.T) {
-				res, body := root.send(tc.method, tc.path, tc.body, tc.header...)
+				res, body := root.Send(tc.method, tc.path, tc.body, tc.header...)
 				assert.Equal(t, tc.status, res.StatusCode, body)
 				assert.Contains(t, html.UnescapeString(body), tc.want)
 				switch tc.status {
@@ -351,16 +330,16 @@ func TestAdminHTTPBadRequests(t *testing.T) {
 						assert.Equal(t, "GET, HEAD", res.Header.Get("Allow"))
 					}
 				}
-				assert.Equal(t, 2, e.sessionsOf(t, "bob"), "nothing ended")
-				assert.Equal(t, "root", root.whoami())
+				assert.Equal(t, 2, e.SessionsOf(t, "bob"), "nothing ended")
+				assert.Equal(t, "root", root.WhoAmI())
 			})
 		}
 
 		// The same action from the page's own origin goes through.
-		res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"),
-			"Sec-Fetch-Site", "same-origin", "Origin", a.srv.URL)
+		res, _ := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"),
+			"Sec-Fetch-Site", "same-origin", "Origin", a.Srv.URL)
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
-		assert.Zero(t, e.sessionsOf(t, "bob"))
+		assert.Zero(t, e.SessionsOf(t, "bob"))
 	})
 }
 
@@ -369,30 +348,30 @@ func TestAdminHTTPTrustedOrigin(t *testing.T) {
 	store := singlesession.NewMemoryStore()
 	a := newAdminApp(t, store, singlesession.NewStaticDirectory(adminUsers...),
 		singlesession.AdminConfig{TrustedOrigins: []string{"https://ops.example"}})
-	e := &env{store: store}
-	root := a.browser("root")
-	root.mustLogin("root")
+	e := &env{Store: store}
+	root := a.Browser("root")
+	root.MustLogin("root")
 	seedSessions(t, store, "bob", 1)
-	res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"),
+	res, _ := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"),
 		"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example")
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
-	assert.Equal(t, 1, e.sessionsOf(t, "bob"))
-	res, _ = root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"),
+	assert.Equal(t, 1, e.SessionsOf(t, "bob"))
+	res, _ = root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"),
 		"Sec-Fetch-Site", "cross-site", "Origin", "https://ops.example")
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
-	assert.Zero(t, e.sessionsOf(t, "bob"))
+	assert.Zero(t, e.SessionsOf(t, "bob"))
 }
 
 // With Accept: application/json the page and the results are JSON, errors
 // included.
 func TestAdminHTTPJSON(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{PageSize: 4})
-		sam := a.browser("sam")
-		sam.mustLogin("sam")
-		seedSessions(t, e.store, "bob", 2)
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{PageSize: 4})
+		sam := a.Browser("sam")
+		sam.MustLogin("sam")
+		seedSessions(t, e.Store, "bob", 2)
 
-		p := sam.pageJSON("/admin/sessions")
+		p := pageJSON(sam, "/admin/sessions")
 		assert.Equal(t, "sam", p.Actor)
 		require.Len(t, p.Actions, 1, "only what sam may run")
 		assert.Equal(t, "logout", p.Actions[0].Name)
@@ -407,24 +386,24 @@ func TestAdminHTTPJSON(t *testing.T) {
 		assert.Equal(t, "root", p.Users[3].ID)
 		assert.True(t, p.Users[3].Admin)
 
-		res, body := sam.send("POST", "/admin/sessions/logout", actionForm("logout", "bob", "root", "nobody"), "Accept", "application/json")
+		res, body := sam.Send("POST", "/admin/sessions/logout", actionForm("logout", "bob", "root", "nobody"), "Accept", "application/json")
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
 		assert.JSONEq(t, `{"action":"logout","actor":"sam","signed_out":[{"user_id":"bob","sessions":2}],"sessions":2,
 			"skipped":[{"user_id":"root","reason":"admin_user"},{"user_id":"nobody","reason":"unknown_user"}]}`, body)
 
-		res, body = sam.send("POST", "/admin/sessions/logout", actionForm("logout_all", "root"), "Accept", "application/json")
+		res, body = sam.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "root"), "Accept", "application/json")
 		assert.Equal(t, http.StatusForbidden, res.StatusCode)
 		assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
 		assert.JSONEq(t, `{"error":"forbidden: logout_all needs single_session.logout_all"}`, body)
 
-		res, body = sam.send("POST", "/admin/sessions/logout", "action=logout", "Accept", "application/json")
+		res, body = sam.Send("POST", "/admin/sessions/logout", "action=logout", "Accept", "application/json")
 		assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 		assert.JSONEq(t, `{"error":"no users chosen"}`, body)
 
-		res, body = sam.send("GET", "/admin/sessions", "", "Accept", "application/json;q=0, text/html")
+		res, body = sam.Send("GET", "/admin/sessions", "", "Accept", "application/json;q=0, text/html")
 		assert.Equal(t, http.StatusOK, res.StatusCode)
 		assert.Contains(t, body, "<!doctype html>", "q=0 refuses JSON")
-		res, _ = sam.send("GET", "/admin/sessions", "", "Accept", "text/html, application/json;q=0.5")
+		res, _ = sam.Send("GET", "/admin/sessions", "", "Accept", "text/html, application/json;q=0.5")
 		assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
 	})
 }
@@ -432,9 +411,9 @@ func TestAdminHTTPJSON(t *testing.T) {
 // The page pages and searches through the directory.
 func TestAdminHTTPPaginationAndSearch(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{PageSize: 2})
-		root := a.browser("root")
-		root.mustLogin("root")
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{PageSize: 2})
+		root := a.Browser("root")
+		root.MustLogin("root")
 		names := func(p adminPage) []string {
 			var list []string
 			for _, u := range p.Users {
@@ -446,33 +425,33 @@ func TestAdminHTTPPaginationAndSearch(t *testing.T) {
 		// alice bob carol root ruth sam tess
 		for page, want := range map[int][]string{1: {"alice", "bob"}, 2: {"carol", "root"}, 4: {"tess"}, 9: nil} {
 			t.Run(fmt.Sprint("page ", page), func(t *testing.T) {
-				p := root.pageJSON(fmt.Sprintf("/admin/sessions?page=%d", page))
+				p := pageJSON(root, fmt.Sprintf("/admin/sessions?page=%d", page))
 				assert.Equal(t, want, names(p), "page %d", page)
 				assert.Equal(t, 7, p.Total)
 				assert.Equal(t, 4, p.Pages)
 				assert.Equal(t, page, p.Page)
 			})
 		}
-		p := root.pageJSON("/admin/sessions?q=r")
+		p := pageJSON(root, "/admin/sessions?q=r")
 		assert.Equal(t, []string{"carol", "root"}, names(p))
 		assert.Equal(t, 3, p.Total)
 		assert.Equal(t, "r", p.Query)
-		p = root.pageJSON("/admin/sessions?q=r&page=2")
+		p = pageJSON(root, "/admin/sessions?q=r&page=2")
 		assert.Equal(t, []string{"ruth"}, names(p))
-		p = root.pageJSON("/admin/sessions?q=nobody")
+		p = pageJSON(root, "/admin/sessions?q=nobody")
 		assert.Empty(t, p.Users)
 		assert.Zero(t, p.Total)
 		assert.Equal(t, 1, p.Pages)
 
-		_, page := root.send("GET", "/ops/v1/people?q=r", "")
+		_, page := root.Send("GET", "/ops/v1/people?q=r", "")
 		assert.Contains(t, page, `Users 1–2 of 3, page 1 of 2.`)
 		assert.Contains(t, page, `<a href="/ops/v1/people?page=2&amp;q=r" rel="next">Next page</a>`)
 		assert.NotContains(t, page, `rel="prev"`)
 		assert.Contains(t, page, `value="r"`, "the search box keeps the query")
-		_, page = root.send("GET", "/ops/v1/people/?q=r&page=2", "")
+		_, page = root.Send("GET", "/ops/v1/people/?q=r&page=2", "")
 		assert.Contains(t, page, `<a href="/ops/v1/people?q=r" rel="prev">Previous page</a>`)
 		assert.NotContains(t, page, `rel="next"`)
-		_, page = root.send("GET", "/admin/sessions?q=nobody", "")
+		_, page = root.Send("GET", "/admin/sessions?q=nobody", "")
 		assert.Contains(t, page, "No users whose ID contains “nobody”.")
 	})
 }
@@ -494,12 +473,12 @@ func TestAdminHTTP10000Users(t *testing.T) {
 		t.Parallel()
 		store := singlesession.NewMemoryStore()
 		a := newAdminApp(t, store, singlesession.NewStaticDirectory(known...), singlesession.AdminConfig{})
-		root := a.browser("root")
-		root.mustLogin("root")
+		root := a.Browser("root")
+		root.MustLogin("root")
 		for _, id := range users[:n] {
 			seedSessions(t, store, id, 1)
 		}
-		res, body := root.send("POST", "/admin/sessions/logout", form, "Accept", "application/json")
+		res, body := root.Send("POST", "/admin/sessions/logout", form, "Accept", "application/json")
 		require.Equal(t, http.StatusOK, res.StatusCode, body[:min(len(body), 300)])
 		var r singlesession.Result
 		require.NoError(t, json.Unmarshal([]byte(body), &r))
@@ -513,9 +492,9 @@ func TestAdminHTTP10000Users(t *testing.T) {
 		for _, id := range users[:n] {
 			seedSessions(t, store, id, 1)
 		}
-		res, _ = root.send("POST", "/admin/sessions/logout", form)
+		res, _ = root.Send("POST", "/admin/sessions/logout", form)
 		require.Equal(t, http.StatusSeeOther, res.StatusCode)
-		_, page := root.send("GET", "/admin/sessions", "")
+		_, page := root.Send("GET", "/admin/sessions", "")
 		assert.Contains(t, page, "10000 users signed out, 10000 sessions ended.")
 		assert.Contains(t, page, "<li>user-00099: 1 session ended</li>")
 		assert.NotContains(t, page, "<li>user-00100:")
@@ -525,19 +504,19 @@ func TestAdminHTTP10000Users(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		pool, counter := tracedPool(t)
-		store := singlesession.NewPostgresStore(pool)
+		store := pgxstore.New(pool)
 		a := newAdminApp(t, store, singlesession.NewStaticDirectory(known...), singlesession.AdminConfig{})
-		root := a.browser("root")
-		root.mustLogin("root")
+		root := a.Browser("root")
+		root.MustLogin("root")
 		// Warm up the statements.
 		seedManyPostgres(t, pool, 1, 1)
-		res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "user-00000"), "Accept", "application/json")
+		res, _ := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "user-00000"), "Accept", "application/json")
 		require.Equal(t, http.StatusOK, res.StatusCode)
 
 		seedManyPostgres(t, pool, n, 3)
-		counter.take()
-		res, body := root.send("POST", "/admin/sessions/logout", form, "Accept", "application/json")
-		q := counter.take()
+		counter.Take()
+		res, body := root.Send("POST", "/admin/sessions/logout", form, "Accept", "application/json")
+		q := counter.Take()
 		require.Equal(t, http.StatusOK, res.StatusCode, body[:min(len(body), 300)])
 		var r singlesession.Result
 		require.NoError(t, json.Unmarshal([]byte(body), &r))
@@ -568,11 +547,11 @@ func TestAdminHTTPOutsideMiddleware(t *testing.T) {
 func TestAdminHTTPConfiguredPrefix(t *testing.T) {
 	store := singlesession.NewMemoryStore()
 	a := newAdminApp(t, store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{Prefix: "/outside/sessions/"})
-	root := a.browser("root")
-	root.mustLogin("root")
-	_, page := root.send("GET", "/admin/sessions", "")
+	root := a.Browser("root")
+	root.MustLogin("root")
+	_, page := root.Send("GET", "/admin/sessions", "")
 	assert.Contains(t, page, `action="/outside/sessions/logout"`)
-	res, _ := root.send("POST", "/admin/sessions/logout", actionForm("logout", "bob"))
+	res, _ := root.Send("POST", "/admin/sessions/logout", actionForm("logout", "bob"))
 	assert.Equal(t, "/outside/sessions", res.Header.Get("Location"))
 }
 
@@ -582,9 +561,9 @@ func TestAdminHTTPHomeURL(t *testing.T) {
 	for home, want := range map[string]string{"/app/": `<a href="/app/">Back to the application</a>`, "": ""} {
 		t.Run(cmp.Or(home, "none"), func(t *testing.T) {
 			a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{HomeURL: home})
-			root := a.browser("root")
-			root.mustLogin("root")
-			_, page := root.send("GET", "/admin/sessions", "")
+			root := a.Browser("root")
+			root.MustLogin("root")
+			_, page := root.Send("GET", "/admin/sessions", "")
 			if want != "" {
 				assert.Contains(t, page, want)
 			} else {
@@ -592,7 +571,7 @@ func TestAdminHTTPHomeURL(t *testing.T) {
 			}
 		})
 	}
-	_, err := singlesession.NewAdmin(newApp(t, singlesession.NewMemoryStore()).m, singlesession.NewStaticDirectory(adminUsers...),
+	_, err := singlesession.NewAdmin(newApp(t, singlesession.NewMemoryStore()).M, singlesession.NewStaticDirectory(adminUsers...),
 		singlesession.AdminConfig{HomeURL: "http://[::1"})
 	assert.ErrorContains(t, err, "cfg.HomeURL")
 }
@@ -603,16 +582,16 @@ func TestAdminHTTPHomeURL(t *testing.T) {
 // the page shows the message once. Reloading it posts nothing.
 func TestAdminHTTPNoUserChosen(t *testing.T) {
 	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-	root := a.browser("root")
-	root.mustLogin("root")
-	seedSessions(t, a.store, "bob", 1)
+	root := a.Browser("root")
+	root.MustLogin("root")
+	seedSessions(t, a.Store, "bob", 1)
 	for name, tc := range map[string]struct{ form, msg string }{
 		"no user":        {"action=logout&q=bo&page=1", "Choose at least one user, then an action."},
 		"no action":      {"user=bob&q=bo&page=1", "No action chosen: press one of the buttons under the list."},
 		"unknown action": {"action=delete&user=bob&q=bo&page=1", `Unknown action: unknown action "delete": choose logout or logout_all.`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			res, page := root.send("POST", "/admin/sessions/logout", tc.form)
+			res, page := root.Send("POST", "/admin/sessions/logout", tc.form)
 			assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 			assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
 			assert.Equal(t, "0; url=/admin/sessions?q=bo", res.Header.Get("Refresh"), "back to the page at once")
@@ -620,23 +599,23 @@ func TestAdminHTTPNoUserChosen(t *testing.T) {
 			assert.Contains(t, page, `<a href="/admin/sessions?q=bo">Back to the sessions page</a>`, "for a client that ignores Refresh")
 			assert.NotContains(t, page, "<form", "nothing on it posts")
 
-			res, page = root.send("GET", "/admin/sessions?q=bo", "")
+			res, page = root.Send("GET", "/admin/sessions?q=bo", "")
 			require.Equal(t, http.StatusOK, res.StatusCode)
 			assert.Contains(t, html.UnescapeString(page), `<p class="error" role="alert">`+tc.msg+`</p>`)
 			assert.Contains(t, page, `value="bob"`, "the page lists the users of the search")
 			assert.NotContains(t, page, `value="alice"`)
-			_, page = root.send("GET", "/admin/sessions?q=bo", "")
+			_, page = root.Send("GET", "/admin/sessions?q=bo", "")
 			assert.NotContains(t, page, `class="error"`, "the message shows once")
-			assert.Equal(t, 1, (&env{store: a.store}).sessionsOf(t, "bob"), "nothing ended")
+			assert.Equal(t, 1, (&env{Store: a.Store}).SessionsOf(t, "bob"), "nothing ended")
 		})
 	}
 
 	// Automation keeps its plain 400.
-	res, body := root.send("POST", "/admin/sessions/logout", "action=logout", "Accept", "application/json")
+	res, body := root.Send("POST", "/admin/sessions/logout", "action=logout", "Accept", "application/json")
 	assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 	assert.Empty(t, res.Header.Get("Refresh"))
 	assert.JSONEq(t, `{"error":"no users chosen"}`, body)
-	_, page := root.send("GET", "/admin/sessions", "")
+	_, page := root.Send("GET", "/admin/sessions", "")
 	assert.NotContains(t, page, `class="error"`, "a JSON error leaves no message for the page")
 }
 
@@ -645,14 +624,14 @@ func TestAdminHTTPDirectoryError(t *testing.T) {
 	store := singlesession.NewMemoryStore()
 	dir := &failingDirectory{Directory: singlesession.NewStaticDirectory(adminUsers...)}
 	a := newAdminApp(t, store, dir, singlesession.AdminConfig{})
-	root := a.browser("root")
-	root.mustLogin("root")
+	root := a.Browser("root")
+	root.MustLogin("root")
 	seedSessions(t, store, "bob", 1)
 	dir.fail.Store(true)
-	res, body := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"))
+	res, body := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob"))
 	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
 	assert.NotContains(t, body, "directory down", "internal errors stay in the log")
-	assert.Equal(t, 1, (&env{store: store}).sessionsOf(t, "bob"))
+	assert.Equal(t, 1, (&env{Store: store}).SessionsOf(t, "bob"))
 }
 
 // The page and the action cost a fixed number of round trips, whatever the
@@ -663,27 +642,27 @@ func TestAdminHTTPDirectoryError(t *testing.T) {
 func TestAdminHTTPRoundTrips(t *testing.T) {
 	t.Parallel()
 	pool, counter := tracedPool(t)
-	store := singlesession.NewPostgresStore(pool)
-	dir := singlesession.NewPostgresDirectory(pool)
-	require.NoError(t, dir.Grant(context.Background(), "root", singlesession.GrantAdmin))
+	store := pgxstore.New(pool)
+	dir := pgxstore.NewDirectory(pool)
+	require.NoError(t, grantErr(dir.Grant(context.Background(), "root", pgxstore.GrantAdmin)))
 	a := newAdminApp(t, store, dir, singlesession.AdminConfig{})
-	root := a.browser("root")
-	root.mustLogin("root")
+	root := a.Browser("root")
+	root.MustLogin("root")
 
 	cost := func(what string, f func()) int {
 		t.Helper()
-		counter.take()
+		counter.Take()
 		f()
-		q := counter.take()
+		q := counter.Take()
 		t.Logf("%-40s %d round trip(s): %s", what, len(q), strings.Join(q, " | "))
 		return len(q)
 	}
 	page := func() {
-		res, _ := root.send("GET", "/admin/sessions", "")
+		res, _ := root.Send("GET", "/admin/sessions", "")
 		require.Equal(t, http.StatusOK, res.StatusCode)
 	}
 	post := func(n int, accept string) {
-		res, body := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", manyIDs(n)...), "Accept", accept)
+		res, body := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", manyIDs(n)...), "Accept", accept)
 		require.Less(t, res.StatusCode, 400, body)
 	}
 	// Warm the statements up.
@@ -709,7 +688,7 @@ func TestAdminHTTPRoundTrips(t *testing.T) {
 	seedManyPostgres(t, pool, 1, 3)
 	var id string
 	assert.Equal(t, 5, cost("page with a user's sessions", func() {
-		res, body := root.send("GET", "/admin/sessions?user=user-00000", "", "Accept", "application/json")
+		res, body := root.Send("GET", "/admin/sessions?user=user-00000", "", "Accept", "application/json")
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
 		var p struct {
 			User struct{ Sessions []struct{ ID string } } `json:"user"`
@@ -719,7 +698,7 @@ func TestAdminHTTPRoundTrips(t *testing.T) {
 		id = p.User.Sessions[0].ID
 	}))
 	assert.Equal(t, 4, cost("end one session, then redirect", func() {
-		res, body := root.send("POST", "/admin/sessions/sessions/end", url.Values{"user": {"user-00000"}, "id": {id}}.Encode())
+		res, body := root.Send("POST", "/admin/sessions/sessions/end", url.Values{"user": {"user-00000"}, "id": {id}}.Encode())
 		require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
 	}))
 }
@@ -730,12 +709,12 @@ func TestAdminHTTPRoundTrips(t *testing.T) {
 func TestAdminHTTPSearchPostgresRejects(t *testing.T) {
 	t.Parallel()
 	pool := migratedPool(t)
-	store := singlesession.NewPostgresStore(pool)
-	dir := singlesession.NewPostgresDirectory(pool)
-	require.NoError(t, dir.Grant(context.Background(), "root", singlesession.GrantAdmin))
+	store := pgxstore.New(pool)
+	dir := pgxstore.NewDirectory(pool)
+	require.NoError(t, grantErr(dir.Grant(context.Background(), "root", pgxstore.GrantAdmin)))
 	a := newAdminApp(t, store, dir, singlesession.AdminConfig{})
-	root := a.browser("root")
-	root.mustLogin("root")
+	root := a.Browser("root")
+	root.MustLogin("root")
 	seedSessions(t, store, "bob", 1)
 
 	for name, tc := range map[string]struct{ path, want string }{
@@ -746,10 +725,10 @@ func TestAdminHTTPSearchPostgresRejects(t *testing.T) {
 		"too long":            {"/admin/sessions?q=" + strings.Repeat("b", 513), "bad search: 513 bytes, more than 512"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			res, body := root.send("GET", tc.path, "")
+			res, body := root.Send("GET", tc.path, "")
 			assert.Equal(t, http.StatusBadRequest, res.StatusCode, body)
 			assert.Contains(t, body, tc.want)
-			res, body = root.send("GET", tc.path, "", "Accept", "application/json")
+			res, body = root.Send("GET", tc.path, "", "Accept", "application/json")
 			assert.Equal(t, http.StatusBadRequest, res.StatusCode, body)
 			assert.JSONEq(t, fmt.Sprintf(`{"error": %q}`, tc.want), body)
 		})
@@ -757,30 +736,30 @@ func TestAdminHTTPSearchPostgresRejects(t *testing.T) {
 
 	t.Run("form", func(t *testing.T) {
 		// No user chosen: back to the page, without the search.
-		res, page := root.send("POST", "/admin/sessions/logout", "action=logout&q=%00&page=1")
+		res, page := root.Send("POST", "/admin/sessions/logout", "action=logout&q=%00&page=1")
 		assert.Equal(t, http.StatusBadRequest, res.StatusCode, page)
 		assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
 		assert.Contains(t, page, `Choose at least one user, then an action.`)
 		assert.Equal(t, "0; url=/admin/sessions", res.Header.Get("Refresh"))
-		_, page = root.send("GET", "/admin/sessions", "")
+		_, page = root.Send("GET", "/admin/sessions", "")
 		assert.Contains(t, page, `Choose at least one user, then an action.`)
 		assert.Contains(t, page, `value="bob"`)
 
 		// An action: done, and back to the page without the search.
-		res, body := root.send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob")+"&q=b%00&page=1")
+		res, body := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob")+"&q=b%00&page=1")
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode, body)
 		assert.Equal(t, "/admin/sessions", res.Header.Get("Location"))
-		assert.Zero(t, (&env{store: store, pool: pool}).sessionsOf(t, "bob"))
+		assert.Zero(t, (&env{Store: store, Pool: pool}).SessionsOf(t, "bob"))
 	})
 
 	t.Run("ordinary search", func(t *testing.T) {
 		seedSessions(t, store, "bob", 1)
-		p := root.pageJSON("/admin/sessions?q=bo")
+		p := pageJSON(root, "/admin/sessions?q=bo")
 		assert.Equal(t, "bo", p.Query)
 		require.Len(t, p.Users, 1)
 		assert.Equal(t, "bob", p.Users[0].ID)
 		assert.Equal(t, 1, p.Users[0].Sessions)
-		res, page := root.send("GET", "/admin/sessions?q=%C3%A9", "")
+		res, page := root.Send("GET", "/admin/sessions?q=%C3%A9", "")
 		assert.Equal(t, http.StatusOK, res.StatusCode, page)
 		assert.Contains(t, page, "No users", "a valid search that matches nobody")
 	})

@@ -15,9 +15,9 @@ import (
 // anonymous session, never a panic or a 500.
 func TestBadInput(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		b := a.browser("b")
-		b.mustLogin("alice")
+		a := newApp(t, e.Store)
+		b := a.Browser("b")
+		b.MustLogin("alice")
 
 		for name, id := range map[string]string{
 			"empty":        "",
@@ -26,33 +26,33 @@ func TestBadInput(t *testing.T) {
 			"NUL":          "al\x00ice",
 		} {
 			t.Run(name, func(t *testing.T) {
-				err := a.m.LoginHook(context.Background(), id)
+				err := a.M.LoginHook(context.Background(), id)
 				assert.ErrorIs(t, err, singlesession.ErrInvalidUserID, name)
-				res := b.login(id)
+				res := b.Login(id)
 				assert.Equal(t, http.StatusBadRequest, res.StatusCode, name)
-				assert.Equal(t, "alice", b.whoami(), "%s: a refused login changes nothing", name)
+				assert.Equal(t, "alice", b.WhoAmI(), "%s: a refused login changes nothing", name)
 			})
 		}
-		_, err := a.m.LogoutUser(context.Background(), strings.Repeat("x", 10*1024))
+		_, err := a.M.LogoutUser(context.Background(), strings.Repeat("x", 10*1024))
 		assert.ErrorIs(t, err, singlesession.ErrInvalidUserID)
 
 		// A user ID at the limit is fine.
 		long := strings.Repeat("é", singlesession.MaxUserIDLen/2)
-		other := a.browser("long")
-		other.mustLogin(long)
-		assert.Equal(t, long, other.whoami())
+		other := a.Browser("long")
+		other.MustLogin(long)
+		assert.Equal(t, long, other.WhoAmI())
 
 		for name, cookie := range map[string]string{
 			"garbage": "garbage", "43 A": strings.Repeat("A", 43), "4000 z": strings.Repeat("z", 4000),
-			"escapes": "%00%ff", "dots": "a.b.c", "altered": b.cookie() + "x",
+			"escapes": "%00%ff", "dots": "a.b.Client", "altered": b.Cookie() + "x",
 		} {
 			t.Run("cookie "+name, func(t *testing.T) {
-				forged := a.browser("forged")
-				forged.setCookie(cookie)
-				assert.Equal(t, "", forged.whoami(), "cookie %.20q", cookie)
+				forged := a.Browser("forged")
+				forged.SetCookie(cookie)
+				assert.Equal(t, "", forged.WhoAmI(), "cookie %.20q", cookie)
 			})
 		}
-		assert.Equal(t, "alice", b.whoami())
-		assert.Zero(t, a.errors.Load(), "no forged cookie reaches ErrorFunc")
+		assert.Equal(t, "alice", b.WhoAmI())
+		assert.Zero(t, a.Errors.Load(), "no forged cookie reaches ErrorFunc")
 	})
 }

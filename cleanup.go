@@ -2,19 +2,21 @@ package singlesession
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
 
 // DeleteExpired deletes every expired session from the store, with its link,
 // and returns how many it deleted. Run it from your own scheduler, or let
-// [Manager.RunCleanup] run it on a ticker.
+// [Manager.RunCleanup] run it on a ticker. Over a store that is not a
+// [CleanupStore] (one that expires what it holds by itself) it does nothing
+// and returns 0.
 func (m *Manager) DeleteExpired(ctx context.Context) (int, error) {
-	if ctx == nil {
-		return 0, errors.New("singlesession: delete expired: nil context")
+	c, ok := m.store.(CleanupStore)
+	if !ok {
+		return 0, nil
 	}
-	n, err := m.store.DeleteExpired(ctx)
+	n, err := c.DeleteExpired(ctx)
 	if err != nil {
 		return n, wrap("delete expired", err)
 	}
@@ -29,11 +31,8 @@ func (m *Manager) DeleteExpired(ctx context.Context) (int, error) {
 //	defer stop()
 //	go m.RunCleanup(ctx, 5*time.Minute)
 //
-// It returns an error at once if ctx is nil or interval is not positive.
+// It returns an error at once if interval is not positive.
 func (m *Manager) RunCleanup(ctx context.Context, interval time.Duration) error {
-	if ctx == nil {
-		return errors.New("singlesession: run cleanup: nil context")
-	}
 	if interval <= 0 {
 		return fmt.Errorf("singlesession: run cleanup: interval %v is not positive", interval)
 	}

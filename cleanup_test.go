@@ -7,30 +7,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/go-singlesession/singlesession"
 )
 
 // Rule 9: cleanup deletes expired sessions and their links with them.
 func TestDeleteExpired(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		old, live, anon := a.browser("old"), a.browser("live"), a.browser("anon")
-		old.mustLogin("alice")
-		live.mustLogin("bob")
-		anon.put("k", "v")
-		expire(t, e, a.storeToken(old.cookie()))
-		expire(t, e, a.storeToken(anon.cookie()))
+		a := newApp(t, e.Store)
+		old, live, anon := a.Browser("old"), a.Browser("live"), a.Browser("anon")
+		old.MustLogin("alice")
+		live.MustLogin("bob")
+		anon.Put("k", "v")
+		expire(t, e, a.StoreToken(old.Cookie()))
+		expire(t, e, a.StoreToken(anon.Cookie()))
 
-		n, err := a.m.DeleteExpired(context.Background())
+		n, err := a.M.DeleteExpired(context.Background())
 		require.NoError(t, err)
 		assert.Equal(t, 2, n)
 		sessions, links := rows(t, e)
 		assert.Equal(t, 1, sessions)
 		assert.Equal(t, 1, links, "the expired session's link went with it")
-		assert.Equal(t, "bob", live.whoami())
+		assert.Equal(t, "bob", live.WhoAmI())
 	})
 }
 
@@ -39,11 +38,11 @@ func TestDeleteExpired(t *testing.T) {
 func TestScsCleanupTakesLinks(t *testing.T) {
 	t.Parallel()
 	pool := migratedPool(t)
-	e := &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool}
-	a := newApp(t, e.store)
-	b := a.browser("b")
-	b.mustLogin("alice")
-	expire(t, e, a.storeToken(b.cookie()))
+	e := &env{Name: "postgres", Store: pgxstore.New(pool), Pool: pool}
+	a := newApp(t, e.Store)
+	b := a.Browser("b")
+	b.MustLogin("alice")
+	expire(t, e, a.StoreToken(b.Cookie()))
 	_, err := pool.Exec(context.Background(), `DELETE FROM sessions WHERE expiry < current_timestamp`) // pgxstore's statement
 	require.NoError(t, err)
 	sessions, links := rows(t, e)
@@ -55,19 +54,19 @@ func TestScsCleanupTakesLinks(t *testing.T) {
 // other than sessions bounded (here: empty after each cleanup).
 func TestCyclesStayBounded(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
+		a := newApp(t, e.Store)
 		for cycle := range 10 {
 			var browsers []*browser
 			for i := range 6 {
-				b := a.browser(fmt.Sprint(i))
-				b.mustLogin(fmt.Sprint("user-", i%3))
-				b.put("k", "v")
+				b := a.Browser(fmt.Sprint(i))
+				b.MustLogin(fmt.Sprint("user-", i%3))
+				b.Put("k", "v")
 				browsers = append(browsers, b)
 			}
 			for _, b := range browsers {
-				expire(t, e, a.storeToken(b.cookie()))
+				expire(t, e, a.StoreToken(b.Cookie()))
 			}
-			_, err := a.m.DeleteExpired(context.Background())
+			_, err := a.M.DeleteExpired(context.Background())
 			require.NoError(t, err)
 			sessions, links := rows(t, e)
 			require.Zero(t, sessions, "cycle %d", cycle)
@@ -79,15 +78,15 @@ func TestCyclesStayBounded(t *testing.T) {
 // RunCleanup deletes on its ticker and stops when its context ends.
 func TestRunCleanup(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		b := a.browser("b")
-		b.mustLogin("alice")
-		token := a.storeToken(b.cookie())
+		a := newApp(t, e.Store)
+		b := a.Browser("b")
+		b.MustLogin("alice")
+		token := a.StoreToken(b.Cookie())
 		expire(t, e, token)
 
 		ctx, cancel := context.WithCancel(context.Background())
 		stopped := make(chan error, 1)
-		go func() { stopped <- a.m.RunCleanup(ctx, 10*time.Millisecond) }()
+		go func() { stopped <- a.M.RunCleanup(ctx, 10*time.Millisecond) }()
 		assert.Eventually(t, func() bool { return !hasRow(t, e, token) }, 10*time.Second, 10*time.Millisecond)
 		cancel()
 		select {
@@ -97,6 +96,6 @@ func TestRunCleanup(t *testing.T) {
 			t.Fatal("RunCleanup did not stop when its context ended")
 		}
 
-		assert.Error(t, a.m.RunCleanup(context.Background(), 0), "a zero interval is refused at once")
+		assert.Error(t, a.M.RunCleanup(context.Background(), 0), "a zero interval is refused at once")
 	})
 }

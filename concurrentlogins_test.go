@@ -13,13 +13,14 @@ import (
 
 	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // Rule 7: many concurrent logins of one user leave exactly one signed-in
 // browser, round after round.
 func TestConcurrentLogins(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
+		a := newApp(t, e.Store)
 		concurrentLogins(t, e, []*app{a}, 24, 5)
 	})
 }
@@ -28,31 +29,31 @@ func TestConcurrentLogins(t *testing.T) {
 func TestConcurrentLoginsTwoInstances(t *testing.T) {
 	t.Parallel()
 	schema := testSchema(t)
-	pool1 := schemaPool(t, schema, nil)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool1))
-	pool2 := schemaPool(t, schema, nil)
-	e := &env{name: "postgres", store: singlesession.NewPostgresStore(pool1), pool: pool1}
-	one := newApp(t, e.store)
-	two := newApp(t, singlesession.NewPostgresStore(pool2))
+	pool1 := pgtest.Pool(t, schema, nil)
+	require.NoError(t, pgxstore.Migrate(context.Background(), pool1))
+	pool2 := pgtest.Pool(t, schema, nil)
+	e := &env{Name: "postgres", Store: pgxstore.New(pool1), Pool: pool1}
+	one := newApp(t, e.Store)
+	two := newApp(t, pgxstore.New(pool2))
 	concurrentLogins(t, e, []*app{one, two}, 24, 5)
 }
 
 // Rule 7 with Never: every concurrent login survives.
 func TestConcurrentLoginsNever(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store, withPolicy(singlesession.Never))
+		a := newApp(t, e.Store, withPolicy(singlesession.Never))
 		browsers := make([]*browser, 16)
 		for i := range browsers {
-			browsers[i] = a.browser(fmt.Sprint(i))
+			browsers[i] = a.Browser(fmt.Sprint(i))
 		}
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for _, b := range browsers {
-			wg.Go(func() { <-start; b.mustLogin("alice") })
+			wg.Go(func() { <-start; b.MustLogin("alice") })
 		}
 		close(start)
 		wg.Wait()
-		assert.Equal(t, 16, e.sessionsOf(t, "alice"))
+		assert.Equal(t, 16, e.SessionsOf(t, "alice"))
 	})
 }
 
@@ -62,7 +63,7 @@ func concurrentLogins(t *testing.T, e *env, apps []*app, n, rounds int) {
 	t.Helper()
 	browsers := make([]*browser, n)
 	for i := range browsers {
-		browsers[i] = apps[i%len(apps)].browser(fmt.Sprint("browser ", i))
+		browsers[i] = apps[i%len(apps)].Browser(fmt.Sprint("browser ", i))
 	}
 	for round := range rounds {
 		var wg sync.WaitGroup
@@ -70,7 +71,7 @@ func concurrentLogins(t *testing.T, e *env, apps []*app, n, rounds int) {
 		for _, b := range browsers {
 			wg.Go(func() {
 				<-start
-				b.mustLogin("alice") // from round 1 on, a re-login on a live or ended session
+				b.MustLogin("alice") // from round 1 on, a re-login on a live or ended session
 			})
 		}
 		close(start)
@@ -78,21 +79,21 @@ func concurrentLogins(t *testing.T, e *env, apps []*app, n, rounds int) {
 
 		signedIn := 0
 		for _, b := range browsers {
-			switch who := b.whoami(); who {
+			switch who := b.WhoAmI(); who {
 			case "alice":
 				signedIn++
 			case "":
 			default:
-				t.Fatalf("round %d: %s is signed in as %q", round, b.name, who)
+				t.Fatalf("round %d: %s is signed in as %q", round, b.Name, who)
 			}
 		}
 		assert.Equal(t, 1, signedIn, "round %d: signed-in browsers", round)
-		assert.Equal(t, 1, e.sessionsOf(t, "alice"), "round %d: alice's sessions in the store", round)
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"), "round %d: alice's sessions in the store", round)
 		_, links := rows(t, e)
 		assert.Equal(t, 1, links, "round %d: link rows", round)
 	}
 	for _, a := range apps {
-		assert.Zero(t, a.errors.Load())
+		assert.Zero(t, a.Errors.Load())
 	}
 }
 
@@ -108,29 +109,29 @@ func TestLoginUnderRepeatableReadDefault(t *testing.T) {
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
-	e := &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool}
+	require.NoError(t, pgxstore.Migrate(context.Background(), pool))
+	e := &env{Name: "postgres", Store: pgxstore.New(pool), Pool: pool}
 	ctx := context.Background()
 
 	// Login 1 holds alice's lock and has written its session, uncommitted;
 	// login 2 waits for the lock, then must see login 1's session.
 	tx, err := pool.Begin(ctx)
 	require.NoError(t, err)
-	_, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1936942451, `+singlesession.UserLock("'alice'")+`)`)
+	_, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock(1936942451, `+pgtest.UserLock("'alice'")+`)`)
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, `INSERT INTO sessions VALUES ('first', '\x01', now() + interval '1 hour');
 		INSERT INTO singlesession_links (token, user_id) VALUES ('first', 'alice')`)
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.store.Login(ctx, singlesession.Login{UserID: "alice", Token: "second", Data: []byte{1}, Expiry: time.Now().Add(time.Hour), Limit: singlesession.Limit{Max: 1}})
+		_, err := e.Store.Login(ctx, singlesession.Login{UserID: "alice", Token: "second", Data: []byte{1}, Expiry: time.Now().Add(time.Hour), Limit: singlesession.Limit{Max: 1}})
 		done <- err
 	}()
 	require.Eventually(t, func() bool { return lockWaiters(t, pool) > 0 }, 10*time.Second, 10*time.Millisecond)
 	require.NoError(t, tx.Commit(ctx))
 	require.NoError(t, <-done)
-	assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+	assert.Equal(t, 1, e.SessionsOf(t, "alice"))
 
-	a := newApp(t, e.store)
+	a := newApp(t, e.Store)
 	concurrentLogins(t, e, []*app{a}, 16, 2)
 }

@@ -9,13 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // Rule 12: configuration errors fail in New, and New changes nothing then.
 func TestNewRejectsBadConfig(t *testing.T) {
 	mem := singlesession.NewMemoryStore()
 	var nilMem *singlesession.MemoryStore
-	var nilPG *singlesession.PostgresStore
+	var nilPG *pgxstore.Store
 	mod := func(f func(*scs.SessionManager)) *scs.SessionManager {
 		s := scs.New()
 		f(s)
@@ -35,7 +36,6 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"typed nil memory":   {scs.New(), nilMem, "store is nil"},
 		"typed nil postgres": {scs.New(), nilPG, "store is nil"},
 		"zero MemoryStore":   {scs.New(), &singlesession.MemoryStore{}, "NewMemoryStore"},
-		"no pool":            {scs.New(), singlesession.NewPostgresStore(nil), "no pool"},
 		"no codec":           {mod(func(s *scs.SessionManager) { s.Codec = nil }), mem, "Codec"},
 		"no cookie name":     {mod(func(s *scs.SessionManager) { s.Cookie.Name = "" }), mem, "Cookie.Name"},
 		"negative lifetime":  {mod(func(s *scs.SessionManager) { s.Lifetime = -1 }), mem, "Lifetime"},

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/go-singlesession/singlesession"
 )
 
 // endOthersKey marks a login context whose policy answer is "end the others".
@@ -28,7 +28,7 @@ func policyByContext(ctx context.Context, _ string) bool {
 func loginEndingRoute(a *app) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), endOthersKey{}, true)
-		if err := a.m.LoginHook(ctx, r.FormValue("user")); err != nil {
+		if err := a.M.LoginHook(ctx, r.FormValue("user")); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -50,7 +50,7 @@ type contest struct {
 
 func logoutOf(user string, i int) contender {
 	return func(t *testing.T, c *contest) string {
-		res, body := c.browsers[user][i].do("POST", "/logout", url.Values{})
+		res, body := c.browsers[user][i].Do("POST", "/logout", url.Values{})
 		if res.StatusCode != http.StatusNoContent {
 			return fmt.Sprintf("logout of %s on browser %d: %d %s", user, i, res.StatusCode, body)
 		}
@@ -60,8 +60,8 @@ func logoutOf(user string, i int) contender {
 
 func loginEnding(user string, app int) contender {
 	return func(t *testing.T, c *contest) string {
-		b := c.apps[app].browser("new " + user)
-		res, body := b.do("POST", "/login-ending", url.Values{"user": {user}})
+		b := c.apps[app].Browser("new " + user)
+		res, body := b.Do("POST", "/login-ending", url.Values{"user": {user}})
 		if res.StatusCode != http.StatusNoContent {
 			return fmt.Sprintf("login of %s ending others: %d %s", user, res.StatusCode, body)
 		}
@@ -71,7 +71,7 @@ func loginEnding(user string, app int) contender {
 
 func loginOver(user string, i int, as string) contender {
 	return func(t *testing.T, c *contest) string {
-		res, body := c.browsers[user][i].do("POST", "/login-ending", url.Values{"user": {as}})
+		res, body := c.browsers[user][i].Do("POST", "/login-ending", url.Values{"user": {as}})
 		if res.StatusCode != http.StatusNoContent {
 			return fmt.Sprintf("login as %s on %s's browser %d: %d %s", as, user, i, res.StatusCode, body)
 		}
@@ -81,7 +81,7 @@ func loginOver(user string, i int, as string) contender {
 
 func logoutUsers(app int, users ...string) contender {
 	return func(t *testing.T, c *contest) string {
-		if _, err := c.apps[app].m.LogoutUsers(context.Background(), users); err != nil {
+		if _, err := c.apps[app].M.LogoutUsers(context.Background(), users); err != nil {
 			return fmt.Sprintf("LogoutUsers(%v): %v", users, err)
 		}
 		return ""
@@ -90,7 +90,7 @@ func logoutUsers(app int, users ...string) contender {
 
 func deleteExpired(app int) contender {
 	return func(t *testing.T, c *contest) string {
-		if _, err := c.apps[app].m.DeleteExpired(context.Background()); err != nil {
+		if _, err := c.apps[app].M.DeleteExpired(context.Background()); err != nil {
 			return fmt.Sprintf("DeleteExpired: %v", err)
 		}
 		return ""
@@ -128,11 +128,11 @@ func TestConcurrentEndingsAllSucceed(t *testing.T) {
 					c := &contest{apps: apps, browsers: map[string][]*browser{}}
 					for _, user := range []string{"alice", "bob", "carol"} {
 						for i := range 3 {
-							b := apps[i%2].browser(fmt.Sprintf("%s %d", user, i))
-							b.mustLogin(user)
+							b := apps[i%2].Browser(fmt.Sprintf("%s %d", user, i))
+							b.MustLogin(user)
 							c.browsers[user] = append(c.browsers[user], b)
 						}
-						expire(t, e, apps[0].storeToken(c.browsers[user][2].cookie()))
+						expire(t, e, apps[0].StoreToken(c.browsers[user][2].Cookie()))
 					}
 					var wg sync.WaitGroup
 					start := make(chan struct{})
@@ -152,11 +152,11 @@ func TestConcurrentEndingsAllSucceed(t *testing.T) {
 						return
 					}
 					// Start the next round from nothing.
-					_, err := apps[0].m.LogoutUsers(context.Background(), []string{"alice", "bob", "carol"})
+					_, err := apps[0].M.LogoutUsers(context.Background(), []string{"alice", "bob", "carol"})
 					require.NoError(t, err)
 				}
 				for _, a := range apps {
-					assert.Zero(t, a.errors.Load(), "ErrorFunc calls")
+					assert.Zero(t, a.Errors.Load(), "ErrorFunc calls")
 				}
 			})
 		}
@@ -169,13 +169,13 @@ func TestConcurrentEndingsAllSucceed(t *testing.T) {
 func forEachInstancePair(t *testing.T, f func(t *testing.T, e *env, apps []*app)) {
 	opts := []appOption{withPolicy(policyByContext), withRoute("POST /login-ending", loginEndingRoute)}
 	forEachStore(t, func(t *testing.T, e *env) {
-		second := e.store
-		if e.pool != nil {
+		second := e.Store
+		if e.Pool != nil {
 			var schema string
-			require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT current_schema()`).Scan(&schema))
-			second = singlesession.NewPostgresStore(schemaPool(t, schema, nil))
+			require.NoError(t, e.Pool.QueryRow(context.Background(), `SELECT current_schema()`).Scan(&schema))
+			second = pgxstore.New(pgtest.Pool(t, schema, nil))
 		}
-		f(t, e, []*app{newApp(t, e.store, opts...), newApp(t, second, opts...)})
+		f(t, e, []*app{newApp(t, e.Store, opts...), newApp(t, second, opts...)})
 	})
 }
 
@@ -205,7 +205,7 @@ func TestLogoutUsersOfManyUsersWithConcurrentLogouts(t *testing.T) {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				defer cancel()
-				_, err := apps[i%2].m.LogoutUsers(ctx, list)
+				_, err := apps[i%2].M.LogoutUsers(ctx, list)
 				errs <- err
 			})
 		}

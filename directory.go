@@ -37,7 +37,7 @@ func (u User) HasPermission(perm string) bool {
 // A Directory tells the operators' actions ([Admin]) who the users are, which
 // of them are admin users and which permissions they hold. The application
 // implements it over its own user records, or uses [StaticDirectory] or
-// [PostgresDirectory].
+// pgxstore's Directory.
 //
 // Both methods are called once per action or page, never once per user, so an
 // implementation over a database answers each call with one query.

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // directoryUsers is the population of the directory contract test. "Zed"
@@ -34,14 +35,14 @@ func forEachDirectory(t *testing.T, f func(t *testing.T, d singlesession.Directo
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		pool := migratedPool(t)
-		d := singlesession.NewPostgresDirectory(pool)
-		store := singlesession.NewPostgresStore(pool)
+		d := pgxstore.NewDirectory(pool)
+		store := pgxstore.New(pool)
 		for _, u := range directoryUsers {
 			if u.Admin {
-				require.NoError(t, d.Grant(context.Background(), u.ID, singlesession.GrantAdmin))
+				require.NoError(t, grantErr(d.Grant(context.Background(), u.ID, pgxstore.GrantAdmin)))
 			}
 			for _, p := range u.Permissions {
-				require.NoError(t, d.Grant(context.Background(), u.ID, p))
+				require.NoError(t, grantErr(d.Grant(context.Background(), u.ID, p)))
 			}
 			if !u.Admin && len(u.Permissions) == 0 {
 				seedSessions(t, store, u.ID, 1)
@@ -179,8 +180,8 @@ func TestPostgresDirectoryGrants(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := migratedPool(t)
-	d := singlesession.NewPostgresDirectory(pool)
-	store := singlesession.NewPostgresStore(pool)
+	d := pgxstore.NewDirectory(pool)
+	store := pgxstore.New(pool)
 
 	lookup := func(id string) (singlesession.User, bool) {
 		t.Helper()
@@ -192,21 +193,21 @@ func TestPostgresDirectoryGrants(t *testing.T) {
 
 	_, known := lookup("sam")
 	assert.False(t, known)
-	require.NoError(t, d.Grant(ctx, "sam", singlesession.PermLogout))
-	require.NoError(t, d.Grant(ctx, "sam", singlesession.PermLogout), "granting twice is fine")
+	require.NoError(t, grantErr(d.Grant(ctx, "sam", singlesession.PermLogout)))
+	require.NoError(t, grantErr(d.Grant(ctx, "sam", singlesession.PermLogout)), "granting twice is fine")
 	u, known := lookup("sam")
 	assert.True(t, known, "a grant makes a user known")
 	assert.Equal(t, singlesession.User{ID: "sam", Permissions: []string{singlesession.PermLogout}}, u)
 
-	require.NoError(t, d.Grant(ctx, "sam", singlesession.GrantAdmin))
+	require.NoError(t, grantErr(d.Grant(ctx, "sam", pgxstore.GrantAdmin)))
 	u, _ = lookup("sam")
 	assert.True(t, u.Admin)
 	assert.Equal(t, []string{singlesession.PermLogout}, u.Permissions, "admin is not listed as a permission")
-	require.NoError(t, d.Revoke(ctx, "sam", singlesession.GrantAdmin))
-	require.NoError(t, d.Revoke(ctx, "sam", singlesession.GrantAdmin), "revoking twice is fine")
+	require.NoError(t, grantErr(d.RemoveGrant(ctx, "sam", pgxstore.GrantAdmin)))
+	require.NoError(t, grantErr(d.RemoveGrant(ctx, "sam", pgxstore.GrantAdmin)), "revoking twice is fine")
 	u, _ = lookup("sam")
 	assert.False(t, u.Admin)
-	require.NoError(t, d.Revoke(ctx, "sam", singlesession.PermLogout))
+	require.NoError(t, grantErr(d.RemoveGrant(ctx, "sam", singlesession.PermLogout)))
 	_, known = lookup("sam")
 	assert.False(t, known, "no grant and no session: unknown")
 
@@ -214,20 +215,20 @@ func TestPostgresDirectoryGrants(t *testing.T) {
 	u, known = lookup("alice")
 	assert.True(t, known, "a linked session makes a user known")
 	assert.Equal(t, singlesession.User{ID: "alice"}, u)
-	_, err := store.End(ctx, singlesession.End{UserIDs: []string{"alice"}})
+	_, err := store.EndUsers(ctx, singlesession.EndUsers{UserIDs: []string{"alice"}})
 	require.NoError(t, err)
 	_, known = lookup("alice")
 	assert.False(t, known)
 
-	err = d.Grant(ctx, "sam", "single_session.logut")
+	_, err = d.Grant(ctx, "sam", "single_session.logut")
 	assert.ErrorIs(t, err, singlesession.ErrUnknownPermission)
-	assert.ErrorContains(t, err, "singlesession: grant: ")
-	err = d.Revoke(ctx, "sam", "superuser")
+	assert.ErrorContains(t, err, "singlesession: pgxstore: grant: ")
+	_, err = d.RemoveGrant(ctx, "sam", "superuser")
 	assert.ErrorIs(t, err, singlesession.ErrUnknownPermission)
-	assert.ErrorContains(t, err, "singlesession: revoke: ")
-	err = d.Grant(ctx, "", singlesession.PermLogout)
+	assert.ErrorContains(t, err, "singlesession: pgxstore: remove grant: ")
+	_, err = d.Grant(ctx, "", singlesession.PermLogout)
 	assert.ErrorIs(t, err, singlesession.ErrInvalidUserID)
-	err = d.Grant(ctx, "a\xff", singlesession.PermLogout)
+	_, err = d.Grant(ctx, "a\xff", singlesession.PermLogout)
 	assert.ErrorIs(t, err, singlesession.ErrInvalidUserID)
 
 	// The table's check constraint backs the validation up.

@@ -11,15 +11,16 @@
 //
 // # Setup
 //
-// Create the tables once with [Migrate], then give the library your
-// [scs.SessionManager] and a [Store]. [New] sets the SessionManager's Store;
-// every other scs option (Lifetime, IdleTimeout, Cookie, Codec,
-// HashTokenInStore) keeps working.
+// Give the library your [scs.SessionManager] and a [Store]: [MemoryStore],
+// PostgreSQL's (package pgxstore, whose Migrate creates its tables) or
+// Redis's (module redisstore). [New] sets the SessionManager's Store; every
+// other scs option (Lifetime, IdleTimeout, Cookie, Codec, HashTokenInStore)
+// keeps working.
 //
 //	pool, _ := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
-//	if err := singlesession.Migrate(ctx, pool); err != nil { ... }
+//	if err := pgxstore.Migrate(ctx, pool); err != nil { ... }
 //	sessions := scs.New()
-//	m, err := singlesession.New(sessions, singlesession.NewPostgresStore(pool), singlesession.Config{})
+//	m, err := singlesession.New(sessions, pgxstore.New(pool), singlesession.Config{})
 //	if err != nil { ... }
 //	http.ListenAndServe(addr, m.Middleware(mux)) // Middleware includes sessions.LoadAndSave
 //
@@ -74,7 +75,7 @@
 // [ActionLogoutAll] needs [PermLogoutAll] and signs anyone out. Admin users
 // hold both. Who is an admin and who holds which permission comes from a
 // [Directory] the application implements, or from [NewStaticDirectory] or
-// [NewPostgresDirectory]. [Admin.Run] returns a [Result] that names who was
+// pgxstore.NewDirectory. [Admin.Run] returns a [Result] that names who was
 // signed out and who was skipped and why. [Admin.EndSession] ends one
 // session of a user, by the ID [Manager.UserSessions] lists, under the same
 // permissions (an admin user's needs [PermLogoutAll]). An Admin is also an
@@ -89,11 +90,10 @@
 // table, unchanged (an existing one is kept with its rows); the link table
 // singlesession_links, which references it with ON DELETE CASCADE and records
 // each session's user, ID, IP, User-Agent and LastSeen; the reasons of ended
-// sessions, singlesession_endings; and the grants of [PostgresDirectory].
-// [Migrate]
-// applies them in one transaction under an advisory lock, so instances that
-// start together are safe, and records versions in goose's layout, so teams
-// that use goose can apply the same files with it.
+// sessions, singlesession_endings; and the grants of pgxstore's Directory.
+// pgxstore.Migrate applies them in one transaction under an advisory lock,
+// so instances that start together are safe, and records versions in goose's
+// layout, so teams that use goose can apply the same files with it.
 //
 // # How it works
 //

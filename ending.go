@@ -46,7 +46,7 @@ type Ending struct {
 // itself ([Manager.LogoutHook], or [Manager.EndSession] of its own
 // session), even when its old cookie is sent again. It costs no query of
 // its own: the session load reads it (one more query, with
-// [PostgresStore], only for a cookie whose session is not live).
+// pgxstore, only for a cookie whose session is not live).
 func (m *Manager) Ended(ctx context.Context) (Ending, bool) {
 	st := m.state(ctx)
 	if st == nil {

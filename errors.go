@@ -59,11 +59,15 @@ var (
 	ErrNoUsers = errors.New("no users chosen")
 
 	// ErrUnknownPermission is wrapped by the errors that [NewStaticDirectory]
-	// (through the directory's methods and [NewAdmin]),
-	// [PostgresDirectory.Grant] and [PostgresDirectory.Revoke] return for a
-	// permission other than [PermLogout] and [PermLogoutAll] (and, for
-	// grants, [GrantAdmin]).
+	// (through the directory's methods and [NewAdmin]) and the grants of
+	// package pgxstore return for a permission other than [PermLogout] and
+	// [PermLogoutAll] (and, for pgxstore's grants, its GrantAdmin).
 	ErrUnknownPermission = errors.New("unknown permission")
+
+	// ErrInvalidCursor is wrapped by the errors that [Manager.SessionsPage]
+	// and [Manager.UserSessionsPage] return for a cursor that is not the
+	// Next of a page they returned.
+	ErrInvalidCursor = errors.New("invalid cursor")
 )
 
 // errPrefix starts every error that leaves the package.

@@ -18,71 +18,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/testapp"
 )
 
 // Tests of Config.OnEvent (SPEC 6.1 rule 7): which event each change
 // reports, with what, exactly once, after the commit and before the
 // response, never for a change that failed, and with no lock held.
 
-// evLog records the events a Manager dispatches. When inside is set, it runs
-// in OnEvent before the event is recorded.
-type evLog struct {
-	mu     sync.Mutex
-	events []singlesession.Event
-	inside func(ctx context.Context, e singlesession.Event)
-}
-
-func (l *evLog) onEvent(ctx context.Context, e singlesession.Event) {
-	if l.inside != nil {
-		l.inside(ctx, e)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-// take returns the events recorded since the last take and forgets them.
-func (l *evLog) take() []singlesession.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.events
-	l.events = nil
-	return e
-}
-
-// count returns how many events are recorded now.
-func (l *evLog) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.events)
-}
+// evLog records the events a Manager dispatches (testapp.EventLog).
+type evLog = testapp.EventLog
 
 // withEvLog sends the app's events to l.
-func withEvLog(l *evLog) appOption {
-	return withConfig(func(c *singlesession.Config) { c.OnEvent = l.onEvent })
-}
-
-// evOne requires exactly one event in events, of kind, and returns it.
-func evOne(t testing.TB, events []singlesession.Event, kind singlesession.EventKind) singlesession.Event {
-	t.Helper()
-	require.Len(t, events, 1, "exactly one event: %+v", events)
-	require.Equal(t, kind, events[0].Kind, "%+v", events[0])
-	return events[0]
-}
+var withEvLog = testapp.WithEventLog
 
 // evBrowser is a browser that sends userAgent.
 func evBrowser(a *app, name, userAgent string) *browser {
-	b := a.browser(name)
-	b.c.Transport = headerTransport{http.Header{"User-Agent": {userAgent}}}
+	b := a.Browser(name)
+	b.Header = http.Header{"User-Agent": {userAgent}}
 	return b
 }
 
 // evSID is the ID of the session the browser holds now.
 func evSID(b *browser) string {
-	b.t.Helper()
-	c := b.cookie()
-	require.NotEmpty(b.t, c, "%s has no session cookie", b.name)
-	return singlesession.SessionID(b.a.storeToken(c))
+	b.T.Helper()
+	c := b.Cookie()
+	require.NotEmpty(b.T, c, "%s has no session cookie", b.Name)
+	return singlesession.SessionID(b.App.StoreToken(c))
 }
 
 // evRoutes are routes for EndSession, EndOtherSessions and a logout that
@@ -92,8 +53,8 @@ func evRoutes(log *evLog) []appOption {
 	return []appOption{
 		withRoute("POST /ev/end-session", func(a *app) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
-				err := a.m.EndSession(r.Context(), r.FormValue("id"))
-				w.Header().Set("X-Events", strconv.Itoa(log.count()))
+				err := a.M.EndSession(r.Context(), r.FormValue("id"))
+				w.Header().Set("X-Events", strconv.Itoa(log.Count()))
 				switch {
 				case errors.Is(err, singlesession.ErrSessionNotFound):
 					http.Error(w, err.Error(), http.StatusNotFound)
@@ -106,22 +67,22 @@ func evRoutes(log *evLog) []appOption {
 		}),
 		withRoute("POST /ev/end-others", func(a *app) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
-				n, err := a.m.EndOtherSessions(r.Context())
+				n, err := a.M.EndOtherSessions(r.Context())
 				if err != nil {
 					http.Error(w, err.Error(), http.StatusInternalServerError)
 					return
 				}
-				w.Header().Set("X-Events", strconv.Itoa(log.count()))
+				w.Header().Set("X-Events", strconv.Itoa(log.Count()))
 				fmt.Fprint(w, n)
 			}
 		}),
 		withRoute("POST /ev/logout", func(a *app) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
-				if err := a.m.LogoutHook(r.Context()); err != nil {
+				if err := a.M.LogoutHook(r.Context()); err != nil {
 					http.Error(w, err.Error(), http.StatusInternalServerError)
 					return
 				}
-				w.Header().Set("X-Events", strconv.Itoa(log.count()))
+				w.Header().Set("X-Events", strconv.Itoa(log.Count()))
 				w.WriteHeader(http.StatusNoContent)
 			}
 		}),
@@ -138,7 +99,7 @@ func TestEventLogin(t *testing.T) {
 		for _, hashed := range []bool{false, true} {
 			t.Run(fmt.Sprintf("HashTokenInStore=%v", hashed), func(t *testing.T) {
 				log := &evLog{}
-				a := newApp(t, e.store, withEvLog(log),
+				a := newApp(t, e.Store, withEvLog(log),
 					withSessions(func(s *scs.SessionManager) { s.HashTokenInStore = hashed }),
 					withConfig(func(c *singlesession.Config) {
 						c.ClientIP = func(*http.Request) string { return "203.0.113.7" }
@@ -148,8 +109,8 @@ func TestEventLogin(t *testing.T) {
 				B := evBrowser(a, "B", "Agent/B")
 
 				before := time.Now().Add(-time.Minute)
-				A.mustLogin(user)
-				ev := evOne(t, log.take(), singlesession.EventLogin)
+				A.MustLogin(user)
+				ev := testapp.OneEvent(t, log.Take(), singlesession.EventLogin)
 				assert.Equal(t, user, ev.UserID)
 				assert.Equal(t, evSID(A), ev.SessionID)
 				assert.Equal(t, 0, ev.Ended, "a first login ends nothing")
@@ -159,13 +120,13 @@ func TestEventLogin(t *testing.T) {
 				assert.Empty(t, ev.Actor)
 				assert.True(t, ev.At.After(before), "At is the store's time of the login: %v", ev.At)
 
-				A.whoami()
-				A.put("k", "v")
-				assert.Empty(t, log.take(), "ordinary requests report nothing")
+				A.WhoAmI()
+				A.Put("k", "v")
+				assert.Empty(t, log.Take(), "ordinary requests report nothing")
 
-				B.mustLogin(user)
-				ev = evOne(t, log.take(), singlesession.EventLogin)
-				list, err := a.m.UserSessions(context.Background(), user)
+				B.MustLogin(user)
+				ev = testapp.OneEvent(t, log.Take(), singlesession.EventLogin)
+				list, err := a.M.UserSessions(context.Background(), user)
 				require.NoError(t, err)
 				require.Len(t, list, 1)
 				assert.Equal(t, list[0].ID, ev.SessionID, "the new session's ID, as the list shows it")
@@ -178,8 +139,8 @@ func TestEventLogin(t *testing.T) {
 				assert.Equal(t, "Agent/B", ev.UserAgent)
 				assert.False(t, ev.At.IsZero())
 
-				assert.Equal(t, "", A.whoami())
-				assert.Empty(t, log.take(), "the kicked browser's request reports nothing")
+				assert.Equal(t, "", A.WhoAmI())
+				assert.Empty(t, log.Take(), "the kicked browser's request reports nothing")
 			})
 		}
 	})
@@ -189,11 +150,11 @@ func TestEventLogin(t *testing.T) {
 func TestEventDefaultClientIP(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		log := &evLog{}
-		a := newApp(t, e.store, withEvLog(log))
-		a.browser("A").mustLogin("alice")
-		ev := evOne(t, log.take(), singlesession.EventLogin)
+		a := newApp(t, e.Store, withEvLog(log))
+		a.Browser("A").MustLogin("alice")
+		ev := testapp.OneEvent(t, log.Take(), singlesession.EventLogin)
 		assert.Equal(t, "127.0.0.1", ev.IP)
-		assert.Equal(t, "Go-http-client/1.1", ev.UserAgent, "the request's own User-Agent")
+		assert.Equal(t, "testapp/A", ev.UserAgent, "the request's own User-Agent")
 	})
 }
 
@@ -206,19 +167,19 @@ func TestEventLogout(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		t.Run("all sessions", func(t *testing.T) {
 			log := &evLog{}
-			a := newApp(t, e.store, append(evRoutes(log), withEvLog(log), withPolicy(singlesession.Never))...)
-			A, B, C := evBrowser(a, "A", "Agent/A"), a.browser("B"), a.browser("C")
-			A.mustLogin("alice")
-			B.mustLogin("alice")
-			C.mustLogin("alice")
-			a.browser("D").mustLogin("bob")
-			log.take()
+			a := newApp(t, e.Store, append(evRoutes(log), withEvLog(log), withPolicy(singlesession.Never))...)
+			A, B, C := evBrowser(a, "A", "Agent/A"), a.Browser("B"), a.Browser("C")
+			A.MustLogin("alice")
+			B.MustLogin("alice")
+			C.MustLogin("alice")
+			a.Browser("D").MustLogin("bob")
+			log.Take()
 			id := evSID(A)
 
-			res, _ := A.do("POST", "/ev/logout", url.Values{})
+			res, _ := A.Do("POST", "/ev/logout", url.Values{})
 			require.Equal(t, http.StatusNoContent, res.StatusCode)
 			assert.Equal(t, "1", res.Header.Get("X-Events"), "recorded before LogoutHook returns")
-			ev := evOne(t, log.take(), singlesession.EventLogout)
+			ev := testapp.OneEvent(t, log.Take(), singlesession.EventLogout)
 			assert.Equal(t, "alice", ev.UserID)
 			assert.Equal(t, id, ev.SessionID, "the session that signed out")
 			assert.Equal(t, 3, ev.Ended, "A's own session and the two others")
@@ -229,36 +190,36 @@ func TestEventLogout(t *testing.T) {
 			assert.Empty(t, ev.Actor)
 
 			// B's session ended with A's logout: its logout is an anonymous one.
-			res, _ = B.do("POST", "/ev/logout", url.Values{})
+			res, _ = B.Do("POST", "/ev/logout", url.Values{})
 			require.Equal(t, http.StatusNoContent, res.StatusCode)
-			assert.Empty(t, log.take(), "logout of a session that had ended reports nothing")
+			assert.Empty(t, log.Take(), "logout of a session that had ended reports nothing")
 
-			anon := a.browser("anon")
-			anon.put("cart", "1")
-			res, _ = anon.do("POST", "/ev/logout", url.Values{})
+			anon := a.Browser("anon")
+			anon.Put("cart", "1")
+			res, _ = anon.Do("POST", "/ev/logout", url.Values{})
 			require.Equal(t, http.StatusNoContent, res.StatusCode)
-			res, _ = a.browser("no cookie").do("POST", "/ev/logout", url.Values{})
+			res, _ = a.Browser("no cookie").Do("POST", "/ev/logout", url.Values{})
 			require.Equal(t, http.StatusNoContent, res.StatusCode)
-			assert.Empty(t, log.take(), "logout of an anonymous session reports nothing")
-			assert.Equal(t, 1, e.sessionsOf(t, "bob"))
+			assert.Empty(t, log.Take(), "logout of an anonymous session reports nothing")
+			assert.Equal(t, 1, e.SessionsOf(t, "bob"))
 		})
 
 		t.Run("keep others", func(t *testing.T) {
 			log := &evLog{}
-			a := newApp(t, e.store, append(evRoutes(log), withEvLog(log), withPolicy(singlesession.Never), keepOthersOnLogout())...)
-			A, B := a.browser("A"), a.browser("B")
-			A.mustLogin("carol")
-			B.mustLogin("carol")
-			log.take()
+			a := newApp(t, e.Store, append(evRoutes(log), withEvLog(log), withPolicy(singlesession.Never), keepOthersOnLogout())...)
+			A, B := a.Browser("A"), a.Browser("B")
+			A.MustLogin("carol")
+			B.MustLogin("carol")
+			log.Take()
 			id := evSID(A)
-			res, _ := A.do("POST", "/ev/logout", url.Values{})
+			res, _ := A.Do("POST", "/ev/logout", url.Values{})
 			require.Equal(t, http.StatusNoContent, res.StatusCode)
-			ev := evOne(t, log.take(), singlesession.EventLogout)
+			ev := testapp.OneEvent(t, log.Take(), singlesession.EventLogout)
 			assert.Equal(t, "carol", ev.UserID)
 			assert.Equal(t, id, ev.SessionID)
 			assert.Equal(t, 1, ev.Ended, "only the browser's own session")
 			assert.Equal(t, singlesession.Reason(""), ev.Reason, "no other session ended")
-			assert.Equal(t, "carol", B.whoami())
+			assert.Equal(t, "carol", B.WhoAmI())
 		})
 	})
 }
@@ -271,16 +232,16 @@ func TestEventEndedByOperators(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		log := &evLog{}
-		a := newApp(t, e.store, withEvLog(log), withPolicy(singlesession.Never))
-		a.browser("A1").mustLogin("alice")
-		a.browser("A2").mustLogin("alice")
-		a.browser("B1").mustLogin("bob")
-		log.take()
+		a := newApp(t, e.Store, withEvLog(log), withPolicy(singlesession.Never))
+		a.Browser("A1").MustLogin("alice")
+		a.Browser("A2").MustLogin("alice")
+		a.Browser("B1").MustLogin("bob")
+		log.Take()
 
-		counts, err := a.m.LogoutUsers(ctx, []string{"bob", "alice", "carol", "alice"})
+		counts, err := a.M.LogoutUsers(ctx, []string{"bob", "alice", "carol", "alice"})
 		require.NoError(t, err)
 		require.Equal(t, map[string]int{"alice": 2, "bob": 1}, counts)
-		events := log.take()
+		events := log.Take()
 		require.Len(t, events, 2, "one event per user whose sessions ended, none for carol: %+v", events)
 		byUser := map[string]singlesession.Event{}
 		for _, ev := range events {
@@ -296,20 +257,20 @@ func TestEventEndedByOperators(t *testing.T) {
 		assert.Equal(t, 2, byUser["alice"].Ended)
 		assert.Equal(t, 1, byUser["bob"].Ended)
 
-		a.browser("A3").mustLogin("alice")
-		log.take()
-		n, err := a.m.LogoutUser(ctx, "alice")
+		a.Browser("A3").MustLogin("alice")
+		log.Take()
+		n, err := a.M.LogoutUser(ctx, "alice")
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
-		ev := evOne(t, log.take(), singlesession.EventEnded)
+		ev := testapp.OneEvent(t, log.Take(), singlesession.EventEnded)
 		assert.Equal(t, "alice", ev.UserID)
 		assert.Equal(t, 1, ev.Ended)
 		assert.Equal(t, singlesession.ReasonAdmin, ev.Reason)
 		assert.Empty(t, ev.Actor)
 
-		_, err = a.m.LogoutUser(ctx, "alice")
+		_, err = a.M.LogoutUser(ctx, "alice")
 		require.NoError(t, err)
-		assert.Empty(t, log.take(), "nothing ended, nothing reported")
+		assert.Empty(t, log.Take(), "nothing ended, nothing reported")
 
 		dir := singlesession.NewStaticDirectory(
 			singlesession.User{ID: "sam", Permissions: []string{singlesession.PermLogout}},
@@ -317,16 +278,16 @@ func TestEventEndedByOperators(t *testing.T) {
 			singlesession.User{ID: "bob"},
 			singlesession.User{ID: "root", Admin: true},
 		)
-		admin, err := singlesession.NewAdmin(a.m, dir, singlesession.AdminConfig{})
+		admin, err := singlesession.NewAdmin(a.M, dir, singlesession.AdminConfig{})
 		require.NoError(t, err)
-		a.browser("A4").mustLogin("alice")
-		a.browser("A5").mustLogin("alice")
-		a.browser("R1").mustLogin("root")
-		log.take()
+		a.Browser("A4").MustLogin("alice")
+		a.Browser("A5").MustLogin("alice")
+		a.Browser("R1").MustLogin("root")
+		log.Take()
 		res, err := admin.Run(ctx, "sam", singlesession.ActionLogout, []string{"alice", "root", "bob"})
 		require.NoError(t, err)
 		require.Equal(t, 2, res.Sessions)
-		ev = evOne(t, log.take(), singlesession.EventEnded) // root skipped, bob had none
+		ev = testapp.OneEvent(t, log.Take(), singlesession.EventEnded) // root skipped, bob had none
 		assert.Equal(t, "alice", ev.UserID)
 		assert.Equal(t, 2, ev.Ended)
 		assert.Equal(t, singlesession.ReasonAdmin, ev.Reason)
@@ -336,8 +297,8 @@ func TestEventEndedByOperators(t *testing.T) {
 
 		_, err = admin.Run(ctx, "sam", singlesession.ActionLogoutAll, []string{"root"})
 		require.ErrorIs(t, err, singlesession.ErrPermissionDenied)
-		assert.Empty(t, log.take(), "a refused action reports nothing")
-		assert.Equal(t, 1, e.sessionsOf(t, "root"))
+		assert.Empty(t, log.Take(), "a refused action reports nothing")
+		assert.Equal(t, 1, e.SessionsOf(t, "root"))
 	})
 }
 
@@ -349,20 +310,20 @@ func TestEventEndedByOperators(t *testing.T) {
 func TestEventEndedByRevoke(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		log := &evLog{}
-		a := newApp(t, e.store, append(evRoutes(log), withEvLog(log), withPolicy(singlesession.Never))...)
+		a := newApp(t, e.Store, append(evRoutes(log), withEvLog(log), withPolicy(singlesession.Never))...)
 		A := evBrowser(a, "A", "Agent/A")
-		B, C, D, X := a.browser("B"), a.browser("C"), a.browser("D"), a.browser("X")
-		A.mustLogin("alice")
-		B.mustLogin("alice")
-		C.mustLogin("alice")
-		X.mustLogin("bob")
-		log.take()
+		B, C, D, X := a.Browser("B"), a.Browser("C"), a.Browser("D"), a.Browser("X")
+		A.MustLogin("alice")
+		B.MustLogin("alice")
+		C.MustLogin("alice")
+		X.MustLogin("bob")
+		log.Take()
 
-		res, body := A.do("POST", "/ev/end-others", url.Values{})
+		res, body := A.Do("POST", "/ev/end-others", url.Values{})
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
 		require.Equal(t, "2", body)
 		assert.Equal(t, "1", res.Header.Get("X-Events"), "recorded before EndOtherSessions returns")
-		ev := evOne(t, log.take(), singlesession.EventEnded)
+		ev := testapp.OneEvent(t, log.Take(), singlesession.EventEnded)
 		assert.Equal(t, "alice", ev.UserID)
 		assert.Equal(t, evSID(A), ev.SessionID, "the acting session")
 		assert.Equal(t, 2, ev.Ended)
@@ -372,37 +333,37 @@ func TestEventEndedByRevoke(t *testing.T) {
 		assert.Empty(t, ev.Actor)
 		assert.False(t, ev.At.IsZero())
 
-		res, body = A.do("POST", "/ev/end-others", url.Values{})
+		res, body = A.Do("POST", "/ev/end-others", url.Values{})
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
 		require.Equal(t, "0", body)
-		assert.Empty(t, log.take(), "nothing ended, nothing reported")
+		assert.Empty(t, log.Take(), "nothing ended, nothing reported")
 
-		D.mustLogin("alice")
-		log.take()
-		res, body = A.do("POST", "/ev/end-session", url.Values{"id": {evSID(D)}})
+		D.MustLogin("alice")
+		log.Take()
+		res, body = A.Do("POST", "/ev/end-session", url.Values{"id": {evSID(D)}})
 		require.Equal(t, http.StatusNoContent, res.StatusCode, body)
 		assert.Equal(t, "1", res.Header.Get("X-Events"), "recorded before EndSession returns")
-		ev = evOne(t, log.take(), singlesession.EventEnded)
+		ev = testapp.OneEvent(t, log.Take(), singlesession.EventEnded)
 		assert.Equal(t, "alice", ev.UserID)
 		assert.Equal(t, evSID(A), ev.SessionID)
 		assert.Equal(t, 1, ev.Ended)
 		assert.Equal(t, singlesession.ReasonRevoked, ev.Reason)
 		assert.Equal(t, "Agent/A", ev.UserAgent)
-		assert.Equal(t, "", D.whoami())
+		assert.Equal(t, "", D.WhoAmI())
 
-		res, _ = A.do("POST", "/ev/end-session", url.Values{"id": {evSID(X)}})
+		res, _ = A.Do("POST", "/ev/end-session", url.Values{"id": {evSID(X)}})
 		require.Equal(t, http.StatusNotFound, res.StatusCode, "another user's session")
-		assert.Empty(t, log.take(), "a refused EndSession reports nothing")
-		assert.Equal(t, "bob", X.whoami())
+		assert.Empty(t, log.Take(), "a refused EndSession reports nothing")
+		assert.Equal(t, "bob", X.WhoAmI())
 
 		own := evSID(A)
-		res, body = A.do("POST", "/ev/end-session", url.Values{"id": {own}})
+		res, body = A.Do("POST", "/ev/end-session", url.Values{"id": {own}})
 		require.Equal(t, http.StatusNoContent, res.StatusCode, body)
-		ev = evOne(t, log.take(), singlesession.EventEnded)
+		ev = testapp.OneEvent(t, log.Take(), singlesession.EventEnded)
 		assert.Equal(t, "alice", ev.UserID)
 		assert.Equal(t, own, ev.SessionID)
 		assert.Equal(t, 1, ev.Ended)
-		assert.Equal(t, "", A.whoami())
+		assert.Equal(t, "", A.WhoAmI())
 	})
 }
 
@@ -412,7 +373,7 @@ func TestEventEndedByRevoke(t *testing.T) {
 func TestEventLoginRejected(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		log := &evLog{}
-		a := newApp(t, e.store, withEvLog(log),
+		a := newApp(t, e.Store, withEvLog(log),
 			withConfig(func(c *singlesession.Config) {
 				c.Limit = func(context.Context, string) singlesession.Limit {
 					return singlesession.Limit{Max: 1, RejectNew: true}
@@ -420,51 +381,51 @@ func TestEventLoginRejected(t *testing.T) {
 			}),
 			withRoute("POST /ev/login-wait", func(a *app) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
-					if err := a.m.LoginHook(r.Context(), r.FormValue("user")); err != nil {
+					if err := a.M.LoginHook(r.Context(), r.FormValue("user")); err != nil {
 						http.Error(w, err.Error(), http.StatusConflict)
 						return
 					}
-					a.entered <- struct{}{}
-					<-a.release
+					a.Entered <- struct{}{}
+					<-a.Release
 					w.WriteHeader(http.StatusNoContent)
 				}
 			}))
-		A, B := a.browser("A"), evBrowser(a, "B", "Agent/B")
-		A.mustLogin("alice")
-		log.take()
+		A, B := a.Browser("A"), evBrowser(a, "B", "Agent/B")
+		A.MustLogin("alice")
+		log.Take()
 
-		res := B.login("alice")
-		require.Equal(t, http.StatusBadRequest, res.StatusCode, "LoginHook refuses")
-		ev := evOne(t, log.take(), singlesession.EventLoginRejected)
+		res := B.Login("alice")
+		require.Equal(t, http.StatusConflict, res.StatusCode, "LoginHook refuses")
+		ev := testapp.OneEvent(t, log.Take(), singlesession.EventLoginRejected)
 		assert.Equal(t, "alice", ev.UserID)
 		assert.Equal(t, "127.0.0.1", ev.IP)
 		assert.Equal(t, "Agent/B", ev.UserAgent)
 		assert.Empty(t, ev.SessionID, "no session was created")
 		assert.Equal(t, 0, ev.Ended)
 		assert.False(t, ev.At.IsZero())
-		assert.Equal(t, "alice", A.whoami())
+		assert.Equal(t, "alice", A.WhoAmI())
 
 		// bob: C's LoginHook passes the check, D signs in meanwhile, C's save
 		// is refused.
-		C, D := evBrowser(a, "C", "Agent/C"), a.browser("D")
+		C, D := evBrowser(a, "C", "Agent/C"), a.Browser("D")
 		done := make(chan *http.Response, 1)
 		go func() {
-			res, _ := C.do("POST", "/ev/login-wait", url.Values{"user": {"bob"}})
+			res, _ := C.Do("POST", "/ev/login-wait", url.Values{"user": {"bob"}})
 			done <- res
 		}()
-		<-a.entered
-		D.mustLogin("bob")
-		evOne(t, log.take(), singlesession.EventLogin)
-		close(a.release)
+		<-a.Entered
+		D.MustLogin("bob")
+		testapp.OneEvent(t, log.Take(), singlesession.EventLogin)
+		close(a.Release)
 		res = <-done
-		require.Equal(t, http.StatusInternalServerError, res.StatusCode, "refused in the save: ErrorFunc")
-		ev = evOne(t, log.take(), singlesession.EventLoginRejected)
+		require.Equal(t, http.StatusConflict, res.StatusCode, "refused in the save: ErrorFunc")
+		ev = testapp.OneEvent(t, log.Take(), singlesession.EventLoginRejected)
 		assert.Equal(t, "bob", ev.UserID)
 		assert.Equal(t, "Agent/C", ev.UserAgent)
 		assert.Empty(t, ev.SessionID)
-		assert.Equal(t, "bob", D.whoami())
-		assert.Equal(t, "", C.whoami())
-		assert.Empty(t, log.take())
+		assert.Equal(t, "bob", D.WhoAmI())
+		assert.Equal(t, "", C.WhoAmI())
+		assert.Empty(t, log.Take())
 	})
 }
 
@@ -474,26 +435,26 @@ func TestEventLoginRejected(t *testing.T) {
 func TestEventNotForFailedLogin(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		log := &evLog{}
-		fs := &failingStore{Store: e.store, only: "Login"}
+		fs := &failingStore{Store: e.Store, only: "Login"}
 		a := newApp(t, fs, withEvLog(log))
-		A, B := a.browser("A"), a.browser("B")
-		A.mustLogin("alice")
-		B.mustLogin("bob")
-		log.take()
+		A, B := a.Browser("A"), a.Browser("B")
+		A.MustLogin("alice")
+		B.MustLogin("bob")
+		log.Take()
 
 		fs.fail.Store(true)
-		res := a.browser("C").login("alice")
+		res := a.Browser("C").Login("alice")
 		require.Equal(t, http.StatusInternalServerError, res.StatusCode, "the save failed")
-		res = B.login("alice")
+		res = B.Login("alice")
 		require.Equal(t, http.StatusInternalServerError, res.StatusCode, "the save failed")
 		fs.fail.Store(false)
-		assert.Empty(t, log.take(), "no event for a login that failed")
-		assert.Equal(t, "alice", A.whoami())
-		assert.Equal(t, "bob", B.whoami(), "B keeps its session")
-		assert.Empty(t, log.take())
+		assert.Empty(t, log.Take(), "no event for a login that failed")
+		assert.Equal(t, "alice", A.WhoAmI())
+		assert.Equal(t, "bob", B.WhoAmI(), "B keeps its session")
+		assert.Empty(t, log.Take())
 
-		a.browser("D").mustLogin("alice")
-		ev := evOne(t, log.take(), singlesession.EventLogin)
+		a.Browser("D").MustLogin("alice")
+		ev := testapp.OneEvent(t, log.Take(), singlesession.EventLogin)
 		assert.Equal(t, 1, ev.Ended)
 	})
 }
@@ -505,37 +466,37 @@ func TestEventNotForFailedLogin(t *testing.T) {
 // it returns.
 func TestEventBeforeResponse(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		log := &evLog{inside: func(context.Context, singlesession.Event) { time.Sleep(100 * time.Millisecond) }}
-		a := newApp(t, e.store, append(evRoutes(log), withEvLog(log), withPolicy(singlesession.Never))...)
-		A, B := a.browser("A"), a.browser("B")
+		log := &evLog{Inside: func(context.Context, singlesession.Event) { time.Sleep(100 * time.Millisecond) }}
+		a := newApp(t, e.Store, append(evRoutes(log), withEvLog(log), withPolicy(singlesession.Never))...)
+		A, B := a.Browser("A"), a.Browser("B")
 
-		A.mustLogin("alice")
-		assert.Equal(t, 1, log.count(), "the login's event is recorded when the client has the response")
-		B.mustLogin("alice")
-		assert.Equal(t, 2, log.count())
-		res, _ := A.do("POST", "/ev/end-others", url.Values{})
+		A.MustLogin("alice")
+		assert.Equal(t, 1, log.Count(), "the login's event is recorded when the client has the response")
+		B.MustLogin("alice")
+		assert.Equal(t, 2, log.Count())
+		res, _ := A.Do("POST", "/ev/end-others", url.Values{})
 		require.Equal(t, http.StatusOK, res.StatusCode)
-		assert.Equal(t, 3, log.count())
-		A.logout()
-		assert.Equal(t, 4, log.count())
-		B.put("k", "v") // B's session ended: anonymous, no event
-		B.mustLogin("bob")
-		assert.Equal(t, 5, log.count())
+		assert.Equal(t, 3, log.Count())
+		A.Logout()
+		assert.Equal(t, 4, log.Count())
+		B.Put("k", "v") // B's session ended: anonymous, no event
+		B.MustLogin("bob")
+		assert.Equal(t, 5, log.Count())
 		kinds := []singlesession.EventKind{}
-		for _, ev := range log.take() {
+		for _, ev := range log.Take() {
 			kinds = append(kinds, ev.Kind)
 		}
 		assert.Equal(t, []singlesession.EventKind{singlesession.EventLogin, singlesession.EventLogin,
 			singlesession.EventEnded, singlesession.EventLogout, singlesession.EventLogin}, kinds)
 
 		// Manager.Load and Manager.Commit: dispatched before Commit returns.
-		ctx, err := a.m.Load(context.Background(), "")
+		ctx, err := a.M.Load(context.Background(), "")
 		require.NoError(t, err)
-		require.NoError(t, a.m.LoginHook(ctx, "carol"))
-		token, _, err := a.m.Commit(ctx)
+		require.NoError(t, a.M.LoginHook(ctx, "carol"))
+		token, _, err := a.M.Commit(ctx)
 		require.NoError(t, err)
 		require.NotEmpty(t, token)
-		ev := evOne(t, log.take(), singlesession.EventLogin)
+		ev := testapp.OneEvent(t, log.Take(), singlesession.EventLogin)
 		assert.Equal(t, "carol", ev.UserID)
 		assert.Equal(t, singlesession.SessionID(token), ev.SessionID)
 		assert.Empty(t, ev.IP, "no request")
@@ -555,7 +516,7 @@ func TestEventNoLockHeld(t *testing.T) {
 			problems []string
 			checked  = map[singlesession.EventKind]int{}
 		)
-		log := &evLog{inside: func(ctx context.Context, ev singlesession.Event) {
+		log := &evLog{Inside: func(ctx context.Context, ev singlesession.Event) {
 			done := make(chan error, 1)
 			go func() {
 				defer func() {
@@ -587,7 +548,7 @@ func TestEventNoLockHeld(t *testing.T) {
 				problems = append(problems, problem)
 			}
 		}}
-		a := newApp(t, e.store, append(evRoutes(log), withEvLog(log),
+		a := newApp(t, e.Store, append(evRoutes(log), withEvLog(log),
 			withConfig(func(c *singlesession.Config) {
 				c.Limit = func(_ context.Context, userID string) singlesession.Limit {
 					if userID == "rita" {
@@ -596,22 +557,22 @@ func TestEventNoLockHeld(t *testing.T) {
 					return singlesession.Limit{}
 				}
 			}))...)
-		m.Store(a.m)
+		m.Store(a.M)
 
-		A, B, C := a.browser("A"), a.browser("B"), a.browser("C")
-		A.put("k", "v")
-		A.mustLogin("alice") // EventLogin
-		B.mustLogin("alice") // EventLogin
-		C.mustLogin("alice") // EventLogin
-		res, _ := A.do("POST", "/ev/end-session", url.Values{"id": {evSID(B)}})
+		A, B, C := a.Browser("A"), a.Browser("B"), a.Browser("C")
+		A.Put("k", "v")
+		A.MustLogin("alice") // EventLogin
+		B.MustLogin("alice") // EventLogin
+		C.MustLogin("alice") // EventLogin
+		res, _ := A.Do("POST", "/ev/end-session", url.Values{"id": {evSID(B)}})
 		require.Equal(t, http.StatusNoContent, res.StatusCode) // EventEnded
-		res, _ = A.do("POST", "/ev/end-others", url.Values{})
+		res, _ = A.Do("POST", "/ev/end-others", url.Values{})
 		require.Equal(t, http.StatusOK, res.StatusCode) // EventEnded
-		res, _ = A.do("POST", "/ev/logout", url.Values{})
+		res, _ = A.Do("POST", "/ev/logout", url.Values{})
 		require.Equal(t, http.StatusNoContent, res.StatusCode) // EventLogout
-		a.browser("R1").mustLogin("rita")
-		require.Equal(t, http.StatusBadRequest, a.browser("R2").login("rita").StatusCode) // EventLoginRejected
-		_, err := a.m.LogoutUsers(context.Background(), []string{"rita"})
+		a.Browser("R1").MustLogin("rita")
+		require.Equal(t, http.StatusConflict, a.Browser("R2").Login("rita").StatusCode) // EventLoginRejected
+		_, err := a.M.LogoutUsers(context.Background(), []string{"rita"})
 		require.NoError(t, err) // EventEnded
 
 		mu.Lock()
@@ -630,11 +591,11 @@ func TestEventNoLockHeld(t *testing.T) {
 func TestEventExactlyOnce(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		log := &evLog{}
-		a := newApp(t, e.store, withEvLog(log),
+		a := newApp(t, e.Store, withEvLog(log),
 			withRoute("POST /ev/login-twice", func(a *app) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
 					for range 2 {
-						if err := a.m.LoginHook(r.Context(), "alice"); err != nil {
+						if err := a.M.LoginHook(r.Context(), "alice"); err != nil {
 							http.Error(w, err.Error(), http.StatusInternalServerError)
 							return
 						}
@@ -649,7 +610,7 @@ func TestEventExactlyOnce(t *testing.T) {
 			}),
 			withRoute("POST /ev/logout-chatty", func(a *app) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
-					if err := a.m.LogoutHook(r.Context()); err != nil {
+					if err := a.M.LogoutHook(r.Context()); err != nil {
 						http.Error(w, err.Error(), http.StatusInternalServerError)
 						return
 					}
@@ -657,25 +618,25 @@ func TestEventExactlyOnce(t *testing.T) {
 					io.WriteString(w, "!")
 				}
 			}))
-		A, B := a.browser("A"), a.browser("B")
-		res, body := A.do("POST", "/ev/login-twice", url.Values{})
+		A, B := a.Browser("A"), a.Browser("B")
+		res, body := A.Do("POST", "/ev/login-twice", url.Values{})
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
-		ev := evOne(t, log.take(), singlesession.EventLogin)
+		ev := testapp.OneEvent(t, log.Take(), singlesession.EventLogin)
 		assert.Equal(t, evSID(A), ev.SessionID)
 
-		res, body = B.do("POST", "/ev/login-twice", url.Values{})
+		res, body = B.Do("POST", "/ev/login-twice", url.Values{})
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
-		ev = evOne(t, log.take(), singlesession.EventLogin)
+		ev = testapp.OneEvent(t, log.Take(), singlesession.EventLogin)
 		assert.Equal(t, 1, ev.Ended)
 
-		res, body = B.do("POST", "/ev/logout-chatty", url.Values{})
+		res, body = B.Do("POST", "/ev/logout-chatty", url.Values{})
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
-		evOne(t, log.take(), singlesession.EventLogout)
+		testapp.OneEvent(t, log.Take(), singlesession.EventLogout)
 
 		for range 3 {
-			A.whoami()
-			B.whoami()
+			A.WhoAmI()
+			B.WhoAmI()
 		}
-		assert.Empty(t, log.take())
+		assert.Empty(t, log.Take())
 	})
 }

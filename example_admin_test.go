@@ -50,7 +50,7 @@ func ExampleAdmin_Run() {
 		fmt.Printf("signed out %s: %d session(s) ended\n", s.UserID, s.Sessions)
 	}
 	for _, s := range res.Skipped {
-		fmt.Printf("skipped %s: %s\n", s.UserID, s.Reason.Description())
+		fmt.Printf("skipped %s: %s\n", s.UserID, s.Reason)
 	}
 
 	_, err = admin.Run(ctx, "sam", singlesession.ActionLogoutAll, []string{"root"})
@@ -64,8 +64,8 @@ func ExampleAdmin_Run() {
 	fmt.Println(len(list), errors.Is(err, singlesession.ErrPermissionDenied))
 	// Output:
 	// signed out alice: 1 session(s) ended
-	// skipped root: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out
-	// skipped mallory: unknown user
+	// skipped root: admin_user
+	// skipped mallory: unknown_user
 	// true
 	// 1 true
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // A complete application: two browsers sign in as the same user, and the
@@ -125,13 +126,13 @@ func ExampleMigrate() {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	if err := singlesession.Migrate(ctx, pool); err != nil {
+	if err := pgxstore.Migrate(ctx, pool); err != nil {
 		log.Fatal(err)
 	}
 
 	sessions := scs.New()
 	sessions.Lifetime = 12 * time.Hour
-	m, err := singlesession.New(sessions, singlesession.NewPostgresStore(pool), singlesession.Config{})
+	m, err := singlesession.New(sessions, pgxstore.New(pool), singlesession.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -295,7 +296,7 @@ func ExampleManager_Ended() {
 	fmt.Println(post(phone, srv.URL+"/sessions/end-others", ""))
 	fmt.Println(get(laptop, srv.URL+"/login"))
 	// Output:
-	// [Go-http-client/1.1 current=false] [Go-http-client/1.1 current=true]
+	// [Go-http-client/1.1 current=true] [Go-http-client/1.1 current=false]
 	// ended 1
 	// You signed this browser out from another one.
 }

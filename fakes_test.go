@@ -26,9 +26,9 @@ func (f *failingStore) failing(method string) bool {
 	return f.fail.Load() && (f.only == "" || f.only == method)
 }
 
-func (f *failingStore) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.Found, error) {
+func (f *failingStore) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
 	if f.failing("Find") {
-		return singlesession.Found{}, errBroken
+		return singlesession.FindResult{}, errBroken
 	}
 	return f.Store.Find(ctx, token, staleAfter)
 }

@@ -44,29 +44,29 @@ func FuzzAdminForm(f *testing.F) {
 	a := newAdminApp(f, store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{Logger: quietLogger})
 	browsers := map[string]*browser{}
 	for _, u := range append(slices.Clone(actors), victims...) {
-		browsers[u] = a.browser(u)
+		browsers[u] = a.Browser(u)
 	}
 
 	f.Fuzz(func(t *testing.T, body string, which uint8) {
 		actor := actors[int(which)%len(actors)]
 		for u, b := range browsers {
-			b.t = t // the browsers outlive each run; report to this one
-			if !b.exists() {
-				b.mustLogin(u)
+			b.T = t // the browsers outlive each run; report to this one
+			if !b.Exists() {
+				b.MustLogin(u)
 			}
 		}
 		before := map[string]int{}
 		for _, u := range victims {
-			before[u] = (&env{store: store}).sessionsOf(t, u)
+			before[u] = (&env{Store: store}).SessionsOf(t, u)
 		}
 		b := browsers[actor]
-		res, _ := b.send("POST", "/admin/sessions/logout", body)
+		res, _ := b.Send("POST", "/admin/sessions/logout", body)
 		if res.StatusCode >= 500 {
 			t.Fatalf("%s posted %q: %d", actor, body, res.StatusCode)
 		}
 		after := map[string]int{}
 		for _, u := range victims {
-			after[u] = (&env{store: store}).sessionsOf(t, u)
+			after[u] = (&env{Store: store}).SessionsOf(t, u)
 		}
 		if res.StatusCode != http.StatusSeeOther {
 			for _, u := range victims {

@@ -16,19 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
-
-// withConfig changes the app's Config.
-func withConfig(f func(*singlesession.Config)) appOption {
-	return func(s *appSetup) { f(&s.cfg) }
-}
-
-// withLimit gives every user the same Limit.
-func withLimit(l singlesession.Limit) appOption {
-	return withConfig(func(c *singlesession.Config) {
-		c.Limit = func(context.Context, string) singlesession.Limit { return l }
-	})
-}
 
 // alwaysStale makes every signed-in request refresh LastSeen, so that "least
 // recently used" follows the requests of a test exactly.
@@ -36,21 +26,10 @@ func alwaysStale() appOption {
 	return withConfig(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond })
 }
 
-// headerTransport sends fixed headers with every request of one browser.
-type headerTransport struct{ header http.Header }
-
-func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	for k, v := range h.header {
-		r.Header[k] = v
-	}
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // as makes the browser send userAgent, and ip in X-Test-IP (which
 // withTestClientIP takes for the client's address).
-func (b *browser) as(userAgent, ip string) *browser {
-	b.c.Transport = headerTransport{http.Header{"User-Agent": {userAgent}, "X-Test-Ip": {ip}}}
+func as(b *browser, userAgent, ip string) *browser {
+	b.Header = http.Header{"User-Agent": {userAgent}, "X-Test-Ip": {ip}}
 	return b
 }
 
@@ -66,26 +45,26 @@ func withTestClientIP() appOption {
 // the newer but idle one ends. (Ending the oldest login instead fails here.)
 func TestLimitEndsLeastRecentlyUsed(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store, withLimit(singlesession.Limit{Max: 2}), alwaysStale())
-		A, B, C := a.browser("A"), a.browser("B"), a.browser("C")
-		A.mustLogin("alice")
-		B.mustLogin("alice")
-		assert.Equal(t, "alice", A.whoami(), "A is used after B signed in")
-		C.mustLogin("alice")
+		a := newApp(t, e.Store, withLimit(singlesession.Limit{Max: 2}), alwaysStale())
+		A, B, C := a.Browser("A"), a.Browser("B"), a.Browser("C")
+		A.MustLogin("alice")
+		B.MustLogin("alice")
+		assert.Equal(t, "alice", A.WhoAmI(), "A is used after B signed in")
+		C.MustLogin("alice")
 
-		assert.Equal(t, "alice", A.whoami(), "the recently used session survives")
-		assert.Equal(t, "", B.whoami(), "the least recently used one ended")
-		assert.Equal(t, "alice", C.whoami())
-		assert.Equal(t, 2, e.sessionsOf(t, "alice"))
+		assert.Equal(t, "alice", A.WhoAmI(), "the recently used session survives")
+		assert.Equal(t, "", B.WhoAmI(), "the least recently used one ended")
+		assert.Equal(t, "alice", C.WhoAmI())
+		assert.Equal(t, 2, e.SessionsOf(t, "alice"))
 
 		// Without requests in between, the oldest login is the least
 		// recently used.
-		D := a.browser("D")
-		D.mustLogin("alice")
-		assert.Equal(t, "", A.whoami(), "A's last request came before C's login")
-		assert.Equal(t, "alice", C.whoami())
-		assert.Equal(t, "alice", D.whoami())
-		assert.Zero(t, a.errors.Load())
+		D := a.Browser("D")
+		D.MustLogin("alice")
+		assert.Equal(t, "", A.WhoAmI(), "A's last request came before C's login")
+		assert.Equal(t, "alice", C.WhoAmI())
+		assert.Equal(t, "alice", D.WhoAmI())
+		assert.Zero(t, a.Errors.Load())
 	})
 }
 
@@ -93,26 +72,26 @@ func TestLimitEndsLeastRecentlyUsed(t *testing.T) {
 func TestLimitOneIsAlwaysAndZeroIsNever(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		t.Run("Max 1", func(t *testing.T) {
-			a := newApp(t, e.store, withLimit(singlesession.Limit{Max: 1}))
-			A, B := a.browser("A"), a.browser("B")
-			A.mustLogin("max1")
-			B.mustLogin("max1")
-			assert.Equal(t, "", A.whoami())
-			assert.Equal(t, "max1", B.whoami())
-			assert.Equal(t, 1, e.sessionsOf(t, "max1"))
+			a := newApp(t, e.Store, withLimit(singlesession.Limit{Max: 1}))
+			A, B := a.Browser("A"), a.Browser("B")
+			A.MustLogin("max1")
+			B.MustLogin("max1")
+			assert.Equal(t, "", A.WhoAmI())
+			assert.Equal(t, "max1", B.WhoAmI())
+			assert.Equal(t, 1, e.SessionsOf(t, "max1"))
 		})
 		t.Run("no limit", func(t *testing.T) {
-			a := newApp(t, e.store, withLimit(singlesession.Limit{}))
+			a := newApp(t, e.Store, withLimit(singlesession.Limit{}))
 			browsers := make([]*browser, 5)
 			for i := range browsers {
-				browsers[i] = a.browser(fmt.Sprint(i))
-				browsers[i].mustLogin("unlimited")
+				browsers[i] = a.Browser(fmt.Sprint(i))
+				browsers[i].MustLogin("unlimited")
 			}
 			for _, b := range browsers {
-				assert.Equal(t, "unlimited", b.whoami())
+				assert.Equal(t, "unlimited", b.WhoAmI())
 			}
-			require.Equal(t, http.StatusNoContent, browsers[0].logout().StatusCode)
-			assert.Equal(t, 0, e.sessionsOf(t, "unlimited"), "logout still ends them all")
+			require.Equal(t, http.StatusNoContent, browsers[0].Logout().StatusCode)
+			assert.Equal(t, 0, e.SessionsOf(t, "unlimited"), "logout still ends them all")
 		})
 	})
 }
@@ -125,10 +104,10 @@ func TestLimitRejectNew(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		var mu sync.Mutex
 		var loginErr error
-		a := newApp(t, e.store, withLimit(singlesession.Limit{Max: 2, RejectNew: true}), withEndedRoute(),
+		a := newApp(t, e.Store, withLimit(singlesession.Limit{Max: 2, RejectNew: true}),
 			withRoute("POST /login-err", func(a *app) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
-					err := a.m.LoginHook(r.Context(), r.FormValue("user"))
+					err := a.M.LoginHook(r.Context(), r.FormValue("user"))
 					mu.Lock()
 					loginErr = err
 					mu.Unlock()
@@ -139,38 +118,38 @@ func TestLimitRejectNew(t *testing.T) {
 					w.WriteHeader(http.StatusNoContent)
 				}
 			}))
-		A, B, C := a.browser("A"), a.browser("B"), a.browser("C")
-		A.mustLogin("alice")
-		B.mustLogin("alice")
-		C.put("cart", "figs")
-		cookie := C.cookie()
+		A, B, C := a.Browser("A"), a.Browser("B"), a.Browser("C")
+		A.MustLogin("alice")
+		B.MustLogin("alice")
+		C.Put("cart", "figs")
+		cookie := C.Cookie()
 
-		res, body := C.do("POST", "/login-err", url.Values{"user": {"alice"}})
+		res, body := C.Do("POST", "/login-err", url.Values{"user": {"alice"}})
 		assert.Equal(t, http.StatusConflict, res.StatusCode, body)
 		mu.Lock()
 		assert.ErrorIs(t, loginErr, singlesession.ErrTooManySessions)
 		mu.Unlock()
-		assert.Equal(t, cookie, C.cookie(), "the refused browser keeps its session")
-		assert.Equal(t, "figs", C.get("cart"))
-		assert.Equal(t, "", C.whoami())
-		assert.Equal(t, "alice", A.whoami())
-		assert.Equal(t, "alice", B.whoami())
-		assert.Equal(t, 2, e.sessionsOf(t, "alice"))
+		assert.Equal(t, cookie, C.Cookie(), "the refused browser keeps its session")
+		assert.Equal(t, "figs", C.Get("cart"))
+		assert.Equal(t, "", C.WhoAmI())
+		assert.Equal(t, "alice", A.WhoAmI())
+		assert.Equal(t, "alice", B.WhoAmI())
+		assert.Equal(t, 2, e.SessionsOf(t, "alice"))
 
 		for range 3 {
-			A.mustLogin("alice") // its own session never counts
+			A.MustLogin("alice") // its own session never counts
 		}
-		assert.Equal(t, "alice", A.whoami())
-		assert.Equal(t, "alice", B.whoami())
+		assert.Equal(t, "alice", A.WhoAmI())
+		assert.Equal(t, "alice", B.WhoAmI())
 
-		expire(t, e, a.storeToken(B.cookie()))
-		C.mustLogin("alice")
-		assert.Equal(t, "alice", C.whoami(), "an expired session does not count")
-		assert.Equal(t, "alice", A.whoami())
-		assert.False(t, hasRow(t, e, a.storeToken(B.cookie())), "the login deleted the expired session")
-		_, ended := B.ended()
+		expire(t, e, a.StoreToken(B.Cookie()))
+		C.MustLogin("alice")
+		assert.Equal(t, "alice", C.WhoAmI(), "an expired session does not count")
+		assert.Equal(t, "alice", A.WhoAmI())
+		assert.False(t, hasRow(t, e, a.StoreToken(B.Cookie())), "the login deleted the expired session")
+		_, ended := B.Ending()
 		assert.False(t, ended, "with no reason recorded")
-		assert.Zero(t, a.errors.Load())
+		assert.Zero(t, a.Errors.Load())
 	})
 }
 
@@ -182,7 +161,7 @@ func TestLimitRejectNewInTheSave(t *testing.T) {
 		var saveErrs []error
 		var mu sync.Mutex
 		entered, release := make(chan struct{}), make(chan struct{})
-		a := newApp(t, e.store, withLimit(singlesession.Limit{Max: 1, RejectNew: true}),
+		a := newApp(t, e.Store, withLimit(singlesession.Limit{Max: 1, RejectNew: true}),
 			withConfig(func(c *singlesession.Config) {
 				c.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 					mu.Lock()
@@ -193,22 +172,22 @@ func TestLimitRejectNewInTheSave(t *testing.T) {
 			}),
 			withRoute("POST /login-wait", func(a *app) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
-					require.NoError(t, a.m.LoginHook(r.Context(), "alice"))
+					require.NoError(t, a.M.LoginHook(r.Context(), "alice"))
 					entered <- struct{}{}
 					<-release
 					w.WriteHeader(http.StatusNoContent) // scs saves here
 				}
 			}))
-		slow, fast := a.browser("slow"), a.browser("fast")
-		slow.put("cart", "pears")
-		cookie := slow.cookie()
+		slow, fast := a.Browser("slow"), a.Browser("fast")
+		slow.Put("cart", "pears")
+		cookie := slow.Cookie()
 		done := make(chan int)
 		go func() {
-			res, _ := slow.do("POST", "/login-wait", url.Values{})
+			res, _ := slow.Do("POST", "/login-wait", url.Values{})
 			done <- res.StatusCode
 		}()
 		<-entered
-		fast.mustLogin("alice")
+		fast.MustLogin("alice")
 		close(release)
 		assert.Equal(t, http.StatusConflict, <-done)
 
@@ -216,11 +195,11 @@ func TestLimitRejectNewInTheSave(t *testing.T) {
 		require.Len(t, saveErrs, 1)
 		assert.ErrorIs(t, saveErrs[0], singlesession.ErrTooManySessions)
 		mu.Unlock()
-		assert.Equal(t, cookie, slow.cookie(), "the refused browser keeps its session")
-		assert.Equal(t, "pears", slow.get("cart"))
-		assert.Equal(t, "", slow.whoami())
-		assert.Equal(t, "alice", fast.whoami())
-		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+		assert.Equal(t, cookie, slow.Cookie(), "the refused browser keeps its session")
+		assert.Equal(t, "pears", slow.Get("cart"))
+		assert.Equal(t, "", slow.WhoAmI())
+		assert.Equal(t, "alice", fast.WhoAmI())
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"))
 	})
 }
 
@@ -238,7 +217,7 @@ func TestLimitBadConfig(t *testing.T) {
 
 	forEachStore(t, func(t *testing.T, e *env) {
 		var negative atomic.Bool
-		a := newApp(t, e.store, withConfig(func(c *singlesession.Config) {
+		a := newApp(t, e.Store, withConfig(func(c *singlesession.Config) {
 			c.Limit = func(context.Context, string) singlesession.Limit {
 				if negative.Load() {
 					return singlesession.Limit{Max: -1}
@@ -246,15 +225,15 @@ func TestLimitBadConfig(t *testing.T) {
 				return singlesession.Limit{Max: 1}
 			}
 		}))
-		b := a.browser("b")
-		b.mustLogin("alice")
-		cookie := b.cookie()
+		b := a.Browser("b")
+		b.MustLogin("alice")
+		cookie := b.Cookie()
 		negative.Store(true)
-		res, body := b.do("POST", "/login", url.Values{"user": {"bob"}})
+		res, body := b.Do("POST", "/login", url.Values{"user": {"bob"}})
 		assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 		assert.Contains(t, body, "negative")
-		assert.Equal(t, cookie, b.cookie())
-		assert.Equal(t, "alice", b.whoami())
+		assert.Equal(t, cookie, b.Cookie())
+		assert.Equal(t, "alice", b.WhoAmI())
 	})
 }
 
@@ -262,13 +241,13 @@ func TestLimitBadConfig(t *testing.T) {
 // PostgreSQL one through two pools.
 func twoInstances(t *testing.T, e *env, opts ...appOption) []*app {
 	t.Helper()
-	second := e.store
-	if e.pool != nil {
+	second := e.Store
+	if e.Pool != nil {
 		var schema string
-		require.NoError(t, e.pool.QueryRow(context.Background(), `SELECT current_schema()`).Scan(&schema))
-		second = singlesession.NewPostgresStore(schemaPool(t, schema, nil))
+		require.NoError(t, e.Pool.QueryRow(context.Background(), `SELECT current_schema()`).Scan(&schema))
+		second = pgxstore.New(pgtest.Pool(t, schema, nil))
 	}
-	return []*app{newApp(t, e.store, opts...), newApp(t, second, opts...)}
+	return []*app{newApp(t, e.Store, opts...), newApp(t, second, opts...)}
 }
 
 // Rule 6.1.2: 16 concurrent logins of one user under Max 3, through two
@@ -278,29 +257,29 @@ func TestLimitConcurrentLoginsLeaveExactlyMax(t *testing.T) {
 		apps := twoInstances(t, e, withLimit(singlesession.Limit{Max: 3}))
 		browsers := make([]*browser, 16)
 		for i := range browsers {
-			browsers[i] = apps[i%2].browser(fmt.Sprint("browser ", i))
+			browsers[i] = apps[i%2].Browser(fmt.Sprint("browser ", i))
 		}
 		for round := range 5 {
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			for _, b := range browsers {
-				wg.Go(func() { <-start; b.mustLogin("alice") })
+				wg.Go(func() { <-start; b.MustLogin("alice") })
 			}
 			close(start)
 			wg.Wait()
 			signedIn := 0
 			for _, b := range browsers {
-				if b.whoami() == "alice" {
+				if b.WhoAmI() == "alice" {
 					signedIn++
 				}
 			}
 			assert.Equal(t, 3, signedIn, "round %d: signed-in browsers", round)
-			assert.Equal(t, 3, e.sessionsOf(t, "alice"), "round %d: sessions in the store", round)
+			assert.Equal(t, 3, e.SessionsOf(t, "alice"), "round %d: sessions in the store", round)
 			_, links := rows(t, e)
 			assert.Equal(t, 3, links, "round %d: links", round)
 		}
 		for _, a := range apps {
-			assert.Zero(t, a.errors.Load())
+			assert.Zero(t, a.Errors.Load())
 		}
 	})
 }
@@ -316,17 +295,17 @@ func TestLimitRejectNewConcurrentLoginsExactlyMaxSucceed(t *testing.T) {
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			for i := range 16 {
-				b := apps[i%2].browser(fmt.Sprint("browser ", i))
+				b := apps[i%2].Browser(fmt.Sprint("browser ", i))
 				wg.Go(func() {
 					<-start
-					res, body := b.do("POST", "/login", url.Values{"user": {"alice"}})
+					res, body := b.Do("POST", "/login", url.Values{"user": {"alice"}})
 					switch {
 					case res.StatusCode == http.StatusNoContent:
 						ok.Add(1)
 					case strings.Contains(body, singlesession.ErrTooManySessions.Error()):
 						refused.Add(1) // by LoginHook (400) or in the save (ErrorFunc, 500)
 					default:
-						t.Errorf("round %d: %s: %d %s", round, b.name, res.StatusCode, body)
+						t.Errorf("round %d: %s: %d %s", round, b.Name, res.StatusCode, body)
 					}
 				})
 			}
@@ -337,7 +316,7 @@ func TestLimitRejectNewConcurrentLoginsExactlyMaxSucceed(t *testing.T) {
 			sessions, links := rows(t, e)
 			assert.Equal(t, 2, sessions, "round %d: refused logins left no session", round)
 			assert.Equal(t, 2, links, "round %d", round)
-			_, err := apps[0].m.LogoutUser(context.Background(), "alice")
+			_, err := apps[0].M.LogoutUser(context.Background(), "alice")
 			require.NoError(t, err)
 		}
 	})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // A login whose save fails leaves no half state: the browser keeps its
@@ -28,25 +29,25 @@ import (
 // error goes to ErrorFunc.
 func TestFailedLoginChangesNothing(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		broken := &failingStore{Store: e.store, only: "Login"}
+		broken := &failingStore{Store: e.Store, only: "Login"}
 		a := newApp(t, broken)
-		elsewhere, here := a.browser("elsewhere"), a.browser("here")
-		elsewhere.mustLogin("alice")
-		here.put("cart", "limes")
-		cookie := here.cookie()
+		elsewhere, here := a.Browser("elsewhere"), a.Browser("here")
+		elsewhere.MustLogin("alice")
+		here.Put("cart", "limes")
+		cookie := here.Cookie()
 
 		broken.fail.Store(true)
-		res := here.login("alice")
+		res := here.Login("alice")
 		assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
-		assert.EqualValues(t, 1, a.errors.Load())
+		assert.EqualValues(t, 1, a.Errors.Load())
 		broken.fail.Store(false)
 
-		assert.Equal(t, cookie, here.cookie(), "no new cookie")
-		assert.True(t, here.exists(), "the previous token was not ended")
-		assert.Equal(t, "limes", here.get("cart"))
-		assert.Equal(t, "", here.whoami())
-		assert.Equal(t, "alice", elsewhere.whoami())
-		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+		assert.Equal(t, cookie, here.Cookie(), "no new cookie")
+		assert.True(t, here.Exists(), "the previous token was not ended")
+		assert.Equal(t, "limes", here.Get("cart"))
+		assert.Equal(t, "", here.WhoAmI())
+		assert.Equal(t, "alice", elsewhere.WhoAmI())
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"))
 	})
 }
 
@@ -55,12 +56,12 @@ func TestFailedLoginChangesNothing(t *testing.T) {
 func TestLoginTransactionRollsBack(t *testing.T) {
 	t.Parallel()
 	pool := migratedPool(t)
-	e := &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool}
-	a := newApp(t, e.store)
-	elsewhere, here := a.browser("elsewhere"), a.browser("here")
-	elsewhere.mustLogin("alice")
-	here.put("cart", "limes")
-	cookie := here.cookie()
+	e := &env{Name: "postgres", Store: pgxstore.New(pool), Pool: pool}
+	a := newApp(t, e.Store)
+	elsewhere, here := a.Browser("elsewhere"), a.Browser("here")
+	elsewhere.MustLogin("alice")
+	here.Put("cart", "limes")
+	cookie := here.Cookie()
 
 	_, err := pool.Exec(context.Background(), `
 CREATE FUNCTION refuse_link() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -68,16 +69,16 @@ BEGIN RAISE EXCEPTION 'link refused'; END $$;
 CREATE TRIGGER refuse_link BEFORE INSERT ON singlesession_links FOR EACH ROW EXECUTE FUNCTION refuse_link();`)
 	require.NoError(t, err)
 
-	res := here.login("alice")
+	res := here.Login("alice")
 	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
 
 	_, err = pool.Exec(context.Background(), `DROP TRIGGER refuse_link ON singlesession_links`)
 	require.NoError(t, err)
-	assert.Equal(t, cookie, here.cookie())
-	assert.True(t, here.exists(), "the old token's delete was rolled back")
-	assert.Equal(t, "limes", here.get("cart"))
-	assert.Equal(t, "alice", elsewhere.whoami(), "the other session's delete was rolled back")
-	assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+	assert.Equal(t, cookie, here.Cookie())
+	assert.True(t, here.Exists(), "the old token's delete was rolled back")
+	assert.Equal(t, "limes", here.Get("cart"))
+	assert.Equal(t, "alice", elsewhere.WhoAmI(), "the other session's delete was rolled back")
+	assert.Equal(t, 1, e.SessionsOf(t, "alice"))
 }
 
 // If the save of a login fails at the handler's first write, UserID goes
@@ -87,18 +88,18 @@ func TestUserIDAfterFailedLoginSave(t *testing.T) {
 	var after atomic.Value
 	a := newApp(t, broken, withRoute("POST /login-then-write", func(a *app) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			require.NoError(t, a.m.LoginHook(r.Context(), "bob"))
+			require.NoError(t, a.M.LoginHook(r.Context(), "bob"))
 			broken.fail.Store(true)
 			w.WriteHeader(http.StatusOK) // scs saves here, and fails
 			broken.fail.Store(false)
-			after.Store(a.m.UserID(r.Context()))
+			after.Store(a.M.UserID(r.Context()))
 		}
 	}))
-	b := a.browser("b")
-	b.mustLogin("alice")
-	b.do("POST", "/login-then-write", url.Values{})
+	b := a.Browser("b")
+	b.MustLogin("alice")
+	b.Do("POST", "/login-then-write", url.Values{})
 	assert.Equal(t, "alice", after.Load(), "UserID is the previous user again")
-	assert.Equal(t, "alice", b.whoami(), "the browser is still alice")
+	assert.Equal(t, "alice", b.WhoAmI(), "the browser is still alice")
 }
 
 // Two LoginHook calls in one request whose save fails: UserID goes back to
@@ -109,19 +110,19 @@ func TestUserIDAfterFailedSaveOfTwoLogins(t *testing.T) {
 	var after atomic.Value
 	a := newApp(t, broken, withRoute("POST /twice-then-write", func(a *app) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			require.NoError(t, a.m.LoginHook(r.Context(), "carol"))
-			require.NoError(t, a.m.LoginHook(r.Context(), "dave"))
+			require.NoError(t, a.M.LoginHook(r.Context(), "carol"))
+			require.NoError(t, a.M.LoginHook(r.Context(), "dave"))
 			broken.fail.Store(true)
 			w.WriteHeader(http.StatusOK) // scs saves here, and fails
 			broken.fail.Store(false)
-			after.Store(a.m.UserID(r.Context()))
+			after.Store(a.M.UserID(r.Context()))
 		}
 	}))
-	b := a.browser("b")
-	b.mustLogin("alice")
-	b.do("POST", "/twice-then-write", url.Values{})
+	b := a.Browser("b")
+	b.MustLogin("alice")
+	b.Do("POST", "/twice-then-write", url.Values{})
 	assert.Equal(t, "alice", after.Load(), "UserID is the user from before both logins")
-	assert.Equal(t, "alice", b.whoami())
+	assert.Equal(t, "alice", b.WhoAmI())
 }
 
 // loginFixture is a PostgreSQL application where alice is signed in on one
@@ -149,13 +150,13 @@ func newLoginFixture(t *testing.T) *loginFixture {
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
-	f.e = &env{name: "postgres", store: singlesession.NewPostgresStore(pool), pool: pool}
-	f.a = newApp(t, f.e.store)
-	f.elsewhere, f.here = f.a.browser("elsewhere"), f.a.browser("here")
-	f.elsewhere.mustLogin("alice")
-	f.here.put("cart", "limes")
-	f.cookie = f.here.cookie()
+	require.NoError(t, pgxstore.Migrate(context.Background(), pool))
+	f.e = &env{Name: "postgres", Store: pgxstore.New(pool), Pool: pool}
+	f.a = newApp(t, f.e.Store)
+	f.elsewhere, f.here = f.a.Browser("elsewhere"), f.a.Browser("here")
+	f.elsewhere.MustLogin("alice")
+	f.here.Put("cart", "limes")
+	f.cookie = f.here.Cookie()
 	return f
 }
 
@@ -163,20 +164,20 @@ func newLoginFixture(t *testing.T) *loginFixture {
 // next login of alice works (the pool recovered, no lock was left behind).
 func (f *loginFixture) assertUnchanged(t *testing.T) {
 	t.Helper()
-	assert.Equal(t, f.cookie, f.here.cookie(), "no new cookie")
-	assert.True(t, f.here.exists(), "the previous token was not ended")
-	assert.Equal(t, "limes", f.here.get("cart"))
-	assert.Equal(t, "", f.here.whoami(), "not signed in")
-	assert.Equal(t, "alice", f.elsewhere.whoami(), "alice's other session did not end")
-	assert.Equal(t, 1, f.e.sessionsOf(t, "alice"))
+	assert.Equal(t, f.cookie, f.here.Cookie(), "no new cookie")
+	assert.True(t, f.here.Exists(), "the previous token was not ended")
+	assert.Equal(t, "limes", f.here.Get("cart"))
+	assert.Equal(t, "", f.here.WhoAmI(), "not signed in")
+	assert.Equal(t, "alice", f.elsewhere.WhoAmI(), "alice's other session did not end")
+	assert.Equal(t, 1, f.e.SessionsOf(t, "alice"))
 	_, links := rows(t, f.e)
 	assert.Equal(t, 1, links, "no link was left behind")
 
-	f.here.mustLogin("alice")
-	assert.Equal(t, "alice", f.here.whoami())
-	assert.Equal(t, "limes", f.here.get("cart"))
-	assert.Equal(t, "", f.elsewhere.whoami())
-	assert.Equal(t, 1, f.e.sessionsOf(t, "alice"))
+	f.here.MustLogin("alice")
+	assert.Equal(t, "alice", f.here.WhoAmI())
+	assert.Equal(t, "limes", f.here.Get("cart"))
+	assert.Equal(t, "", f.elsewhere.WhoAmI())
+	assert.Equal(t, 1, f.e.SessionsOf(t, "alice"))
 }
 
 // The connection dies inside the login batch, after the other sessions were
@@ -186,7 +187,7 @@ func (f *loginFixture) assertUnchanged(t *testing.T) {
 func TestLoginConnectionKilledInsideBatch(t *testing.T) {
 	t.Parallel()
 	f := newLoginFixture(t)
-	_, err := f.e.pool.Exec(context.Background(), `
+	_, err := f.e.Pool.Exec(context.Background(), `
 CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	PERFORM pg_terminate_backend(pg_backend_pid());
@@ -197,13 +198,13 @@ CREATE TRIGGER die BEFORE INSERT ON singlesession_links FOR EACH ROW EXECUTE FUN
 	require.NoError(t, err)
 
 	begin := time.Now()
-	res, body := f.here.do("POST", "/login", url.Values{"user": {"alice"}})
+	res, body := f.here.Do("POST", "/login", url.Values{"user": {"alice"}})
 	assert.Less(t, time.Since(begin), 5*time.Second, "the request did not wait for the dead connection")
 	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
 	assert.Contains(t, body, "terminating connection")
-	assert.EqualValues(t, 1, f.a.errors.Load(), "through ErrorFunc")
+	assert.EqualValues(t, 1, f.a.Errors.Load(), "through ErrorFunc")
 
-	_, err = f.e.pool.Exec(context.Background(), `DROP TRIGGER die ON singlesession_links`)
+	_, err = f.e.Pool.Exec(context.Background(), `DROP TRIGGER die ON singlesession_links`)
 	require.NoError(t, err)
 	f.assertUnchanged(t)
 }
@@ -215,12 +216,12 @@ func holdUserLock(t *testing.T, userID string) (release func()) {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, pgtest.DatabaseURL())
 	require.NoError(t, err)
-	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(1936942451, `+singlesession.UserLock("$1")+`)`, userID)
+	_, err = conn.Exec(ctx, `SELECT pg_advisory_lock(1936942451, `+pgtest.UserLock("$1")+`)`, userID)
 	require.NoError(t, err)
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
-			_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(1936942451, `+singlesession.UserLock("$1")+`)`, userID)
+			_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(1936942451, `+pgtest.UserLock("$1")+`)`, userID)
 			assert.NoError(t, err)
 			conn.Close(ctx)
 		})
@@ -243,17 +244,17 @@ func TestLoginKilledWhileWaitingForUserLock(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		res, body := f.here.do("POST", "/login", url.Values{"user": {"alice"}})
+		res, body := f.here.Do("POST", "/login", url.Values{"user": {"alice"}})
 		done <- result{res.StatusCode, body}
 	}()
 	var pid int
 	require.Eventually(t, func() bool {
-		err := f.e.pool.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
+		err := f.e.Pool.QueryRow(context.Background(), `SELECT pid FROM pg_stat_activity
 WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`, f.appName).Scan(&pid)
 		return err == nil
 	}, 10*time.Second, 10*time.Millisecond, "the login waits for alice's lock")
 	var killed bool
-	require.NoError(t, f.e.pool.QueryRow(context.Background(), `SELECT pg_terminate_backend($1)`, pid).Scan(&killed))
+	require.NoError(t, f.e.Pool.QueryRow(context.Background(), `SELECT pg_terminate_backend($1)`, pid).Scan(&killed))
 	require.True(t, killed)
 
 	select {
@@ -263,7 +264,7 @@ WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advis
 	case <-time.After(10 * time.Second):
 		t.Fatal("the login still waits after its connection was killed")
 	}
-	assert.EqualValues(t, 1, f.a.errors.Load(), "through ErrorFunc")
+	assert.EqualValues(t, 1, f.a.Errors.Load(), "through ErrorFunc")
 	release()
 	f.assertUnchanged(t)
 }
@@ -283,20 +284,20 @@ func TestLoginBlockedPastRequestContext(t *testing.T) {
 	defer cancel()
 	req := httptest.NewRequestWithContext(ctx, "POST", "/login", strings.NewReader(url.Values{"user": {"alice"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: f.a.sessions.Cookie.Name, Value: f.cookie})
+	req.AddCookie(&http.Cookie{Name: f.a.Sessions.Cookie.Name, Value: f.cookie})
 	rec := httptest.NewRecorder()
 	begin := time.Now()
-	f.a.srv.Config.Handler.ServeHTTP(rec, req)
+	f.a.Srv.Config.Handler.ServeHTTP(rec, req)
 	elapsed := time.Since(begin)
 
 	assert.GreaterOrEqual(t, elapsed, 300*time.Millisecond, "the login waited for the lock")
 	assert.Less(t, elapsed, 5*time.Second, "and returned when its context ended")
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
-	assert.EqualValues(t, 1, f.a.errors.Load(), "through ErrorFunc")
+	assert.EqualValues(t, 1, f.a.Errors.Load(), "through ErrorFunc")
 	assert.Empty(t, rec.Result().Cookies(), "no cookie for a login that did not happen")
 	assert.Eventually(t, func() bool {
 		var waiting int
-		err := f.e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		err := f.e.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
 WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advisory'`, f.appName).Scan(&waiting)
 		return err == nil && waiting == 0
 	}, 5*time.Second, 10*time.Millisecond, "the server still waits for the lock for a request that is over")
@@ -304,7 +305,7 @@ WHERE application_name = $1 AND wait_event_type = 'Lock' AND wait_event = 'advis
 	// Whatever still ran on the server has finished before we look.
 	require.Eventually(t, func() bool {
 		var busy int
-		err := f.e.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+		err := f.e.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
 WHERE application_name = $1 AND state <> 'idle' AND pid <> pg_backend_pid()`, f.appName).Scan(&busy)
 		return err == nil && busy == 0
 	}, 10*time.Second, 10*time.Millisecond)
@@ -318,7 +319,7 @@ WHERE application_name = $1 AND state <> 'idle' AND pid <> pg_backend_pid()`, f.
 func TestLoginOutcomeMatchesReportWhenContextEnds(t *testing.T) {
 	t.Parallel()
 	pool := migratedPool(t)
-	store := singlesession.NewPostgresStore(pool)
+	store := pgxstore.New(pool)
 	ctx := context.Background()
 	failed, succeeded := 0, 0
 	for round := range 16 {

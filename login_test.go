@@ -13,24 +13,24 @@ import (
 // user's other sessions, and keeps what was in the session.
 func TestLogin(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		one, two := a.browser("one"), a.browser("two")
+		a := newApp(t, e.Store)
+		one, two := a.Browser("one"), a.Browser("two")
 
-		one.put("cart", "3 apples")
-		before := one.cookie()
+		one.Put("cart", "3 apples")
+		before := one.Cookie()
 		require.NotEmpty(t, before)
 
-		one.mustLogin("alice")
-		assert.NotEqual(t, before, one.cookie(), "login renews the token")
-		assert.Equal(t, "alice", one.whoami())
-		assert.Equal(t, "3 apples", one.get("cart"), "the cart survives the login")
-		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+		one.MustLogin("alice")
+		assert.NotEqual(t, before, one.Cookie(), "login renews the token")
+		assert.Equal(t, "alice", one.WhoAmI())
+		assert.Equal(t, "3 apples", one.Get("cart"), "the cart survives the login")
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"))
 
-		two.mustLogin("alice")
-		assert.Equal(t, "alice", two.whoami())
-		assert.Equal(t, "", one.whoami(), "the older session ended")
-		assert.False(t, one.exists(), "the older session's row is gone")
-		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+		two.MustLogin("alice")
+		assert.Equal(t, "alice", two.WhoAmI())
+		assert.Equal(t, "", one.WhoAmI(), "the older session ended")
+		assert.False(t, one.Exists(), "the older session's row is gone")
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"))
 	})
 }
 
@@ -38,14 +38,14 @@ func TestLogin(t *testing.T) {
 // would otherwise linger until cleanup).
 func TestLoginEndsExpiredSessions(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		old := a.browser("old")
-		old.mustLogin("alice")
-		expire(t, e, a.storeToken(old.cookie()))
-		assert.Equal(t, "", old.whoami(), "an expired session is anonymous")
+		a := newApp(t, e.Store)
+		old := a.Browser("old")
+		old.MustLogin("alice")
+		expire(t, e, a.StoreToken(old.Cookie()))
+		assert.Equal(t, "", old.WhoAmI(), "an expired session is anonymous")
 
-		a.browser("new").mustLogin("alice")
-		assertGone(t, e, a.storeToken(old.cookie()))
+		a.Browser("new").MustLogin("alice")
+		assertGone(t, e, a.StoreToken(old.Cookie()))
 	})
 }
 
@@ -53,26 +53,26 @@ func TestLoginEndsExpiredSessions(t *testing.T) {
 // user, and retires the old token.
 func TestReLoginOnLiveSession(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		b := a.browser("b")
-		b.mustLogin("alice")
-		first := b.cookie()
+		a := newApp(t, e.Store)
+		b := a.Browser("b")
+		b.MustLogin("alice")
+		first := b.Cookie()
 
-		b.mustLogin("alice")
-		second := b.cookie()
+		b.MustLogin("alice")
+		second := b.Cookie()
 		assert.NotEqual(t, first, second)
-		assert.Equal(t, "alice", b.whoami())
-		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+		assert.Equal(t, "alice", b.WhoAmI())
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"))
 
-		replay := a.browser("replay")
-		replay.setCookie(first)
-		assert.Equal(t, "", replay.whoami(), "the old token is retired")
-		assertGone(t, e, a.storeToken(first))
+		replay := a.Browser("replay")
+		replay.SetCookie(first)
+		assert.Equal(t, "", replay.WhoAmI(), "the old token is retired")
+		assertGone(t, e, a.StoreToken(first))
 
-		b.mustLogin("bob")
-		assert.Equal(t, "bob", b.whoami())
-		assert.Equal(t, 0, e.sessionsOf(t, "alice"))
-		assert.Zero(t, a.errors.Load())
+		b.MustLogin("bob")
+		assert.Equal(t, "bob", b.WhoAmI())
+		assert.Equal(t, 0, e.SessionsOf(t, "alice"))
+		assert.Zero(t, a.Errors.Load())
 	})
 }
 
@@ -81,28 +81,28 @@ func TestReLoginOnLiveSession(t *testing.T) {
 // user's data does not carry over; a same-user re-login keeps its data.
 func TestSwitchUser(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		here := a.browser("here")
-		here.mustLogin("alice")
-		aliceHere := here.cookie()
+		a := newApp(t, e.Store)
+		here := a.Browser("here")
+		here.MustLogin("alice")
+		aliceHere := here.Cookie()
 		// alice also signed in elsewhere under a policy that keeps sessions:
 		// use a second app on the same store with Never.
-		keep := newApp(t, e.store, withPolicy(singlesession.Never))
-		other := keep.browser("other")
-		other.mustLogin("alice")
-		require.Equal(t, 2, e.sessionsOf(t, "alice"))
+		keep := newApp(t, e.Store, withPolicy(singlesession.Never))
+		other := keep.Browser("other")
+		other.MustLogin("alice")
+		require.Equal(t, 2, e.SessionsOf(t, "alice"))
 
-		here.put("secret", "alice's")
-		here.mustLogin("bob")
-		assert.Equal(t, "bob", here.whoami())
-		assert.Equal(t, "", here.get("secret"), "none of alice's data carries over to bob (as Django's login() flushes)")
-		assertGone(t, e, a.storeToken(aliceHere))
-		assert.Equal(t, "alice", other.whoami(), "alice's session elsewhere survives the switch")
-		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
-		assert.Equal(t, 1, e.sessionsOf(t, "bob"))
+		here.Put("secret", "alice's")
+		here.MustLogin("bob")
+		assert.Equal(t, "bob", here.WhoAmI())
+		assert.Equal(t, "", here.Get("secret"), "none of alice's data carries over to bob (as Django's login() flushes)")
+		assertGone(t, e, a.StoreToken(aliceHere))
+		assert.Equal(t, "alice", other.WhoAmI(), "alice's session elsewhere survives the switch")
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"))
+		assert.Equal(t, 1, e.SessionsOf(t, "bob"))
 
-		here.put("basket", "bob's")
-		here.mustLogin("bob")
-		assert.Equal(t, "bob's", here.get("basket"), "a same-user re-login keeps the data")
+		here.Put("basket", "bob's")
+		here.MustLogin("bob")
+		assert.Equal(t, "bob's", here.Get("basket"), "a same-user re-login keeps the data")
 	})
 }

@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// MemoryStore is a [Store] in process memory, with the same rules as
-// [PostgresStore]. It suits demos, tests of applications and single-instance
+// MemoryStore is a [Store] in process memory, with the same rules as the
+// stores of PostgreSQL and Redis. It suits demos, tests of applications and single-instance
 // programs; its sessions are lost when the process exits. A zero MemoryStore
 // is not usable: create one with [NewMemoryStore]. It is safe for concurrent
 // use; one lock serialises every operation, which is the user lock of the
@@ -43,9 +43,13 @@ func NewMemoryStore() *MemoryStore {
 		sessions: map[string]memorySession{},
 		byUser:   map[string]map[string]struct{}{},
 		endings:  map[string]memoryEnding{},
-		now:      time.Now,
+		now:      nowMicro,
 	}
 }
+
+// nowMicro is the clock of a MemoryStore: to the microsecond, as PostgreSQL
+// and Redis keep times, so that positions in session lists compare alike.
+func nowMicro() time.Time { return time.Now().Truncate(time.Microsecond) }
 
 // memoryEndingKey is the key of the ending of the session with token: a
 // hash, so that the store keeps no token of an ended session.
@@ -54,7 +58,7 @@ func memoryEndingKey(token string) string {
 }
 
 // Find implements [Store.Find].
-func (s *MemoryStore) Find(_ context.Context, token string, staleAfter time.Duration) (Found, error) {
+func (s *MemoryStore) Find(_ context.Context, token string, staleAfter time.Duration) (FindResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -62,11 +66,11 @@ func (s *MemoryStore) Find(_ context.Context, token string, staleAfter time.Dura
 	if !ok || !now.Before(sess.expiry) {
 		if e, ok := s.endings[memoryEndingKey(token)]; ok && now.Before(e.expiry) {
 			ending := e.Ending
-			return Found{Ending: &ending}, nil
+			return FindResult{Ending: &ending}, nil
 		}
-		return Found{}, nil
+		return FindResult{}, nil
 	}
-	f := Found{Found: true, Data: slices.Clone(sess.data), UserID: sess.userID}
+	f := FindResult{Found: true, Data: slices.Clone(sess.data), Expiry: sess.expiry, UserID: sess.userID}
 	f.Stale = sess.userID != "" && now.Sub(sess.info.LastSeen) >= staleAfter
 	return f, nil
 }
@@ -187,7 +191,7 @@ func (s *MemoryStore) Logout(_ context.Context, l Logout) (LogoutResult, error) 
 	if l.UserID != "" && wasUsers {
 		for t := range s.byUser[l.UserID] {
 			if s.end(t, ReasonLogout, now, l.UserAgent) {
-				res.Others++
+				res.Ended++
 			}
 			res.Deleted++
 		}
@@ -195,41 +199,47 @@ func (s *MemoryStore) Logout(_ context.Context, l Logout) (LogoutResult, error) 
 	return res, nil
 }
 
-// End implements [Store.End].
-func (s *MemoryStore) End(_ context.Context, e End) (EndedByUser, error) {
+// EndUsers implements [Store.EndUsers].
+func (s *MemoryStore) EndUsers(_ context.Context, e EndUsers) (EndUsersResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	res := EndedByUser{Counts: map[string]int{}, At: now}
+	res := EndUsersResult{Ended: map[string]int{}, At: now}
 	for _, u := range e.UserIDs {
 		for t := range s.byUser[u] {
 			if s.end(t, e.Reason, now, e.UserAgent) {
-				res.Counts[u]++
+				res.Ended[u]++
 			}
 		}
 	}
 	return res, nil
 }
 
-// Revoke implements [Store.Revoke].
-func (s *MemoryStore) Revoke(_ context.Context, r Revoke) (Ended, error) {
+// EndSessions implements [Store.EndSessions].
+func (s *MemoryStore) EndSessions(_ context.Context, e EndSessions) (EndSessionsResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	res := Ended{At: now}
-	for t := range s.byUser[r.UserID] {
-		chosen := t != r.Keep
-		if r.IDs != nil {
-			chosen = slices.Contains(r.IDs, s.sessions[t].info.ID)
+	res := EndSessionsResult{At: now}
+	if e.By != "" {
+		by, ok := s.sessions[e.By]
+		if !ok || by.userID != e.UserID || !now.Before(by.expiry) {
+			return EndSessionsResult{}, fmt.Errorf("singlesession: end sessions of %q: the asking session: %w", e.UserID, ErrSessionNotFound)
 		}
-		if chosen && s.end(t, r.Reason, now, r.UserAgent) {
-			res.Count++
+	}
+	for t := range s.byUser[e.UserID] {
+		chosen := t != e.By
+		if e.IDs != nil {
+			chosen = slices.Contains(e.IDs, s.sessions[t].info.ID)
+		}
+		if chosen && s.end(t, e.Reason, now, e.UserAgent) {
+			res.Ended++
 		}
 	}
 	return res, nil
 }
 
-// All implements [Store.All].
+// All implements [IterableStore].
 func (s *MemoryStore) All(context.Context) (map[string][]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -243,23 +253,34 @@ func (s *MemoryStore) All(context.Context) (map[string][]byte, error) {
 	return all, nil
 }
 
-// Sessions implements [Store.Sessions].
-func (s *MemoryStore) Sessions(_ context.Context, userID string) ([]SessionInfo, error) {
+// Sessions implements [Store.Sessions]. It sorts the user's sessions on
+// each call: fine for the thousands a process holds.
+func (s *MemoryStore) Sessions(_ context.Context, q SessionsQuery) (SessionsResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	var list []SessionInfo
-	for t := range s.byUser[userID] {
+	var all []SessionInfo
+	for t := range s.byUser[q.UserID] {
 		if sess := s.sessions[t]; now.Before(sess.expiry) {
 			info := sess.info
 			info.Expiry = sess.expiry
-			list = append(list, info)
+			all = append(all, info)
 		}
 	}
-	slices.SortFunc(list, func(a, b SessionInfo) int {
-		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	slices.SortFunc(all, func(a, b SessionInfo) int {
+		return cmp.Or(b.LastSeen.Compare(a.LastSeen), cmp.Compare(b.ID, a.ID))
 	})
-	return list, nil
+	res := SessionsResult{Total: len(all)}
+	for _, info := range all {
+		if len(res.Sessions) == q.Limit {
+			break
+		}
+		if q.After.IsZero() || info.LastSeen.Before(q.After.LastSeen) ||
+			(info.LastSeen.Equal(q.After.LastSeen) && info.ID < q.After.ID) {
+			res.Sessions = append(res.Sessions, info)
+		}
+	}
+	return res, nil
 }
 
 // CountSessions implements [Store.CountSessions].
@@ -285,7 +306,7 @@ func (s *MemoryStore) CountSessions(_ context.Context, userIDs []string) (map[st
 	return counts, nil
 }
 
-// DeleteExpired implements [Store.DeleteExpired].
+// DeleteExpired implements [CleanupStore].
 func (s *MemoryStore) DeleteExpired(context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -18,7 +18,7 @@ import (
 // It costs no database query beyond scs's own: none for a request without a
 // session cookie, one (the load, which also reads the session's user) for a
 // request that does not change its session, one more when the session is
-// saved, and, with [PostgresStore], one more for a cookie whose session is
+// saved, and, with pgxstore, one more for a cookie whose session is
 // not live (why it ended). A signed-in session whose
 // LastSeen is older than Config.LastSeenInterval is refreshed by the save
 // when there is one, or else by one update just before the response
@@ -92,9 +92,6 @@ func defaultClientIP(r *http.Request) string {
 // and instead of Manager.Middleware, not inside it: Load returns an error if
 // ctx already went through either.
 func (m *Manager) Load(ctx context.Context, token string) (context.Context, error) {
-	if ctx == nil {
-		return nil, errors.New("singlesession: load: nil context")
-	}
 	if m.state(ctx) != nil {
 		return nil, errors.New("singlesession: load: the session of this context is already loaded (by Manager.Middleware or Manager.Load)")
 	}

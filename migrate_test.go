@@ -10,17 +10,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
 	"github.com/go-singlesession/singlesession/migrations"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // Migrate is idempotent and records versions as goose does.
 func TestMigrateIdempotent(t *testing.T) {
 	t.Parallel()
-	pool := schemaPool(t, testSchema(t), nil)
+	pool := pgtest.Pool(t, testSchema(t), nil)
 	for range 3 {
-		require.NoError(t, singlesession.Migrate(context.Background(), pool))
+		require.NoError(t, pgxstore.Migrate(context.Background(), pool))
 	}
 	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}, pgtest.Tables(t, pool))
 	var versions []int64
@@ -32,11 +32,11 @@ func TestMigrateIdempotent(t *testing.T) {
 // Instances that start at once all succeed, and migrate once.
 func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
-	pool := schemaPool(t, testSchema(t), nil)
+	pool := pgtest.Pool(t, testSchema(t), nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
-		wg.Go(func() { errs <- singlesession.Migrate(context.Background(), pool) })
+		wg.Go(func() { errs <- pgxstore.Migrate(context.Background(), pool) })
 	}
 	wg.Wait()
 	close(errs)
@@ -89,7 +89,7 @@ func TestMigrateConcurrentlyUnderRepeatableRead(t *testing.T) {
 		for i, pool := range pools {
 			wg.Go(func() {
 				<-start
-				errs[i] = singlesession.Migrate(context.Background(), pool)
+				errs[i] = pgxstore.Migrate(context.Background(), pool)
 			})
 		}
 		close(start)
@@ -111,13 +111,13 @@ func TestMigrateFirstSchemaOfSearchPath(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	other := testSchema(t)
-	otherPool := schemaPool(t, other, nil)
-	require.NoError(t, singlesession.Migrate(ctx, otherPool))
+	otherPool := pgtest.Pool(t, other, nil)
+	require.NoError(t, pgxstore.Migrate(ctx, otherPool))
 	all := []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}
 	require.Equal(t, all, pgtest.Tables(t, otherPool))
 
 	fresh := testSchema(t)
-	pool := schemaPool(t, fresh+", "+other, nil)
+	pool := pgtest.Pool(t, fresh+", "+other, nil)
 	versions := func(schema string) []int64 {
 		t.Helper()
 		var v []int64
@@ -126,7 +126,7 @@ func TestMigrateFirstSchemaOfSearchPath(t *testing.T) {
 		return v
 	}
 	for i := range 2 { // the second is a no-op
-		require.NoError(t, singlesession.Migrate(ctx, pool), "Migrate #%d", i+1)
+		require.NoError(t, pgxstore.Migrate(ctx, pool), "Migrate #%d", i+1)
 		assert.Equal(t, all, pgtest.Tables(t, pool), "Migrate #%d: every table in %s", i+1, fresh)
 		assert.Equal(t, allVersions, versions(fresh), "Migrate #%d: each version once", i+1)
 		assert.Equal(t, all, pgtest.Tables(t, otherPool), "Migrate #%d: %s unchanged", i+1, other)
@@ -151,20 +151,20 @@ SELECT schemaname FROM pg_indexes WHERE indexname = 'sessions_expiry_idx' AND sc
 // Migrate fails clearly when no schema of search_path exists.
 func TestMigrateNoSchemaInSearchPath(t *testing.T) {
 	t.Parallel()
-	pool := schemaPool(t, "ss_test_no_such_schema", nil)
-	err := singlesession.Migrate(context.Background(), pool)
-	assert.ErrorContains(t, err, "singlesession: migrate: no existing schema in search_path")
+	pool := pgtest.Pool(t, "ss_test_no_such_schema", nil)
+	err := pgxstore.Migrate(context.Background(), pool)
+	assert.ErrorContains(t, err, "singlesession: pgxstore: migrate: no existing schema in search_path")
 }
 
 // Migrate keeps an existing scs sessions table and its rows.
 func TestMigrateKeepsSessionsTable(t *testing.T) {
 	t.Parallel()
-	pool := schemaPool(t, testSchema(t), nil)
+	pool := pgtest.Pool(t, testSchema(t), nil)
 	_, err := pool.Exec(context.Background(), `
 CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL);
 INSERT INTO sessions VALUES ('kept', '\x01', now() + interval '1 hour');`)
 	require.NoError(t, err)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	require.NoError(t, pgxstore.Migrate(context.Background(), pool))
 	var token string
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT token FROM sessions`).Scan(&token))
 	assert.Equal(t, "kept", token)
@@ -172,8 +172,8 @@ INSERT INTO sessions VALUES ('kept', '\x01', now() + interval '1 hour');`)
 
 // Migrate fails clearly on a nil pool.
 func TestMigrateNilPool(t *testing.T) {
-	err := singlesession.Migrate(context.Background(), nil)
-	assert.ErrorContains(t, err, "singlesession: migrate: pool is nil")
+	err := pgxstore.Migrate(context.Background(), nil)
+	assert.ErrorContains(t, err, "singlesession: pgxstore: migrate: pool is nil")
 }
 
 // allVersions are the versions recorded once every migration is applied:

@@ -17,7 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
 	"github.com/go-singlesession/singlesession/migrations"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // upgradeUpSQL returns the Up section of the migration file of version.
@@ -74,7 +76,7 @@ func upgradeToken(t *testing.T) string {
 func TestMigrateUpgradeFromVersion3KeepsSessions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := schemaPool(t, testSchema(t), nil)
+	pool := pgtest.Pool(t, testSchema(t), nil)
 	upgradeAtVersion3(t, pool)
 
 	// Sessions written as the previous release wrote them: scs's row, with
@@ -94,7 +96,7 @@ func TestMigrateUpgradeFromVersion3KeepsSessions(t *testing.T) {
 	_, err := pool.Exec(ctx, `INSERT INTO singlesession_links (token, user_id, created) VALUES ($1, 'alice', $2)`, signedIn, created)
 	require.NoError(t, err)
 
-	require.NoError(t, singlesession.Migrate(ctx, pool))
+	require.NoError(t, pgxstore.Migrate(ctx, pool))
 
 	var versions []int64
 	require.NoError(t, pool.QueryRow(ctx, `SELECT array_agg(version_id ORDER BY id) FROM `+migrations.VersionTable).Scan(&versions))
@@ -122,9 +124,9 @@ func TestMigrateUpgradeFromVersion3KeepsSessions(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM singlesession_links`).Scan(&links))
 	assert.Equal(t, 1, links, "the untracked session stays untracked")
 
-	store := singlesession.NewPostgresStore(pool)
+	store := pgxstore.New(pool)
 	a := newApp(t, store, withPolicy(singlesession.Never))
-	list, err := a.m.UserSessions(ctx, "alice")
+	list, err := a.M.UserSessions(ctx, "alice")
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.Equal(t, singlesession.SessionID(signedIn), list[0].ID)
@@ -132,28 +134,28 @@ func TestMigrateUpgradeFromVersion3KeepsSessions(t *testing.T) {
 	assert.True(t, created.Equal(list[0].LastSeen), "LastSeen = created until its first request")
 	assert.True(t, deadline.Equal(list[0].Expiry))
 
-	old := a.browser("old")
-	old.setCookie(signedIn)
-	assert.Equal(t, "alice", old.whoami(), "signed in before the upgrade, still signed in")
-	assert.Equal(t, "3 apples", old.get("cart"), "its data decodes")
-	list, err = a.m.UserSessions(ctx, "alice")
+	old := a.Browser("old")
+	old.SetCookie(signedIn)
+	assert.Equal(t, "alice", old.WhoAmI(), "signed in before the upgrade, still signed in")
+	assert.Equal(t, "3 apples", old.Get("cart"), "its data decodes")
+	list, err = a.M.UserSessions(ctx, "alice")
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.True(t, list[0].LastSeen.After(created), "its first request refreshed the stale LastSeen")
 
-	anon := a.browser("anon")
-	anon.setCookie(anonymous)
-	assert.Equal(t, "", anon.whoami())
-	assert.Equal(t, "1 pear", anon.get("cart"))
+	anon := a.Browser("anon")
+	anon.SetCookie(anonymous)
+	assert.Equal(t, "", anon.WhoAmI())
+	assert.Equal(t, "1 pear", anon.Get("cart"))
 
 	// The upgraded session follows the rules like any other.
-	a.browser("new").mustLogin("alice")
-	counts, err := a.m.CountSessions(ctx, []string{"alice"})
+	a.Browser("new").MustLogin("alice")
+	counts, err := a.M.CountSessions(ctx, []string{"alice"})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]int{"alice": 2}, counts)
-	n, err := a.m.LogoutUser(ctx, "alice")
+	n, err := a.M.LogoutUser(ctx, "alice")
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
-	assert.Equal(t, "", old.whoami())
-	assert.Equal(t, "1 pear", anon.get("cart"), "the untracked session is untouched")
+	assert.Equal(t, "", old.WhoAmI())
+	assert.Equal(t, "1 pear", anon.Get("cart"), "the untracked session is untouched")
 }

@@ -24,13 +24,13 @@ import (
 // token has no row afterwards and A is anonymous.
 func TestNoResurrectionOfInFlightSession(t *testing.T) {
 	enders := map[string]func(t *testing.T, a *app, b *browser){
-		"login elsewhere": func(t *testing.T, a *app, b *browser) { b.mustLogin("alice") },
+		"login elsewhere": func(t *testing.T, a *app, b *browser) { b.MustLogin("alice") },
 		"logout elsewhere": func(t *testing.T, a *app, b *browser) {
-			b.mustLogin("alice")
-			require.Equal(t, http.StatusNoContent, b.logout().StatusCode)
+			b.MustLogin("alice")
+			require.Equal(t, http.StatusNoContent, b.Logout().StatusCode)
 		},
 		"LogoutUser": func(t *testing.T, a *app, b *browser) {
-			_, err := a.m.LogoutUser(context.Background(), "alice")
+			_, err := a.M.LogoutUser(context.Background(), "alice")
 			require.NoError(t, err)
 		},
 	}
@@ -46,10 +46,10 @@ func TestNoResurrectionOfInFlightSession(t *testing.T) {
 						if ender == "logout elsewhere" {
 							pol = singlesession.Never // so only the logout can end A
 						}
-						a := newApp(t, e.store, withSessions(opt), withPolicy(pol))
-						A, B := a.browser("A"), a.browser("B")
-						A.mustLogin("alice")
-						token := a.storeToken(A.cookie())
+						a := newApp(t, e.Store, withSessions(opt), withPolicy(pol))
+						A, B := a.Browser("A"), a.Browser("B")
+						A.MustLogin("alice")
+						token := a.StoreToken(A.Cookie())
 
 						type result struct {
 							status int
@@ -61,22 +61,22 @@ func TestNoResurrectionOfInFlightSession(t *testing.T) {
 							if path == "/slow-put" {
 								method = "POST"
 							}
-							res, body := A.do(method, path, url.Values{"key": {"k"}, "val": {"written after the end"}})
+							res, body := A.Do(method, path, url.Values{"key": {"k"}, "val": {"written after the end"}})
 							done <- result{res.StatusCode, body}
 						}()
-						<-a.entered
+						<-a.Entered
 						end(t, a, B)
 						require.False(t, hasRow(t, e, token), "A ended while its request is in flight")
-						close(a.release)
+						close(a.Release)
 
 						r := <-done
 						assert.Equal(t, http.StatusOK, r.status, "the in-flight request completes normally")
 						assert.Equal(t, "done", r.body)
 						assert.False(t, hasRow(t, e, token), "the in-flight save did not bring A back")
-						assert.Equal(t, "", A.whoami(), "A is anonymous")
-						assert.Equal(t, "", A.get("k"), "A's late write was dropped")
+						assert.Equal(t, "", A.WhoAmI(), "A is anonymous")
+						assert.Equal(t, "", A.Get("k"), "A's late write was dropped")
 						assert.False(t, hasRow(t, e, token))
-						assert.Zero(t, a.errors.Load())
+						assert.Zero(t, a.Errors.Load())
 					})
 				}
 			}
@@ -90,11 +90,11 @@ func TestNoResurrectionUnderConcurrentRequests(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		for variant, opt := range scsVariants {
 			t.Run(variant, func(t *testing.T) {
-				a := newApp(t, e.store, withSessions(opt))
+				a := newApp(t, e.Store, withSessions(opt))
 				for round := range 3 {
-					A, B := a.browser("A"), a.browser("B")
-					A.mustLogin("alice")
-					token := a.storeToken(A.cookie())
+					A, B := a.Browser("A"), a.Browser("B")
+					A.MustLogin("alice")
+					token := a.StoreToken(A.Cookie())
 
 					var wg sync.WaitGroup
 					start := make(chan struct{})
@@ -103,27 +103,27 @@ func TestNoResurrectionUnderConcurrentRequests(t *testing.T) {
 							<-start
 							time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 							if i%2 == 0 {
-								A.do("POST", "/put", url.Values{"key": {"k"}, "val": {fmt.Sprint(i)}})
+								A.Do("POST", "/put", url.Values{"key": {"k"}, "val": {fmt.Sprint(i)}})
 							} else {
-								A.do("GET", "/whoami", nil)
+								A.Do("GET", "/whoami", nil)
 							}
 						})
 					}
 					wg.Go(func() {
 						<-start
 						time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
-						B.mustLogin("alice")
+						B.MustLogin("alice")
 					})
 					close(start)
 					wg.Wait()
 
 					assert.False(t, hasRow(t, e, token), "round %d: A came back", round)
 					// Each request's response may have set A's cookie again; A stays anonymous.
-					assert.Equal(t, "", A.whoami(), "round %d", round)
-					assert.Equal(t, "alice", B.whoami(), "round %d", round)
-					assert.Equal(t, 1, e.sessionsOf(t, "alice"), "round %d", round)
+					assert.Equal(t, "", A.WhoAmI(), "round %d", round)
+					assert.Equal(t, "alice", B.WhoAmI(), "round %d", round)
+					assert.Equal(t, 1, e.SessionsOf(t, "alice"), "round %d", round)
 				}
-				assert.Zero(t, a.errors.Load())
+				assert.Zero(t, a.Errors.Load())
 			})
 		}
 	})
@@ -142,24 +142,24 @@ func TestInFlightRequestKeepsNewLoginCookie(t *testing.T) {
 			"idle timeout": {func(s *scs.SessionManager) { s.IdleTimeout = time.Hour }, "/slow"},
 		} {
 			t.Run(name, func(t *testing.T) {
-				a := newApp(t, e.store, withSessions(c.opt))
-				b := a.browser("b")
-				b.put("cart", "grapes")
+				a := newApp(t, e.Store, withSessions(c.opt))
+				b := a.Browser("b")
+				b.Put("cart", "grapes")
 				done := make(chan int, 1)
 				go func() {
 					method := map[string]string{"/slow": "GET", "/slow-put": "POST"}[c.path]
-					res, _ := b.do(method, c.path, url.Values{"key": {"late"}, "val": {"x"}})
+					res, _ := b.Do(method, c.path, url.Values{"key": {"late"}, "val": {"x"}})
 					done <- res.StatusCode
 				}()
-				<-a.entered
-				b.mustLogin("alice")
-				require.Equal(t, "alice", b.whoami())
-				close(a.release)
+				<-a.Entered
+				b.MustLogin("alice")
+				require.Equal(t, "alice", b.WhoAmI())
+				close(a.Release)
 				assert.Equal(t, http.StatusOK, <-done)
 
-				assert.Equal(t, "alice", b.whoami(), "the login is still in effect")
-				assert.Equal(t, "grapes", b.get("cart"))
-				assert.Zero(t, a.errors.Load())
+				assert.Equal(t, "alice", b.WhoAmI(), "the login is still in effect")
+				assert.Equal(t, "grapes", b.Get("cart"))
+				assert.Zero(t, a.Errors.Load())
 			})
 		}
 	})

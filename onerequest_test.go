@@ -15,23 +15,23 @@ import (
 // Hooks combined in one request.
 func TestHooksInOneRequest(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store,
+		a := newApp(t, e.Store,
 			withRoute("POST /in-out", func(a *app) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
-					require.NoError(t, a.m.LoginHook(r.Context(), "bob"))
-					require.NoError(t, a.m.LogoutHook(r.Context()))
-					io.WriteString(w, a.m.UserID(r.Context()))
+					require.NoError(t, a.M.LoginHook(r.Context(), "bob"))
+					require.NoError(t, a.M.LogoutHook(r.Context()))
+					io.WriteString(w, a.M.UserID(r.Context()))
 				}
 			}),
 			withRoute("POST /twice", func(a *app) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
-					require.NoError(t, a.m.LoginHook(r.Context(), "carol"))
-					require.NoError(t, a.m.LoginHook(r.Context(), "dave"))
+					require.NoError(t, a.M.LoginHook(r.Context(), "carol"))
+					require.NoError(t, a.M.LoginHook(r.Context(), "dave"))
 				}
 			}),
 			withRoute("POST /panic", func(a *app) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
-					require.NoError(t, a.m.LoginHook(r.Context(), "erin"))
+					require.NoError(t, a.M.LoginHook(r.Context(), "erin"))
 					panic(http.ErrAbortHandler)
 				}
 			}),
@@ -39,35 +39,35 @@ func TestHooksInOneRequest(t *testing.T) {
 
 		// Login then logout: the browser ends anonymous, its old session
 		// ended, and, like any logout, every other session of the user.
-		elsewhere := a.browser("elsewhere")
-		elsewhere.mustLogin("bob")
-		b := a.browser("b")
-		b.mustLogin("alice")
-		old := a.storeToken(b.cookie())
-		_, who := b.do("POST", "/in-out", url.Values{})
+		elsewhere := a.Browser("elsewhere")
+		elsewhere.MustLogin("bob")
+		b := a.Browser("b")
+		b.MustLogin("alice")
+		old := a.StoreToken(b.Cookie())
+		_, who := b.Do("POST", "/in-out", url.Values{})
 		assert.Equal(t, "", who)
-		assert.Equal(t, "", b.whoami())
+		assert.Equal(t, "", b.WhoAmI())
 		assertGone(t, e, old)
-		assert.Equal(t, "", elsewhere.whoami(), "bob's other session ended with the logout")
-		assert.Equal(t, 0, e.sessionsOf(t, "bob"))
+		assert.Equal(t, "", elsewhere.WhoAmI(), "bob's other session ended with the logout")
+		assert.Equal(t, 0, e.SessionsOf(t, "bob"))
 
 		// Twice: the second user wins, the first never had a session.
-		c := a.browser("c")
-		c.do("POST", "/twice", url.Values{})
-		assert.Equal(t, "dave", c.whoami())
-		assert.Equal(t, 0, e.sessionsOf(t, "carol"))
+		c := a.Browser("c")
+		c.Do("POST", "/twice", url.Values{})
+		assert.Equal(t, "dave", c.WhoAmI())
+		assert.Equal(t, 0, e.SessionsOf(t, "carol"))
 
 		// A panic after LoginHook saves nothing: the browser is as it was.
-		p := a.browser("p")
-		p.put("cart", "melon")
-		cookie := p.cookie()
-		req, _ := http.NewRequest("POST", a.srv.URL+"/panic", nil)
-		if res, err := p.c.Do(req); err == nil {
+		p := a.Browser("p")
+		p.Put("cart", "melon")
+		cookie := p.Cookie()
+		req, _ := http.NewRequest("POST", a.Srv.URL+"/panic", nil)
+		if res, err := p.Client.Do(req); err == nil {
 			res.Body.Close()
 		}
-		assert.Equal(t, cookie, p.cookie())
-		assert.Equal(t, "melon", p.get("cart"))
-		assert.Equal(t, 0, e.sessionsOf(t, "erin"))
+		assert.Equal(t, cookie, p.Cookie())
+		assert.Equal(t, "melon", p.Get("cart"))
+		assert.Equal(t, 0, e.SessionsOf(t, "erin"))
 	})
 }
 
@@ -80,22 +80,22 @@ func TestDestroyOrRenewAfterLoginHookCancelsLogin(t *testing.T) {
 			"RenewToken": (*scs.SessionManager).RenewToken,
 		} {
 			t.Run(name, func(t *testing.T) {
-				a := newApp(t, e.store, withRoute("POST /login-then", func(a *app) http.HandlerFunc {
+				a := newApp(t, e.Store, withRoute("POST /login-then", func(a *app) http.HandlerFunc {
 					return func(w http.ResponseWriter, r *http.Request) {
-						require.NoError(t, a.m.LoginHook(r.Context(), "bob"))
-						require.NoError(t, after(a.sessions, r.Context()))
-						io.WriteString(w, a.m.UserID(r.Context()))
+						require.NoError(t, a.M.LoginHook(r.Context(), "bob"))
+						require.NoError(t, after(a.Sessions, r.Context()))
+						io.WriteString(w, a.M.UserID(r.Context()))
 					}
 				}))
-				b := a.browser("b")
-				b.mustLogin("alice")
-				old := a.storeToken(b.cookie())
-				_, who := b.do("POST", "/login-then", url.Values{})
+				b := a.Browser("b")
+				b.MustLogin("alice")
+				old := a.StoreToken(b.Cookie())
+				_, who := b.Do("POST", "/login-then", url.Values{})
 				assert.Equal(t, "", who)
-				assert.Equal(t, "", b.whoami())
+				assert.Equal(t, "", b.WhoAmI())
 				assertGone(t, e, old)
-				assert.Equal(t, 0, e.sessionsOf(t, "bob"))
-				assert.Contains(t, a.logs.String(), "the login is cancelled")
+				assert.Equal(t, 0, e.SessionsOf(t, "bob"))
+				assert.Contains(t, a.Logs.String(), "the login is cancelled")
 			})
 		}
 	})
@@ -104,8 +104,8 @@ func TestDestroyOrRenewAfterLoginHookCancelsLogin(t *testing.T) {
 // Rule 13: within one request UserID follows LoginHook at once.
 func TestUserIDRightAfterLogin(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		res := a.browser("b").login("alice")
+		a := newApp(t, e.Store)
+		res := a.Browser("b").Login("alice")
 		assert.Equal(t, "alice", res.Header.Get("X-User-After"))
 	})
 }

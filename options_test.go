@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-singlesession/singlesession"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -57,37 +58,38 @@ func TestScsOptions(t *testing.T) {
 				name = "+defaults"
 			}
 			t.Run(name[1:], func(t *testing.T) {
-				a := newApp(t, e.store, withSessions(func(s *scs.SessionManager) {
+				a := newApp(t, e.Store, withSessions(func(s *scs.SessionManager) {
 					for _, f := range set {
 						f(s)
 					}
 				}))
 				user := fmt.Sprint("user-", mask)
-				one, two := a.browser("one"), a.browser("two")
-				one.put("cart", "kiwis")
-				one.mustLogin(user)
-				require.NotEmpty(t, one.cookie(), "cookie %q is set", a.sessions.Cookie.Name)
-				assert.Equal(t, "kiwis", one.get("cart"))
-				assert.Equal(t, user, one.whoami())
+				one, two := a.Browser("one"), a.Browser("two")
+				one.Put("cart", "kiwis")
+				one.MustLogin(user)
+				require.NotEmpty(t, one.Cookie(), "cookie %q is set", a.Sessions.Cookie.Name)
+				assert.Equal(t, "kiwis", one.Get("cart"))
+				assert.Equal(t, user, one.WhoAmI())
 
-				list, err := e.store.Sessions(t.Context(), user)
+				res, err := e.Store.Sessions(t.Context(), singlesession.SessionsQuery{UserID: user, Limit: 10})
 				require.NoError(t, err)
+				list := res.Sessions
 				require.Len(t, list, 1)
-				want := time.Now().Add(a.sessions.Lifetime)
-				if a.sessions.IdleTimeout > 0 {
-					want = time.Now().Add(a.sessions.IdleTimeout)
+				want := time.Now().Add(a.Sessions.Lifetime)
+				if a.Sessions.IdleTimeout > 0 {
+					want = time.Now().Add(a.Sessions.IdleTimeout)
 				}
 				assert.WithinDuration(t, want, list[0].Expiry, time.Minute, "expiry follows Lifetime and IdleTimeout")
 
-				two.mustLogin(user)
-				assert.Equal(t, "", one.whoami())
-				assert.Equal(t, user, two.whoami())
-				assert.Equal(t, 1, e.sessionsOf(t, user))
+				two.MustLogin(user)
+				assert.Equal(t, "", one.WhoAmI())
+				assert.Equal(t, user, two.WhoAmI())
+				assert.Equal(t, 1, e.SessionsOf(t, user))
 
-				assert.Equal(t, http.StatusNoContent, two.logout().StatusCode)
-				assert.Equal(t, "", two.whoami())
-				assert.Equal(t, 0, e.sessionsOf(t, user))
-				assert.Zero(t, a.errors.Load())
+				assert.Equal(t, http.StatusNoContent, two.Logout().StatusCode)
+				assert.Equal(t, "", two.WhoAmI())
+				assert.Equal(t, 0, e.SessionsOf(t, user))
+				assert.Zero(t, a.Errors.Load())
 			})
 		}
 	})

@@ -3,6 +3,7 @@ package singlesession
 import (
 	"context"
 	"fmt"
+	"reflect"
 )
 
 // A Policy decides, when userID signs in, whether that user's other sessions
@@ -19,16 +20,26 @@ import (
 // with an error wrapping [ErrPolicyPanic]; nothing changes either.
 type Policy func(ctx context.Context, userID string) bool
 
-var (
-	// Always ends every other session of the user who signs in. It is the
-	// default (a nil Config.Policy).
-	Always Policy = func(context.Context, string) bool { return true }
+// Always is the [Policy] that ends every other session of the user who
+// signs in. It is the default (a nil Config.Policy).
+func Always(context.Context, string) bool { return true }
 
-	// Never keeps every session: a user may be signed in on any number of
-	// browsers. Logout still ends all of them unless
-	// Config.KeepOtherSessionsOnLogout is set.
-	Never Policy = func(context.Context, string) bool { return false }
-)
+// Never is the [Policy] that keeps every session: a user may be signed in on
+// any number of browsers. Logout still ends all of them unless
+// Config.KeepOtherSessionsOnLogout is set.
+func Never(context.Context, string) bool { return false }
+
+// fixedLimit returns the Limit of a policy that answers the same for every
+// user (Always or Never), and whether p is one: those need no goroutine.
+func fixedLimit(p Policy) (Limit, bool) {
+	switch reflect.ValueOf(p).Pointer() {
+	case reflect.ValueOf(Always).Pointer():
+		return Limit{Max: 1}, true
+	case reflect.ValueOf(Never).Pointer():
+		return Limit{}, true
+	}
+	return Limit{}, false
+}
 
 // Limit is how many sessions a user may hold at once, as Config.Limit
 // decides it at each login.
@@ -69,6 +80,9 @@ func (m *Manager) decide(ctx context.Context, userID string) (Limit, error) {
 	case m.limit != nil:
 		decide = m.limit
 	case m.policy != nil:
+		if l, ok := fixedLimit(m.policy); ok {
+			return l, nil
+		}
 		policy := m.policy
 		decide = func(ctx context.Context, userID string) Limit { return limitOf(policy(ctx, userID)) }
 	default:

@@ -44,26 +44,26 @@ func (p *policyLog) take() []string {
 func TestPolicyPerUser(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		var log policyLog
-		a := newApp(t, e.store, withPolicy(log.policy(func(u string) bool { return u != "bob" })))
-		a1, a2, b1, b2 := a.browser("a1"), a.browser("a2"), a.browser("b1"), a.browser("b2")
+		a := newApp(t, e.Store, withPolicy(log.policy(func(u string) bool { return u != "bob" })))
+		a1, a2, b1, b2 := a.Browser("a1"), a.Browser("a2"), a.Browser("b1"), a.Browser("b2")
 
-		a1.mustLogin("alice")
+		a1.MustLogin("alice")
 		assert.Equal(t, []string{"alice"}, log.take())
-		a2.mustLogin("alice")
-		b1.mustLogin("bob")
-		b2.mustLogin("bob")
+		a2.MustLogin("alice")
+		b1.MustLogin("bob")
+		b2.MustLogin("bob")
 		assert.Equal(t, []string{"alice", "bob", "bob"}, log.take(), "once per login, with the user who signs in")
 
-		assert.Equal(t, "", a1.whoami())
-		assert.Equal(t, "alice", a2.whoami())
-		assert.Equal(t, "bob", b1.whoami(), "the policy keeps bob's sessions")
-		assert.Equal(t, "bob", b2.whoami())
+		assert.Equal(t, "", a1.WhoAmI())
+		assert.Equal(t, "alice", a2.WhoAmI())
+		assert.Equal(t, "bob", b1.WhoAmI(), "the policy keeps bob's sessions")
+		assert.Equal(t, "bob", b2.WhoAmI())
 
-		a2.put("k", "v")
-		a2.get("k")
-		b2.logout()
+		a2.Put("k", "v")
+		a2.Get("k")
+		b2.Logout()
 		assert.Empty(t, log.take(), "not called on ordinary requests or logout")
-		assert.Equal(t, "", b1.whoami(), "logout ends all of bob's sessions whatever the policy")
+		assert.Equal(t, "", b1.WhoAmI(), "logout ends all of bob's sessions whatever the policy")
 	})
 }
 
@@ -72,12 +72,12 @@ func TestPolicyNilIsAlways(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		for name, pol := range map[string]singlesession.Policy{"nil": nil, "Always": singlesession.Always} {
 			t.Run(name, func(t *testing.T) {
-				a := newApp(t, e.store, withPolicy(pol))
-				one, two := a.browser("one"), a.browser("two")
-				one.mustLogin("carol")
-				two.mustLogin("carol")
-				assert.Equal(t, "", one.whoami())
-				assert.Equal(t, 1, e.sessionsOf(t, "carol"))
+				a := newApp(t, e.Store, withPolicy(pol))
+				one, two := a.Browser("one"), a.Browser("two")
+				one.MustLogin("carol")
+				two.MustLogin("carol")
+				assert.Equal(t, "", one.WhoAmI())
+				assert.Equal(t, 1, e.SessionsOf(t, "carol"))
 			})
 		}
 	})
@@ -88,7 +88,7 @@ func TestPolicyPanics(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		panicky := true
 		var mu sync.Mutex
-		a := newApp(t, e.store, withPolicy(func(_ context.Context, userID string) bool {
+		a := newApp(t, e.Store, withPolicy(func(_ context.Context, userID string) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			if panicky {
@@ -96,36 +96,36 @@ func TestPolicyPanics(t *testing.T) {
 			}
 			return true
 		}))
-		err := a.m.LoginHook(context.Background(), "alice")
+		err := a.M.LoginHook(context.Background(), "alice")
 		assert.ErrorIs(t, err, singlesession.ErrNoMiddleware, "the middleware check comes first")
 
-		elsewhere, here := a.browser("elsewhere"), a.browser("here")
+		elsewhere, here := a.Browser("elsewhere"), a.Browser("here")
 		mu.Lock()
 		panicky = false
 		mu.Unlock()
-		elsewhere.mustLogin("alice")
-		here.mustLogin("bob")
-		here.put("cart", "figs")
-		cookie := here.cookie()
+		elsewhere.MustLogin("alice")
+		here.MustLogin("bob")
+		here.Put("cart", "figs")
+		cookie := here.Cookie()
 
 		mu.Lock()
 		panicky = true
 		mu.Unlock()
-		res, body := here.do("POST", "/login", url.Values{"user": {"alice"}})
+		res, body := here.Do("POST", "/login", url.Values{"user": {"alice"}})
 		assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 		assert.Contains(t, body, singlesession.ErrPolicyPanic.Error())
 		assert.Contains(t, body, "policy bug")
 
-		assert.Equal(t, cookie, here.cookie(), "the token was not renewed")
-		assert.Equal(t, "bob", here.whoami(), "the browser is as it was")
-		assert.Equal(t, "figs", here.get("cart"))
-		assert.Equal(t, "alice", elsewhere.whoami(), "alice's other session did not end")
+		assert.Equal(t, cookie, here.Cookie(), "the token was not renewed")
+		assert.Equal(t, "bob", here.WhoAmI(), "the browser is as it was")
+		assert.Equal(t, "figs", here.Get("cart"))
+		assert.Equal(t, "alice", elsewhere.WhoAmI(), "alice's other session did not end")
 
 		mu.Lock()
 		panicky = false
 		mu.Unlock()
-		here.mustLogin("alice")
-		assert.Equal(t, "", elsewhere.whoami(), "the next login works")
+		here.MustLogin("alice")
+		assert.Equal(t, "", elsewhere.WhoAmI(), "the next login works")
 	})
 }
 
@@ -135,23 +135,23 @@ func TestPolicyPanics(t *testing.T) {
 func TestPolicyGoexit(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		var exit atomic.Bool
-		a := newApp(t, e.store, withPolicy(func(context.Context, string) bool {
+		a := newApp(t, e.Store, withPolicy(func(context.Context, string) bool {
 			if exit.Load() {
 				runtime.Goexit()
 			}
 			return true
 		}))
-		b := a.browser("b")
-		b.mustLogin("alice")
+		b := a.Browser("b")
+		b.MustLogin("alice")
 		exit.Store(true)
-		b.c.Timeout = 10 * time.Second // the old code hung until the request ended
-		res, body := b.do("POST", "/login", url.Values{"user": {"bob"}})
+		b.Client.Timeout = 10 * time.Second // the old code hung until the request ended
+		res, body := b.Do("POST", "/login", url.Values{"user": {"bob"}})
 		assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 		assert.Contains(t, body, "Goexit")
 		exit.Store(false)
-		assert.Equal(t, "alice", b.whoami(), "nothing changed")
-		b.mustLogin("bob")
-		assert.Equal(t, "bob", b.whoami(), "the next login works")
+		assert.Equal(t, "alice", b.WhoAmI(), "nothing changed")
+		b.MustLogin("bob")
+		assert.Equal(t, "bob", b.WhoAmI(), "the next login works")
 	})
 }
 
@@ -168,7 +168,7 @@ func TestPolicyBlocks(t *testing.T) {
 				defer close(stuck)
 				var mu sync.Mutex
 				blocking := false
-				a := newApp(t, e.store, withPolicy(func(ctx context.Context, userID string) bool {
+				a := newApp(t, e.Store, withPolicy(func(ctx context.Context, userID string) bool {
 					mu.Lock()
 					b := blocking
 					mu.Unlock()
@@ -177,31 +177,31 @@ func TestPolicyBlocks(t *testing.T) {
 					}
 					return true
 				}))
-				elsewhere, here := a.browser("elsewhere"), a.browser("here")
-				elsewhere.mustLogin("alice")
-				here.put("cart", "dates")
-				cookie := here.cookie()
+				elsewhere, here := a.Browser("elsewhere"), a.Browser("here")
+				elsewhere.MustLogin("alice")
+				here.Put("cart", "dates")
+				cookie := here.Cookie()
 
 				mu.Lock()
 				blocking = true
 				mu.Unlock()
 				begin := time.Now()
-				res, body := here.do("POST", "/login", url.Values{"user": {"alice"}, "timeout": {"100ms"}})
+				res, body := here.Do("POST", "/login", url.Values{"user": {"alice"}, "timeout": {"100ms"}})
 				assert.Less(t, time.Since(begin), 10*time.Second, "LoginHook returns when ctx is done")
 				assert.Equal(t, http.StatusBadRequest, res.StatusCode)
 				assert.Contains(t, body, "context deadline exceeded")
-				assert.Equal(t, cookie, here.cookie())
-				assert.Equal(t, "", here.whoami())
-				assert.Equal(t, "dates", here.get("cart"))
-				assert.Equal(t, "alice", elsewhere.whoami())
+				assert.Equal(t, cookie, here.Cookie())
+				assert.Equal(t, "", here.WhoAmI())
+				assert.Equal(t, "dates", here.Get("cart"))
+				assert.Equal(t, "alice", elsewhere.WhoAmI())
 
 				mu.Lock()
 				blocking = false
 				mu.Unlock()
-				here.mustLogin("alice")
-				assert.Equal(t, "alice", here.whoami())
-				assert.Equal(t, "", elsewhere.whoami())
-				require.Equal(t, 1, e.sessionsOf(t, "alice"))
+				here.MustLogin("alice")
+				assert.Equal(t, "alice", here.WhoAmI())
+				assert.Equal(t, "", elsewhere.WhoAmI())
+				require.Equal(t, 1, e.SessionsOf(t, "alice"))
 			})
 		}
 	})
@@ -215,21 +215,21 @@ func TestPolicyLateAnswerChangesNothing(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		var blocking atomic.Bool
 		release, returned := make(chan struct{}), make(chan struct{})
-		a := newApp(t, e.store, withPolicy(func(_ context.Context, userID string) bool {
+		a := newApp(t, e.Store, withPolicy(func(_ context.Context, userID string) bool {
 			if blocking.Load() {
 				<-release
 				defer close(returned)
 			}
 			return true
 		}))
-		elsewhere, here := a.browser("elsewhere"), a.browser("here")
-		elsewhere.mustLogin("alice")
-		here.put("cart", "dates")
-		cookie, otherToken := here.cookie(), a.storeToken(elsewhere.cookie())
+		elsewhere, here := a.Browser("elsewhere"), a.Browser("here")
+		elsewhere.MustLogin("alice")
+		here.Put("cart", "dates")
+		cookie, otherToken := here.Cookie(), a.StoreToken(elsewhere.Cookie())
 		sessionsBefore, linksBefore := rows(t, e)
 
 		blocking.Store(true)
-		res, body := here.do("POST", "/login", url.Values{"user": {"alice"}, "timeout": {"100ms"}})
+		res, body := here.Do("POST", "/login", url.Values{"user": {"alice"}, "timeout": {"100ms"}})
 		require.Equal(t, http.StatusBadRequest, res.StatusCode)
 		require.Contains(t, body, "context deadline exceeded")
 
@@ -246,10 +246,10 @@ func TestPolicyLateAnswerChangesNothing(t *testing.T) {
 		assert.Equal(t, sessionsBefore, sessionsAfter, "no session added or ended")
 		assert.Equal(t, linksBefore, linksAfter)
 		assert.True(t, hasRow(t, e, otherToken), "alice's other session is still there")
-		assert.Equal(t, "alice", elsewhere.whoami())
-		assert.Equal(t, cookie, here.cookie())
-		assert.Equal(t, "", here.whoami())
-		assert.Equal(t, "dates", here.get("cart"))
-		assert.Zero(t, a.errors.Load())
+		assert.Equal(t, "alice", elsewhere.WhoAmI())
+		assert.Equal(t, cookie, here.Cookie())
+		assert.Equal(t, "", here.WhoAmI())
+		assert.Equal(t, "dates", here.Get("cart"))
+		assert.Zero(t, a.Errors.Load())
 	})
 }

@@ -7,10 +7,9 @@ import (
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/go-singlesession/singlesession"
 )
 
 // Database cost per request, counted with a tracer on the pool: an anonymous
@@ -20,41 +19,41 @@ import (
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
 	pool, counter := tracedPool(t)
-	store := singlesession.NewPostgresStore(pool)
+	store := pgxstore.New(pool)
 	a := newApp(t, store)
 	idle := newApp(t, store, withSessions(func(s *scs.SessionManager) { s.IdleTimeout = 1e12 }))
 
 	// Warm every statement up so prepared-statement set-up is not counted.
-	warm := a.browser("warm")
-	warm.mustLogin("warm")
-	warm.put("k", "v")
-	warm.whoami()
-	warm.logout()
-	counter.take()
+	warm := a.Browser("warm")
+	warm.MustLogin("warm")
+	warm.Put("k", "v")
+	warm.WhoAmI()
+	warm.Logout()
+	counter.Take()
 
 	cost := func(what string, f func()) []string {
 		t.Helper()
-		counter.take()
+		counter.Take()
 		f()
-		q := counter.take()
+		q := counter.Take()
 		t.Logf("%-45s %d round trip(s): %s", what, len(q), strings.Join(q, " | "))
 		return q
 	}
 
-	b := a.browser("b")
-	assert.Len(t, cost("anonymous GET without a cookie", func() { b.whoami() }), 0)
-	q := cost("login without a cookie", func() { b.mustLogin("alice") })
+	b := a.Browser("b")
+	assert.Len(t, cost("anonymous GET without a cookie", func() { b.WhoAmI() }), 0)
+	q := cost("login without a cookie", func() { b.MustLogin("alice") })
 	assert.Equal(t, []string{"batch(3 statements)", "COMMIT"}, q)
-	q = cost("signed-in GET, session unchanged", func() { b.whoami() })
+	q = cost("signed-in GET, session unchanged", func() { b.WhoAmI() })
 	require.Len(t, q, 1)
 	assert.Contains(t, q[0], "LEFT JOIN singlesession_links", "the load reads the session and its link in one query")
-	assert.Len(t, cost("signed-in POST that writes the session", func() { b.put("k", "v") }), 2)
-	assert.Len(t, cost("re-login on a live session", func() { b.mustLogin("alice") }), 3)
-	assert.Len(t, cost("logout (ends all sessions of the user)", func() { b.logout() }), 2)
+	assert.Len(t, cost("signed-in POST that writes the session", func() { b.Put("k", "v") }), 2)
+	assert.Len(t, cost("re-login on a live session", func() { b.MustLogin("alice") }), 3)
+	assert.Len(t, cost("logout (ends all sessions of the user)", func() { b.Logout() }), 2)
 
-	ib := idle.browser("idle")
-	ib.mustLogin("ida")
-	assert.Len(t, cost("signed-in GET with IdleTimeout", func() { ib.whoami() }), 2)
+	ib := idle.Browser("idle")
+	ib.MustLogin("ida")
+	assert.Len(t, cost("signed-in GET with IdleTimeout", func() { ib.WhoAmI() }), 2)
 
 	// The login batch has the same two statements whatever the number of the
 	// user's existing sessions.
@@ -69,10 +68,10 @@ WITH s AS (
 )
 INSERT INTO singlesession_links (token, user_id) SELECT token, $1 FROM s`, user, n)
 			require.NoError(t, err)
-			nb := a.browser(user)
-			q := cost(fmt.Sprintf("login with %d existing sessions", n), func() { nb.mustLogin(user) })
+			nb := a.Browser(user)
+			q := cost(fmt.Sprintf("login with %d existing sessions", n), func() { nb.MustLogin(user) })
 			assert.Equal(t, []string{"batch(3 statements)", "COMMIT"}, q)
-			assert.Equal(t, 1, (&env{store: store}).sessionsOf(t, user))
+			assert.Equal(t, 1, (&env{Store: store}).SessionsOf(t, user))
 		})
 	}
 }

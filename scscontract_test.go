@@ -25,14 +25,14 @@ func iterateRoute(a *app) http.HandlerFunc {
 		ctx := r.Context()
 		user, when := r.FormValue("user"), r.FormValue("when")
 		if user != "" && when == "before" {
-			if err := a.m.LoginHook(ctx, user); err != nil {
+			if err := a.M.LoginHook(ctx, user); err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
 		}
-		err := a.sessions.Iterate(ctx, func(ctx context.Context) error {
-			a.sessions.Put(ctx, "seen", "yes")
-			_, _, err := a.sessions.Commit(ctx)
+		err := a.Sessions.Iterate(ctx, func(ctx context.Context) error {
+			a.Sessions.Put(ctx, "seen", "yes")
+			_, _, err := a.Sessions.Commit(ctx)
 			return err
 		})
 		if err != nil {
@@ -40,7 +40,7 @@ func iterateRoute(a *app) http.HandlerFunc {
 			return
 		}
 		if user != "" && when == "after" {
-			if err := a.m.LoginHook(ctx, user); err != nil {
+			if err := a.M.LoginHook(ctx, user); err != nil {
 				http.Error(w, err.Error(), http.StatusBadRequest)
 				return
 			}
@@ -59,13 +59,13 @@ func TestIterateInHandlerOnlyUpdates(t *testing.T) {
 		for variant, opt := range scsVariants {
 			for _, when := range []string{"", "before", "after"} {
 				t.Run(variant+"/login "+when, func(t *testing.T) {
-					a := newApp(t, e.store, withSessions(opt), withPolicy(singlesession.Never),
+					a := newApp(t, e.Store, withSessions(opt), withPolicy(singlesession.Never),
 						withRoute("POST /iterate", iterateRoute))
-					B, C := a.browser("B"), a.browser("C")
-					B.mustLogin("bob")
-					C.put("cart", "apples")
-					A := a.browser("A")
-					A.put("cart", "pears")
+					B, C := a.Browser("B"), a.Browser("C")
+					B.MustLogin("bob")
+					C.Put("cart", "apples")
+					A := a.Browser("A")
+					A.Put("cart", "pears")
 					sessionsBefore, linksBefore := rows(t, e)
 
 					alice := "alice " + variant + " " + when // the store is shared by the subtests
@@ -73,30 +73,30 @@ func TestIterateInHandlerOnlyUpdates(t *testing.T) {
 					if when != "" {
 						form = url.Values{"user": {alice}, "when": {when}}
 					}
-					res, body := A.do("POST", "/iterate", form)
+					res, body := A.Do("POST", "/iterate", form)
 					require.Equal(t, http.StatusNoContent, res.StatusCode, body)
 
 					sessionsAfter, linksAfter := rows(t, e)
 					assert.Equal(t, sessionsBefore, sessionsAfter, "Iterate created or ended no session (a login replaces A's)")
 					if when != "" {
 						assert.Equal(t, linksBefore+1, linksAfter, "the login linked A")
-						assert.Equal(t, alice, A.whoami(), "the login was saved")
-						assert.Equal(t, 1, e.sessionsOf(t, alice))
+						assert.Equal(t, alice, A.WhoAmI(), "the login was saved")
+						assert.Equal(t, 1, e.SessionsOf(t, alice))
 					} else {
 						assert.Equal(t, linksBefore, linksAfter)
-						assert.Equal(t, "", A.whoami())
+						assert.Equal(t, "", A.WhoAmI())
 					}
-					assert.Equal(t, "pears", A.get("cart"), "A kept its own data")
-					assert.Equal(t, "bob", B.whoami(), "Iterate signed nobody out")
-					assert.Equal(t, "apples", C.get("cart"))
-					if !a.hashed {
+					assert.Equal(t, "pears", A.Get("cart"), "A kept its own data")
+					assert.Equal(t, "bob", B.WhoAmI(), "Iterate signed nobody out")
+					assert.Equal(t, "apples", C.Get("cart"))
+					if !a.Sessions.HashTokenInStore {
 						// With HashTokenInStore, scs's Iterate commits under a
 						// hash of the store key, which finds no session: scs's
 						// own limit, and still nothing is created.
-						assert.Equal(t, "yes", B.get("seen"), "Iterate's commit updated B")
-						assert.Equal(t, "yes", C.get("seen"), "Iterate's commit updated C")
+						assert.Equal(t, "yes", B.Get("seen"), "Iterate's commit updated B")
+						assert.Equal(t, "yes", C.Get("seen"), "Iterate's commit updated C")
 					}
-					assert.Zero(t, a.errors.Load())
+					assert.Zero(t, a.Errors.Load())
 				})
 			}
 		}
@@ -111,14 +111,14 @@ func TestMergeSessionInHandler(t *testing.T) {
 		return func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
 			if r.FormValue("when") == "before" {
-				require.NoError(t, a.m.LoginHook(ctx, "alice"))
+				require.NoError(t, a.M.LoginHook(ctx, "alice"))
 			}
-			if err := a.sessions.MergeSession(ctx, r.FormValue("token")); err != nil {
+			if err := a.Sessions.MergeSession(ctx, r.FormValue("token")); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
 			if r.FormValue("when") == "after" {
-				require.NoError(t, a.m.LoginHook(ctx, "alice"))
+				require.NoError(t, a.M.LoginHook(ctx, "alice"))
 			}
 			w.WriteHeader(http.StatusNoContent)
 		}
@@ -126,27 +126,27 @@ func TestMergeSessionInHandler(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		for _, when := range []string{"", "before", "after"} {
 			t.Run("login "+when, func(t *testing.T) {
-				a := newApp(t, e.store, withPolicy(singlesession.Never), withRoute("POST /merge", merge))
-				A, old, bob := a.browser("A"), a.browser("old"), a.browser("bob")
-				A.put("cart", "pears")
-				old.put("wishlist", "figs")
-				bob.mustLogin("bob")
+				a := newApp(t, e.Store, withPolicy(singlesession.Never), withRoute("POST /merge", merge))
+				A, old, bob := a.Browser("A"), a.Browser("old"), a.Browser("bob")
+				A.Put("cart", "pears")
+				old.Put("wishlist", "figs")
+				bob.MustLogin("bob")
 				sessionsBefore, _ := rows(t, e)
 
-				res, body := A.do("POST", "/merge", url.Values{"token": {old.cookie()}, "when": {when}})
+				res, body := A.Do("POST", "/merge", url.Values{"token": {old.Cookie()}, "when": {when}})
 				require.Equal(t, http.StatusNoContent, res.StatusCode, body)
 
 				sessionsAfter, _ := rows(t, e)
 				assert.Equal(t, sessionsBefore-1, sessionsAfter, "the merged session is gone, nothing was created")
-				assert.Equal(t, "pears", A.get("cart"))
-				assert.Equal(t, "figs", A.get("wishlist"))
+				assert.Equal(t, "pears", A.Get("cart"))
+				assert.Equal(t, "figs", A.Get("wishlist"))
 				if when != "" {
-					assert.Equal(t, "alice", A.whoami())
+					assert.Equal(t, "alice", A.WhoAmI())
 				} else {
-					assert.Equal(t, "", A.whoami())
+					assert.Equal(t, "", A.WhoAmI())
 				}
-				assert.Equal(t, "bob", bob.whoami())
-				assert.Zero(t, a.errors.Load())
+				assert.Equal(t, "bob", bob.WhoAmI())
+				assert.Zero(t, a.Errors.Load())
 			})
 		}
 	})
@@ -200,7 +200,7 @@ type apiClient struct {
 	token string
 }
 
-func (c *apiClient) do(method, path string, form url.Values) (int, string) {
+func (c *apiClient) Do(method, path string, form url.Values) (int, string) {
 	c.t.Helper()
 	req, err := http.NewRequest(method, c.url+path, strings.NewReader(form.Encode()))
 	require.NoError(c.t, err)
@@ -222,43 +222,43 @@ func (c *apiClient) do(method, path string, form url.Values) (int, string) {
 // "one session per user" with cookie clients.
 func TestHeaderTokensThroughLoadAndCommit(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		api := newServer(t, headerMiddleware(a.m, a.sessions, a.routes()))
+		a := newApp(t, e.Store)
+		api := newServer(t, headerMiddleware(a.M, a.Sessions, a.Routes()))
 		client := &apiClient{t: t, url: api.URL}
-		browser := a.browser("cookie")
+		browser := a.Browser("cookie")
 
-		browser.mustLogin("alice")
-		status, body := client.do("POST", "/login", url.Values{"user": {"alice"}})
+		browser.MustLogin("alice")
+		status, body := client.Do("POST", "/login", url.Values{"user": {"alice"}})
 		require.Equal(t, http.StatusNoContent, status, body)
 		require.NotEmpty(t, client.token)
-		_, who := client.do("GET", "/whoami", nil)
+		_, who := client.Do("GET", "/whoami", nil)
 		assert.Equal(t, "alice", who)
-		assert.Equal(t, "", browser.whoami(), "the header login ended the cookie session")
-		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+		assert.Equal(t, "", browser.WhoAmI(), "the header login ended the cookie session")
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"))
 
-		status, _ = client.do("POST", "/put", url.Values{"key": {"k"}, "val": {"v"}})
+		status, _ = client.Do("POST", "/put", url.Values{"key": {"k"}, "val": {"v"}})
 		require.Equal(t, http.StatusNoContent, status)
-		_, v := client.do("GET", "/get?key=k", nil)
+		_, v := client.Do("GET", "/get?key=k", nil)
 		assert.Equal(t, "v", v)
 
 		headerToken := client.token
-		browser.mustLogin("alice")
-		_, who = client.do("GET", "/whoami", nil)
+		browser.MustLogin("alice")
+		_, who = client.Do("GET", "/whoami", nil)
 		assert.Equal(t, "", who, "the cookie login ended the header session")
 		client.token = headerToken
-		status, _ = client.do("POST", "/put", url.Values{"key": {"k"}, "val": {"again"}})
+		status, _ = client.Do("POST", "/put", url.Values{"key": {"k"}, "val": {"again"}})
 		assert.Equal(t, http.StatusNoContent, status, "an ended session's request completes")
-		assert.False(t, hasRow(t, e, a.storeToken(headerToken)), "and does not come back")
+		assert.False(t, hasRow(t, e, a.StoreToken(headerToken)), "and does not come back")
 
 		client.token = ""
-		status, _ = client.do("POST", "/login", url.Values{"user": {"alice"}})
+		status, _ = client.Do("POST", "/login", url.Values{"user": {"alice"}})
 		require.Equal(t, http.StatusNoContent, status)
-		status, _ = client.do("POST", "/logout", url.Values{})
+		status, _ = client.Do("POST", "/logout", url.Values{})
 		require.Equal(t, http.StatusNoContent, status)
 		assert.Equal(t, "", client.token, "Destroyed: the client drops its token")
-		assert.Equal(t, 0, e.sessionsOf(t, "alice"), "a header logout ends the cookie sessions too")
-		assert.Equal(t, "", browser.whoami())
-		assert.Zero(t, a.errors.Load())
+		assert.Equal(t, 0, e.SessionsOf(t, "alice"), "a header logout ends the cookie sessions too")
+		assert.Equal(t, "", browser.WhoAmI())
+		assert.Zero(t, a.Errors.Load())
 	})
 }
 
@@ -267,20 +267,20 @@ func TestHeaderTokensThroughLoadAndCommit(t *testing.T) {
 func TestLoadMisuse(t *testing.T) {
 	a := newApp(t, singlesession.NewMemoryStore(), withRoute("GET /load-inside", func(a *app) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			_, err := a.m.Load(r.Context(), "")
+			_, err := a.M.Load(r.Context(), "")
 			io.WriteString(w, err.Error())
 		}
 	}))
-	_, body := a.browser("A").do("GET", "/load-inside", nil)
+	_, body := a.Browser("A").Do("GET", "/load-inside", nil)
 	assert.Contains(t, body, "already loaded")
 
-	B := a.browser("B")
-	B.mustLogin("alice")
-	_, err := a.sessions.Load(context.Background(), B.cookie())
+	B := a.Browser("B")
+	B.MustLogin("alice")
+	_, err := a.Sessions.Load(context.Background(), B.Cookie())
 	require.ErrorIs(t, err, singlesession.ErrNoMiddleware)
 	assert.Contains(t, err.Error(), "Manager.Load")
 
-	_, _, err = a.m.Commit(context.Background())
+	_, _, err = a.M.Commit(context.Background())
 	assert.ErrorIs(t, err, singlesession.ErrNoMiddleware)
 }
 
@@ -290,26 +290,26 @@ func TestLoadMisuse(t *testing.T) {
 // request keeps updating live sessions.
 func TestCommitOutsideRequest(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		ctx, err := a.sessions.Load(context.Background(), "")
+		a := newApp(t, e.Store)
+		ctx, err := a.Sessions.Load(context.Background(), "")
 		require.NoError(t, err)
-		a.sessions.Put(ctx, "job", "done")
+		a.Sessions.Put(ctx, "job", "done")
 		sessionsBefore, _ := rows(t, e)
-		token, _, err := a.sessions.Commit(ctx)
+		token, _, err := a.Sessions.Commit(ctx)
 		assert.ErrorIs(t, err, singlesession.ErrSessionNotFound, "no success for a write that did not happen (token %q)", token)
 		sessionsAfter, _ := rows(t, e)
 		assert.Equal(t, sessionsBefore, sessionsAfter)
 
-		A := a.browser("A")
-		A.mustLogin("alice")
-		err = a.sessions.Iterate(context.Background(), func(ctx context.Context) error {
-			a.sessions.Put(ctx, "seen", "yes")
-			_, _, err := a.sessions.Commit(ctx)
+		A := a.Browser("A")
+		A.MustLogin("alice")
+		err = a.Sessions.Iterate(context.Background(), func(ctx context.Context) error {
+			a.Sessions.Put(ctx, "seen", "yes")
+			_, _, err := a.Sessions.Commit(ctx)
 			return err
 		})
 		require.NoError(t, err)
-		assert.Equal(t, "yes", A.get("seen"))
-		assert.Equal(t, "alice", A.whoami())
+		assert.Equal(t, "yes", A.Get("seen"))
+		assert.Equal(t, "alice", A.WhoAmI())
 	})
 }
 
@@ -318,42 +318,42 @@ func TestCommitOutsideRequest(t *testing.T) {
 // pending login alone.
 func TestMergeSession(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store,
+		a := newApp(t, e.Store,
 			withRoute("POST /merge", func(a *app) http.HandlerFunc {
 				return func(w http.ResponseWriter, r *http.Request) {
 					if u := r.FormValue("login"); u != "" {
-						require.NoError(t, a.m.LoginHook(r.Context(), u))
+						require.NoError(t, a.M.LoginHook(r.Context(), u))
 					}
-					err := a.sessions.MergeSession(r.Context(), r.FormValue("token"))
-					fmt.Fprintf(w, "%v|%s", err, a.m.UserID(r.Context()))
+					err := a.Sessions.MergeSession(r.Context(), r.FormValue("token"))
+					fmt.Fprintf(w, "%v|%s", err, a.M.UserID(r.Context()))
 				}
 			}))
 		cartOf := func() string {
-			other := a.browser("other")
-			other.put("cart", "figs")
-			_, token := other.do("GET", "/token", nil)
+			other := a.Browser("other")
+			other.Put("cart", "figs")
+			_, token := other.Do("GET", "/token", nil)
 			return token
 		}
 
-		signedIn := a.browser("signed in")
-		signedIn.mustLogin("alice")
-		_, body := signedIn.do("POST", "/merge", url.Values{"token": {cartOf()}})
+		signedIn := a.Browser("signed in")
+		signedIn.MustLogin("alice")
+		_, body := signedIn.Do("POST", "/merge", url.Values{"token": {cartOf()}})
 		assert.Equal(t, "<nil>|alice", body)
-		assert.Equal(t, "alice", signedIn.whoami())
-		assert.Equal(t, "figs", signedIn.get("cart"))
+		assert.Equal(t, "alice", signedIn.WhoAmI())
+		assert.Equal(t, "figs", signedIn.Get("cart"))
 
-		callback := a.browser("callback")
-		_, body = callback.do("POST", "/merge", url.Values{"token": {cartOf()}, "login": {"bob"}})
+		callback := a.Browser("callback")
+		_, body = callback.Do("POST", "/merge", url.Values{"token": {cartOf()}, "login": {"bob"}})
 		assert.Equal(t, "<nil>|bob", body)
-		assert.Equal(t, "bob", callback.whoami())
-		assert.Equal(t, "figs", callback.get("cart"))
+		assert.Equal(t, "bob", callback.WhoAmI())
+		assert.Equal(t, "figs", callback.Get("cart"))
 
 		// A browser with no cookie: the merged session's user is not this
 		// browser's, even if the merge then fails.
-		bob := a.browser("bob")
-		bob.mustLogin("bob2")
-		_, bobToken := bob.do("GET", "/token", nil)
-		_, body = a.browser("fresh").do("POST", "/merge", url.Values{"token": {bobToken}})
+		bob := a.Browser("bob")
+		bob.MustLogin("bob2")
+		_, bobToken := bob.Do("GET", "/token", nil)
+		_, body = a.Browser("fresh").Do("POST", "/merge", url.Values{"token": {bobToken}})
 		assert.True(t, strings.HasSuffix(body, "|"), "anonymous, got %q", body)
 	})
 }
@@ -362,32 +362,32 @@ func TestMergeSession(t *testing.T) {
 // updates (never re-creates) and a Destroy deletes with the link.
 func TestIterate(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		one, two := a.browser("one"), a.browser("two")
-		one.mustLogin("alice")
-		two.put("cart", "nuts")
+		a := newApp(t, e.Store)
+		one, two := a.Browser("one"), a.Browser("two")
+		one.MustLogin("alice")
+		two.Put("cart", "nuts")
 
 		var mu sync.Mutex
 		seen := 0
-		err := a.sessions.Iterate(context.Background(), func(ctx context.Context) error {
+		err := a.Sessions.Iterate(context.Background(), func(ctx context.Context) error {
 			mu.Lock()
 			seen++
 			mu.Unlock()
-			a.sessions.Put(ctx, "touched", "yes")
-			_, _, err := a.sessions.Commit(ctx)
+			a.Sessions.Put(ctx, "touched", "yes")
+			_, _, err := a.Sessions.Commit(ctx)
 			return err
 		})
 		require.NoError(t, err)
 		assert.GreaterOrEqual(t, seen, 2)
-		assert.Equal(t, "yes", one.get("touched"))
-		assert.Equal(t, "alice", one.whoami())
+		assert.Equal(t, "yes", one.Get("touched"))
+		assert.Equal(t, "alice", one.WhoAmI())
 
-		err = a.sessions.Iterate(context.Background(), func(ctx context.Context) error {
-			return a.sessions.Destroy(ctx)
+		err = a.Sessions.Iterate(context.Background(), func(ctx context.Context) error {
+			return a.Sessions.Destroy(ctx)
 		})
 		require.NoError(t, err)
-		assert.Equal(t, "", one.whoami())
-		assert.Equal(t, "", two.get("cart"))
+		assert.Equal(t, "", one.WhoAmI())
+		assert.Equal(t, "", two.Get("cart"))
 		_, links := rows(t, e)
 		assert.Zero(t, links)
 	})

@@ -13,48 +13,48 @@ import (
 	"github.com/go-singlesession/singlesession"
 )
 
-// Rule 6.1.5: Sessions lists the live sessions of the request's user, oldest
-// login first, with the request's own marked Current, the IP (ClientIP) and
+// Rules 6.1.5 and 8.5: Sessions lists the live sessions of the request's
+// user, most recently used first, with the request's own marked Current, the IP (ClientIP) and
 // User-Agent recorded at login, and LastSeen; never a token; none when
 // anonymous.
 func TestSessionsListsTheUsersOwn(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store, withPolicy(singlesession.Never), withEndedRoute(), withTestClientIP())
-		A := a.browser("A").as("Alpha/1.0", "192.0.2.1")
-		B := a.browser("B").as("Beta/2.0", "192.0.2.2")
-		C := a.browser("C").as("Gamma/3.0", "192.0.2.3")
-		A.mustLogin("alice")
-		B.mustLogin("alice")
-		C.mustLogin("bob")
+		a := newApp(t, e.Store, withPolicy(singlesession.Never), withTestClientIP())
+		A := as(a.Browser("A"), "Alpha/1.0", "192.0.2.1")
+		B := as(a.Browser("B"), "Beta/2.0", "192.0.2.2")
+		C := as(a.Browser("C"), "Gamma/3.0", "192.0.2.3")
+		A.MustLogin("alice")
+		B.MustLogin("alice")
+		C.MustLogin("bob")
 
-		list := B.sessions()
+		list := B.Sessions()
 		require.Len(t, list, 2, "alice's sessions only")
-		assert.Equal(t, []string{"Alpha/1.0", "Beta/2.0"}, []string{list[0].UserAgent, list[1].UserAgent}, "oldest login first")
-		assert.Equal(t, []string{"192.0.2.1", "192.0.2.2"}, []string{list[0].IP, list[1].IP})
-		assert.False(t, list[0].Current)
-		assert.True(t, list[1].Current, "the request's own session")
+		assert.Equal(t, []string{"Beta/2.0", "Alpha/1.0"}, []string{list[0].UserAgent, list[1].UserAgent}, "most recently used first")
+		assert.Equal(t, []string{"192.0.2.2", "192.0.2.1"}, []string{list[0].IP, list[1].IP})
+		assert.True(t, list[0].Current, "the request's own session")
+		assert.False(t, list[1].Current)
 		for _, s := range list {
 			assert.Len(t, s.ID, 12)
 			assert.False(t, s.Created.IsZero())
 			assert.False(t, s.LastSeen.Before(s.Created))
 			assert.True(t, s.Expiry.After(time.Now()))
 		}
-		assert.Equal(t, singlesession.SessionID(a.storeToken(A.cookie())), list[0].ID)
-		_, body := B.do("GET", "/sessions", nil)
+		assert.Equal(t, singlesession.SessionID(a.StoreToken(A.Cookie())), list[1].ID)
+		_, body := B.Do("GET", "/sessions", nil)
 		for _, b := range []*browser{A, B, C} {
-			assert.NotContains(t, body, b.cookie(), "no token in the list")
-			assert.NotContains(t, body, a.storeToken(b.cookie()), "nor its store key")
+			assert.NotContains(t, body, b.Cookie(), "no token in the list")
+			assert.NotContains(t, body, a.StoreToken(b.Cookie()), "nor its store key")
 		}
 
-		assert.Empty(t, a.browser("anonymous").sessions())
+		assert.Empty(t, a.Browser("anonymous").Sessions())
 
-		users, err := a.m.UserSessions(context.Background(), "alice")
+		users, err := a.M.UserSessions(context.Background(), "alice")
 		require.NoError(t, err)
 		require.Len(t, users, 2)
 		assert.False(t, users[0].Current || users[1].Current, "no request: nothing is current")
-		_, err = a.m.UserSessions(context.Background(), "")
+		_, err = a.M.UserSessions(context.Background(), "")
 		assert.ErrorIs(t, err, singlesession.ErrInvalidUserID)
-		counts, err := a.m.CountSessions(context.Background(), []string{"alice", "bob", "carol"})
+		counts, err := a.M.CountSessions(context.Background(), []string{"alice", "bob", "carol"})
 		require.NoError(t, err)
 		assert.Equal(t, map[string]int{"alice": 2, "bob": 1}, counts)
 	})
@@ -66,51 +66,51 @@ func TestSessionsListsTheUsersOwn(t *testing.T) {
 // current session signs this browser out like its own logout, others stay.
 func TestEndSession(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store, withPolicy(singlesession.Never), withEndedRoute())
-		A, B, C := a.browser("A"), a.browser("B"), a.browser("C")
-		A.mustLogin("alice")
-		B.mustLogin("alice")
-		C.mustLogin("bob")
-		idB, idC := B.currentID(), C.currentID()
+		a := newApp(t, e.Store, withPolicy(singlesession.Never))
+		A, B, C := a.Browser("A"), a.Browser("B"), a.Browser("C")
+		A.MustLogin("alice")
+		B.MustLogin("alice")
+		C.MustLogin("bob")
+		idB, idC := B.CurrentID(), C.CurrentID()
 
-		res, _ := A.do("POST", "/end-session", url.Values{"id": {idC}})
+		res, _ := A.Do("POST", "/end-session", url.Values{"id": {idC}})
 		assert.Equal(t, http.StatusNotFound, res.StatusCode, "bob's session is not alice's to end")
-		assert.Equal(t, "bob", C.whoami(), "and it did not end")
+		assert.Equal(t, "bob", C.WhoAmI(), "and it did not end")
 		for _, bad := range []string{"", "nope", "x\x00y", "AAAAAAAAAAAA", string(make([]byte, 100))} {
-			res, _ := A.do("POST", "/end-session", url.Values{"id": {bad}})
+			res, _ := A.Do("POST", "/end-session", url.Values{"id": {bad}})
 			assert.Equal(t, http.StatusNotFound, res.StatusCode, "%q", bad)
 		}
-		res, _ = a.browser("anonymous").do("POST", "/end-session", url.Values{"id": {idB}})
+		res, _ = a.Browser("anonymous").Do("POST", "/end-session", url.Values{"id": {idB}})
 		assert.Equal(t, http.StatusNotFound, res.StatusCode, "an anonymous request ends nothing")
-		assert.Equal(t, 2, e.sessionsOf(t, "alice"))
+		assert.Equal(t, 2, e.SessionsOf(t, "alice"))
 
-		res, body := A.do("POST", "/end-session", url.Values{"id": {idB}})
+		res, body := A.Do("POST", "/end-session", url.Values{"id": {idB}})
 		require.Equal(t, http.StatusNoContent, res.StatusCode, body)
-		assert.Equal(t, "", B.whoami())
-		ending, ok := B.ended()
+		assert.Equal(t, "", B.WhoAmI())
+		ending, ok := B.Ending()
 		assert.True(t, ok)
 		assert.Equal(t, singlesession.ReasonRevoked, ending.Reason)
-		assert.Equal(t, "alice", A.whoami())
-		res, _ = A.do("POST", "/end-session", url.Values{"id": {idB}})
+		assert.Equal(t, "alice", A.WhoAmI())
+		res, _ = A.Do("POST", "/end-session", url.Values{"id": {idB}})
 		assert.Equal(t, http.StatusNotFound, res.StatusCode, "an ended session is not found")
 
-		D := a.browser("D")
-		D.mustLogin("alice")
-		res, _ = A.do("POST", "/end-session", url.Values{"id": {A.currentID()}})
+		D := a.Browser("D")
+		D.MustLogin("alice")
+		res, _ = A.Do("POST", "/end-session", url.Values{"id": {A.CurrentID()}})
 		require.Equal(t, http.StatusNoContent, res.StatusCode)
-		assert.Equal(t, "", A.whoami(), "ending the current session signs this browser out")
-		_, ok = A.ended()
+		assert.Equal(t, "", A.WhoAmI(), "ending the current session signs this browser out")
+		_, ok = A.Ending()
 		assert.False(t, ok, "as its own logout: no reason")
-		assert.Equal(t, "alice", D.whoami(), "the user's other sessions stay")
+		assert.Equal(t, "alice", D.WhoAmI(), "the user's other sessions stay")
 
 		// Operators end a session of any user by its ID.
-		assert.ErrorIs(t, a.m.EndUserSession(context.Background(), "alice", idC), singlesession.ErrSessionNotFound, "bob's ID is not alice's")
-		require.NoError(t, a.m.EndUserSession(context.Background(), "bob", idC))
-		assert.Equal(t, "", C.whoami())
-		ending, ok = C.ended()
+		assert.ErrorIs(t, a.M.EndUserSession(context.Background(), "alice", idC), singlesession.ErrSessionNotFound, "bob's ID is not alice's")
+		require.NoError(t, a.M.EndUserSession(context.Background(), "bob", idC))
+		assert.Equal(t, "", C.WhoAmI())
+		ending, ok = C.Ending()
 		assert.True(t, ok)
 		assert.Equal(t, singlesession.ReasonAdmin, ending.Reason)
-		assert.ErrorIs(t, a.m.EndUserSession(context.Background(), "", idC), singlesession.ErrInvalidUserID)
+		assert.ErrorIs(t, a.M.EndUserSession(context.Background(), "", idC), singlesession.ErrInvalidUserID)
 	})
 }
 
@@ -118,26 +118,26 @@ func TestEndSession(t *testing.T) {
 // returns how many live ones ended; an anonymous request ends nothing.
 func TestEndOtherSessions(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store, withPolicy(singlesession.Never), withEndedRoute())
-		A, B, C, bob := a.browser("A"), a.browser("B"), a.browser("C"), a.browser("bob")
-		A.mustLogin("alice")
-		B.mustLogin("alice")
-		C.mustLogin("alice")
-		bob.mustLogin("bob")
-		expire(t, e, a.storeToken(C.cookie()))
+		a := newApp(t, e.Store, withPolicy(singlesession.Never))
+		A, B, C, bob := a.Browser("A"), a.Browser("B"), a.Browser("C"), a.Browser("bob")
+		A.MustLogin("alice")
+		B.MustLogin("alice")
+		C.MustLogin("alice")
+		bob.MustLogin("bob")
+		expire(t, e, a.StoreToken(C.Cookie()))
 
-		_, body := A.do("POST", "/end-others", url.Values{})
+		_, body := A.Do("POST", "/end-others", url.Values{})
 		assert.Equal(t, "1", body, "live sessions ended (C had expired)")
-		assert.Equal(t, "alice", A.whoami())
-		assert.Equal(t, "", B.whoami())
-		ending, ok := B.ended()
+		assert.Equal(t, "alice", A.WhoAmI())
+		assert.Equal(t, "", B.WhoAmI())
+		ending, ok := B.Ending()
 		assert.True(t, ok)
 		assert.Equal(t, singlesession.ReasonRevoked, ending.Reason)
-		assert.Equal(t, "bob", bob.whoami(), "other users are untouched")
-		assert.Equal(t, 1, e.sessionsOf(t, "alice"))
+		assert.Equal(t, "bob", bob.WhoAmI(), "other users are untouched")
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"))
 
-		_, body = a.browser("anonymous").do("POST", "/end-others", url.Values{})
+		_, body = a.Browser("anonymous").Do("POST", "/end-others", url.Values{})
 		assert.Equal(t, "0", body)
-		assert.Equal(t, "alice", A.whoami())
+		assert.Equal(t, "alice", A.WhoAmI())
 	})
 }

@@ -2,7 +2,10 @@ package singlesession
 
 import (
 	"context"
-	"errors"
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,44 +20,115 @@ type SessionInfo struct {
 	Current   bool      // it is the session of the request that asked ([Manager.Sessions])
 }
 
-// Sessions lists the live sessions of the request's user, oldest login
-// first, with Current set on the request's own; none when the request is
-// anonymous. Show it on an "your sessions" page, with [Manager.EndSession]
-// and [Manager.EndOtherSessions] as its buttons. It costs one query.
+// SessionPage is one page of a user's sessions, as [Manager.SessionsPage]
+// and [Manager.UserSessionsPage] return it.
+type SessionPage struct {
+	Sessions []SessionInfo // most recently used first; at most Config.PageSize
+	Total    int           // how many live sessions the user holds in all
+	Next     string        // the cursor of the next page; "" when this is the last
+}
+
+// Sessions returns the first page of the live sessions of the request's
+// user (see [Manager.SessionsPage]), most recently used first, with Current
+// set on the request's own; none when the request is anonymous. Show it on a
+// "your sessions" page, with [Manager.EndSession] and
+// [Manager.EndOtherSessions] as its buttons. It costs one query.
 func (m *Manager) Sessions(ctx context.Context) ([]SessionInfo, error) {
+	page, err := m.SessionsPage(ctx, "")
+	return page.Sessions, err
+}
+
+// SessionsPage returns one page of the live sessions of the request's user:
+// at most Config.PageSize of them, most recently used first (LastSeen
+// descending), from the cursor that the previous page's Next gave ("" for
+// the first page), with Current set on the request's own and the number of
+// sessions the user holds in all. An anonymous request gets an empty page.
+// It returns an error wrapping [ErrInvalidCursor] for a cursor that no page
+// gave. It costs one query, however many sessions the user holds.
+func (m *Manager) SessionsPage(ctx context.Context, cursor string) (SessionPage, error) {
 	st := m.state(ctx)
 	if st == nil {
-		return nil, wrap("sessions", ErrNoMiddleware)
+		return SessionPage{}, wrap("sessions", ErrNoMiddleware)
 	}
 	userID, _, current := st.current()
 	if userID == "" {
-		return nil, nil
+		return SessionPage{}, nil
 	}
-	list, err := m.store.Sessions(ctx, userID)
+	page, err := m.page(ctx, userID, cursor)
 	if err != nil {
-		return nil, wrap("sessions", err)
+		return SessionPage{}, wrap("sessions", err)
 	}
-	for i := range list {
-		list[i].Current = current != "" && list[i].ID == current
+	for i := range page.Sessions {
+		page.Sessions[i].Current = current != "" && page.Sessions[i].ID == current
 	}
-	return list, nil
+	return page, nil
 }
 
-// UserSessions lists the live sessions of any user, oldest login first, for
-// operators' tools; Current is false in each. It checks no permission. It
-// returns an error wrapping [ErrInvalidUserID] for an unacceptable userID.
+// UserSessions returns the first page of the live sessions of any user (see
+// [Manager.UserSessionsPage]), for operators' tools; Current is false in
+// each. It checks no permission. It returns an error wrapping
+// [ErrInvalidUserID] for an unacceptable userID.
 func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInfo, error) {
-	if ctx == nil {
-		return nil, errors.New("singlesession: user sessions: nil context")
-	}
+	page, err := m.UserSessionsPage(ctx, userID, "")
+	return page.Sessions, err
+}
+
+// UserSessionsPage is [Manager.SessionsPage] for any user, for operators'
+// tools; Current is false in each. It checks no permission. It returns an
+// error wrapping [ErrInvalidUserID] for an unacceptable userID, and one
+// wrapping [ErrInvalidCursor] for a cursor that no page gave.
+func (m *Manager) UserSessionsPage(ctx context.Context, userID, cursor string) (SessionPage, error) {
 	if err := ValidateUserID(userID); err != nil {
-		return nil, wrap("user sessions", err)
+		return SessionPage{}, wrap("user sessions", err)
 	}
-	list, err := m.store.Sessions(ctx, userID)
+	page, err := m.page(ctx, userID, cursor)
 	if err != nil {
-		return nil, wrap("user sessions", err)
+		return SessionPage{}, wrap(fmt.Sprintf("sessions of %q", userID), err)
 	}
-	return list, nil
+	return page, nil
+}
+
+// page reads the page of userID's sessions that starts after cursor. It
+// asks the store for one session more than a page, to know whether another
+// page follows.
+func (m *Manager) page(ctx context.Context, userID, cursor string) (SessionPage, error) {
+	after, err := parseCursor(cursor)
+	if err != nil {
+		return SessionPage{}, err
+	}
+	res, err := m.store.Sessions(ctx, SessionsQuery{UserID: userID, After: after, Limit: m.pageSize + 1})
+	if err != nil {
+		return SessionPage{}, err
+	}
+	page := SessionPage{Sessions: res.Sessions, Total: res.Total}
+	if len(page.Sessions) > m.pageSize {
+		page.Sessions = page.Sessions[:m.pageSize]
+		last := page.Sessions[m.pageSize-1]
+		page.Next = formatCursor(Position{LastSeen: last.LastSeen, ID: last.ID})
+	}
+	return page, nil
+}
+
+// formatCursor writes a position as an opaque cursor: base64url of its
+// LastSeen in microseconds and its ID.
+func formatCursor(p Position) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(p.LastSeen.UnixMicro(), 10) + "." + p.ID))
+}
+
+// parseCursor reads what formatCursor wrote; "" is the start.
+func parseCursor(cursor string) (Position, error) {
+	if cursor == "" {
+		return Position{}, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err == nil {
+		micros, id, ok := strings.Cut(string(b), ".")
+		us, perr := strconv.ParseInt(micros, 10, 64)
+		if ok && perr == nil && plausibleID(id) {
+			return Position{LastSeen: time.UnixMicro(us), ID: id}, nil
+		}
+	}
+	return Position{}, fmt.Errorf("%w %.40q", ErrInvalidCursor, cursor)
 }
 
 // CountSessions returns how many live sessions each of userIDs holds, in one
@@ -62,9 +136,6 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 // returns an error wrapping [ErrInvalidUserID] that names the first
 // unacceptable ID.
 func (m *Manager) CountSessions(ctx context.Context, userIDs []string) (map[string]int, error) {
-	if ctx == nil {
-		return nil, errors.New("singlesession: count sessions: nil context")
-	}
 	if err := validUserIDs(userIDs); err != nil {
 		return nil, wrap("count sessions", err)
 	}
@@ -82,14 +153,16 @@ func (m *Manager) CountSessions(ctx context.Context, userIDs []string) (map[stri
 // user's other sessions alone.
 //
 // An ID that is not a live session of the request's user (another user's
-// included), or a request that is anonymous, gets an error wrapping
-// [ErrSessionNotFound], and nothing ends.
+// included), a request that is anonymous, or a request whose own session
+// ended while it was in flight (a login elsewhere, an operator, a limit) gets
+// an error wrapping [ErrSessionNotFound], and nothing ends: a stolen cookie
+// used at the moment its owner signs in elsewhere cannot sign the owner out.
 func (m *Manager) EndSession(ctx context.Context, id string) error {
 	st := m.state(ctx)
 	if st == nil {
 		return wrap("end session", ErrNoMiddleware)
 	}
-	userID, _, current := st.current()
+	userID, token, current := st.current()
 	if userID == "" || !plausibleID(id) {
 		return wrap("end session", ErrSessionNotFound)
 	}
@@ -107,21 +180,24 @@ func (m *Manager) EndSession(ctx context.Context, id string) error {
 		m.emit(ctx, Event{Kind: EventEnded, UserID: userID, SessionID: id, Ended: l.result.Deleted, IP: ip, UserAgent: userAgent, At: l.result.At})
 		return nil
 	}
-	ended, err := m.store.Revoke(ctx, Revoke{UserID: userID, IDs: []string{id}, Reason: ReasonRevoked, UserAgent: userAgent})
+	ended, err := m.store.EndSessions(ctx, EndSessions{UserID: userID, IDs: []string{id}, By: token, Reason: ReasonRevoked, UserAgent: userAgent})
 	if err != nil {
 		return wrap("end session", err)
 	}
-	if ended.Count == 0 {
+	if ended.Ended == 0 {
 		return wrap("end session", ErrSessionNotFound)
 	}
-	m.emit(ctx, Event{Kind: EventEnded, UserID: userID, SessionID: current, Ended: ended.Count, Reason: ReasonRevoked, IP: ip, UserAgent: userAgent, At: ended.At})
+	m.emit(ctx, Event{Kind: EventEnded, UserID: userID, SessionID: current, Ended: ended.Ended, Reason: ReasonRevoked, IP: ip, UserAgent: userAgent, At: ended.At})
 	return nil
 }
 
 // EndOtherSessions ends every session of the request's user but the
 // request's own, and returns how many live ones ended: call it after a
 // password change. The ended browsers learn [ReasonRevoked] from
-// [Manager.Ended]. An anonymous request ends nothing.
+// [Manager.Ended]. An anonymous request ends nothing. A request whose own
+// session ended while it was in flight (a login elsewhere, an operator, a
+// limit) ends nothing either and gets an error wrapping
+// [ErrSessionNotFound]: the user's newer sessions stay.
 func (m *Manager) EndOtherSessions(ctx context.Context) (int, error) {
 	st := m.state(ctx)
 	if st == nil {
@@ -132,14 +208,14 @@ func (m *Manager) EndOtherSessions(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	ip, userAgent := st.client()
-	ended, err := m.store.Revoke(ctx, Revoke{UserID: userID, Keep: token, Reason: ReasonRevoked, UserAgent: userAgent})
+	ended, err := m.store.EndSessions(ctx, EndSessions{UserID: userID, By: token, Reason: ReasonRevoked, UserAgent: userAgent})
 	if err != nil {
 		return 0, wrap("end other sessions", err)
 	}
-	if ended.Count > 0 {
-		m.emit(ctx, Event{Kind: EventEnded, UserID: userID, SessionID: current, Ended: ended.Count, Reason: ReasonRevoked, IP: ip, UserAgent: userAgent, At: ended.At})
+	if ended.Ended > 0 {
+		m.emit(ctx, Event{Kind: EventEnded, UserID: userID, SessionID: current, Ended: ended.Ended, Reason: ReasonRevoked, IP: ip, UserAgent: userAgent, At: ended.At})
 	}
-	return ended.Count, nil
+	return ended.Ended, nil
 }
 
 // plausibleID reports whether id could be a [SessionID]; anything else is
@@ -160,22 +236,19 @@ func (m *Manager) EndUserSession(ctx context.Context, userID, id string) error {
 
 // endUserSession is EndUserSession for an operator (actor, "" when unknown).
 func (m *Manager) endUserSession(ctx context.Context, userID, id, actor string) error {
-	if ctx == nil {
-		return errors.New("singlesession: end user session: nil context")
-	}
 	if err := ValidateUserID(userID); err != nil {
 		return wrap("end user session", err)
 	}
 	if !plausibleID(id) {
 		return wrap("end user session", ErrSessionNotFound)
 	}
-	ended, err := m.store.Revoke(ctx, Revoke{UserID: userID, IDs: []string{id}, Reason: ReasonAdmin})
+	ended, err := m.store.EndSessions(ctx, EndSessions{UserID: userID, IDs: []string{id}, Reason: ReasonAdmin})
 	if err != nil {
 		return wrap("end user session", err)
 	}
-	if ended.Count == 0 {
+	if ended.Ended == 0 {
 		return wrap("end user session", ErrSessionNotFound)
 	}
-	m.emit(ctx, Event{Kind: EventEnded, UserID: userID, Ended: ended.Count, Reason: ReasonAdmin, Actor: actor, At: ended.At})
+	m.emit(ctx, Event{Kind: EventEnded, UserID: userID, Ended: ended.Ended, Reason: ReasonAdmin, Actor: actor, At: ended.At})
 	return nil
 }

@@ -68,6 +68,10 @@ type Config struct {
 	// error wrapping [ErrTooManySessions].
 	ErrorFunc func(http.ResponseWriter, *http.Request, error)
 
+	// PageSize is how many sessions a page of [Manager.SessionsPage] and
+	// [Manager.UserSessionsPage] holds, from 1 to 1000. 0 means 50.
+	PageSize int
+
 	// Logger receives the library's logs. nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -82,6 +86,7 @@ type Manager struct {
 	keepOthers bool
 	clientIP   func(r *http.Request) string
 	staleAfter time.Duration
+	pageSize   int
 	onEvent    func(ctx context.Context, e Event)
 	logger     *slog.Logger
 }
@@ -109,6 +114,7 @@ func New(sessions *scs.SessionManager, store Store, cfg Config) (*Manager, error
 		keepOthers: cfg.KeepOtherSessionsOnLogout,
 		clientIP:   cfg.ClientIP,
 		staleAfter: cfg.LastSeenInterval,
+		pageSize:   cfg.PageSize,
 		onEvent:    cfg.OnEvent,
 		logger:     cfg.Logger,
 	}
@@ -120,6 +126,9 @@ func New(sessions *scs.SessionManager, store Store, cfg Config) (*Manager, error
 	}
 	if m.staleAfter == 0 {
 		m.staleAfter = time.Minute
+	}
+	if m.pageSize == 0 {
+		m.pageSize = 50
 	}
 	errorFunc := cfg.ErrorFunc
 	if errorFunc == nil {
@@ -136,12 +145,14 @@ func check(sessions *scs.SessionManager, store Store, cfg Config) error {
 		return errors.New("Config.Policy and Config.Limit are both set: set one (Limit{Max: 1} is Always, Limit{} is Never)")
 	case cfg.LastSeenInterval < 0:
 		return fmt.Errorf("Config.LastSeenInterval is negative (%v)", cfg.LastSeenInterval)
+	case cfg.PageSize < 0 || cfg.PageSize > 1000:
+		return fmt.Errorf("Config.PageSize %d is not between 1 and 1000 (0 means 50)", cfg.PageSize)
 	case sessions == nil:
 		return errors.New("sessions is nil: pass scs.New()")
 	case isAdapter(sessions.Store):
 		return errors.New("sessions already belongs to a Manager: create one scs.SessionManager per Manager")
 	case store == nil || isNilPointer(store):
-		return errors.New("store is nil: pass NewPostgresStore(pool) or NewMemoryStore()")
+		return errors.New("store is nil: pass pgxstore.New(pool), redisstore.New(client) or NewMemoryStore()")
 	case sessions.Codec == nil:
 		return errors.New("sessions.Codec is nil: leave scs's default (scs.GobCodec{}) or set one")
 	case sessions.Cookie.Name == "":
@@ -299,9 +310,6 @@ func (m *Manager) UserID(ctx context.Context) string {
 // is not an error (0 sessions). It returns an error wrapping
 // [ErrInvalidUserID], and ends nothing, for an unacceptable userID such as "".
 func (m *Manager) LogoutUser(ctx context.Context, userID string) (int, error) {
-	if ctx == nil {
-		return 0, errors.New("singlesession: logout user: nil context")
-	}
 	if err := ValidateUserID(userID); err != nil {
 		return 0, wrap("logout user", err)
 	}
@@ -318,9 +326,6 @@ func (m *Manager) LogoutUser(ctx context.Context, userID string) (int, error) {
 // absent. Repeated IDs are fine. If any ID is unacceptable it returns an
 // error wrapping [ErrInvalidUserID] that names it, and ends nothing.
 func (m *Manager) LogoutUsers(ctx context.Context, userIDs []string) (map[string]int, error) {
-	if ctx == nil {
-		return nil, errors.New("singlesession: logout users: nil context")
-	}
 	if err := validUserIDs(userIDs); err != nil {
 		return nil, wrap("logout users", err)
 	}
@@ -334,14 +339,14 @@ func (m *Manager) LogoutUsers(ctx context.Context, userIDs []string) (map[string
 // endUsers ends every session of userIDs for an operator (actor, "" when
 // unknown), records ReasonAdmin and reports one event per user.
 func (m *Manager) endUsers(ctx context.Context, userIDs []string, actor string) (map[string]int, error) {
-	ended, err := m.store.End(ctx, End{UserIDs: userIDs, Reason: ReasonAdmin})
+	ended, err := m.store.EndUsers(ctx, EndUsers{UserIDs: userIDs, Reason: ReasonAdmin})
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range sortedKeys(ended.Counts) {
-		m.emit(ctx, Event{Kind: EventEnded, UserID: id, Ended: ended.Counts[id], Reason: ReasonAdmin, Actor: actor, At: ended.At})
+	for _, id := range sortedKeys(ended.Ended) {
+		m.emit(ctx, Event{Kind: EventEnded, UserID: id, Ended: ended.Ended[id], Reason: ReasonAdmin, Actor: actor, At: ended.At})
 	}
-	return ended.Counts, nil
+	return ended.Ended, nil
 }
 
 // storeToken is the key under which scs hands token to the store.

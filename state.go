@@ -83,7 +83,7 @@ func (st *requestState) handlerCtx(ctx context.Context) context.Context {
 }
 
 // noteLoad records what scs's load found, unless a handler already runs.
-func (st *requestState) noteLoad(token string, f Found) {
+func (st *requestState) noteLoad(token string, f FindResult) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.handling {
@@ -307,7 +307,7 @@ func (st *requestState) deletedOwn(r LogoutResult) *Event {
 	st.readClient()
 	e := &Event{Kind: EventLogout, UserID: l.previousUser, SessionID: l.sessionID, Ended: r.Deleted,
 		IP: st.ip, UserAgent: st.userAgent, At: r.At}
-	if r.Others > 0 {
+	if r.Ended > 0 {
 		e.Reason = ReasonLogout
 	}
 	return e

@@ -8,9 +8,15 @@ import (
 // A Store keeps sessions, the links between sessions and users, and the
 // reasons why ended sessions ended. The [Manager] is its only caller: it
 // hands the Store to scs through an adapter and decides which method each
-// save needs. [PostgresStore] and [MemoryStore] implement it, and so does
-// the module github.com/go-singlesession/singlesession/redisstore; implement
-// it yourself for another database by honouring each method's contract.
+// save needs. [MemoryStore] implements it, as do the packages
+// github.com/go-singlesession/singlesession/pgxstore (PostgreSQL) and
+// github.com/go-singlesession/singlesession/redisstore (Redis); implement it
+// yourself for another database by honouring each method's contract, and
+// run the conformance suite of the package storetest against it.
+//
+// Methods that not every store needs are optional interfaces, as scs has
+// them: [IterableStore] (scs's Iterate) and [CleanupStore] (deleting expired
+// sessions).
 //
 // Words used below:
 //   - A token is the value scs hands its stores: the cookie value, or its
@@ -28,22 +34,26 @@ import (
 //     token. Recorded endings are keyed by a hash of the token, never by the
 //     token itself.
 //   - The user lock: every method that ends sessions of a user (Login,
-//     Logout, End, Revoke) must be serialised with every other such method
-//     for the same user, across every process that shares the store, and
-//     must never fail because another one runs at the same time (no
-//     deadlock errors). Login must see, under that lock, what the previous
-//     holder committed.
+//     Logout, EndUsers, EndSessions) must be serialised with every other
+//     such method for the same user, across every process that shares the
+//     store, and must never fail because another one runs at the same time
+//     (no deadlock errors). Login must see, under that lock, what the
+//     previous holder committed.
+//   - Bounded work: no method looks at other sessions of a user than it
+//     must (a login with no limit looks at none), and a store whose
+//     operations block others (a Redis script holds all of Redis) splits
+//     big work into bounded steps that stay correct if interrupted.
 //
-// Every method but DeleteExpired is one atomic operation: on error nothing
-// changed. Times (LastSeen, Created, the At of results) come from the store's
-// clock, so that every instance agrees.
+// Every method is one atomic operation as its callers see it: on error
+// nothing changed. Times (LastSeen, Created, the At of results) come from
+// the store's clock, so that every instance agrees.
 type Store interface {
 	// Find returns the live session stored under token with its link. For a
 	// token that names no live session it returns Found false, and the
 	// Ending recorded for token if there is one (nil for an unknown token, an
 	// expired session or a session ended without a reason). Stale reports
 	// whether the session's LastSeen is at least staleAfter old.
-	Find(ctx context.Context, token string, staleAfter time.Duration) (Found, error)
+	Find(ctx context.Context, token string, staleAfter time.Duration) (FindResult, error)
 
 	// Insert adds a new session that is linked to no user. The token is new:
 	// scs made it.
@@ -65,9 +75,9 @@ type Store interface {
 	//     sessions; no ending is recorded for them) and, when l.Limit.Max is
 	//     positive, every expired session linked to l.UserID (no ending
 	//     either; with no limit, a login looks at no other session);
-	//   - it counts the other live sessions of l.UserID (those not in
-	//     l.Replaces). When l.Limit.Max is positive and that count is at
-	//     least l.Limit.Max: with l.Limit.RejectNew it changes nothing and
+	//   - when l.Limit.Max is positive, it counts the other live sessions of
+	//     l.UserID (those not in l.Replaces). When that count is at least
+	//     l.Limit.Max: with l.Limit.RejectNew it changes nothing and
 	//     returns an error wrapping [ErrTooManySessions]; otherwise it ends
 	//     the least recently used of them (smallest LastSeen first, ties by
 	//     oldest Created, then by token) until Max-1 remain, recording
@@ -92,34 +102,53 @@ type Store interface {
 	// included, and how many other live sessions of l.UserID it ended.
 	Logout(ctx context.Context, l Logout) (LogoutResult, error)
 
-	// End ends every session linked to one of e.UserIDs, expired ones
+	// EndUsers ends every session linked to one of e.UserIDs, expired ones
 	// included, under their user locks, recording e.Reason (when not "")
 	// with e.UserAgent for the live ones. It returns how many live sessions
 	// of each user ended; users with none are absent. Unknown users and
 	// repeated IDs are fine.
-	End(ctx context.Context, e End) (EndedByUser, error)
+	EndUsers(ctx context.Context, e EndUsers) (EndUsersResult, error)
 
-	// Revoke ends sessions of one user under its user lock: those whose IDs
-	// are in r.IDs, or, when r.IDs is nil, every one but the session with
-	// token r.Keep. It records r.Reason (when not "") with r.UserAgent for
-	// each live session it ends. IDs of sessions that are not live sessions
-	// of r.UserID (another user's included) are ignored. It returns how many
-	// live sessions it ended.
-	Revoke(ctx context.Context, r Revoke) (Ended, error)
+	// EndSessions ends chosen sessions of one user under its user lock:
+	// those whose IDs are in e.IDs, or, when e.IDs is nil, every one but
+	// the session of the token e.By. It records e.Reason (when not "") with
+	// e.UserAgent for each live session it ends. IDs of sessions that are
+	// not live sessions of e.UserID (another user's included) are ignored.
+	//
+	// When e.By is not "" (a session asks: a user ends their own sessions),
+	// the operation happens only if the session of e.By is a live session
+	// linked to e.UserID when it runs; otherwise nothing ends and it returns
+	// an error wrapping [ErrSessionNotFound]: a session that has ended (a
+	// stolen cookie's request that was in flight) ends nothing. It returns
+	// how many live sessions it ended.
+	EndSessions(ctx context.Context, e EndSessions) (EndSessionsResult, error)
 
-	// Sessions returns the live sessions linked to userID, oldest login first
-	// (ties by ID); none for an unknown user. Current is false in each.
-	Sessions(ctx context.Context, userID string) ([]SessionInfo, error)
+	// Sessions returns one page of the live sessions linked to q.UserID, most
+	// recently used first (LastSeen descending, then ID descending), after
+	// the position q.After (the zero value: from the start), at most q.Limit
+	// of them, with how many live sessions the user holds in all. An
+	// unknown user has none.
+	Sessions(ctx context.Context, q SessionsQuery) (SessionsResult, error)
 
 	// CountSessions returns how many live sessions are linked to each of
 	// userIDs, as one operation. Users with none, and unknown users, are
 	// absent from the map; repeated IDs are fine.
 	CountSessions(ctx context.Context, userIDs []string) (map[string]int, error)
+}
 
-	// All returns the data of every live session by token, for scs's
-	// SessionManager.Iterate.
+// An IterableStore is a [Store] that can list the data of every live
+// session, which scs's SessionManager.Iterate needs. Without it, Iterate
+// returns an error.
+type IterableStore interface {
+	// All returns the data of every live session by token.
 	All(ctx context.Context) (map[string][]byte, error)
+}
 
+// A CleanupStore is a [Store] whose expired sessions stay stored until they
+// are deleted. [Manager.DeleteExpired] and [Manager.RunCleanup] call it; over
+// a store without it (one that expires what it holds by itself) they do
+// nothing.
+type CleanupStore interface {
 	// DeleteExpired deletes every expired session, with its link, and every
 	// recorded ending past its expiry, and returns how many sessions it
 	// deleted. It may work in several steps, and must never wait for, or
@@ -127,13 +156,14 @@ type Store interface {
 	DeleteExpired(ctx context.Context) (int, error)
 }
 
-// Found is what [Store.Find] returns.
-type Found struct {
-	Found  bool    // a live session has the token
-	Data   []byte  // its data, encoded by scs's codec
-	UserID string  // the user it is linked to; "" when none
-	Stale  bool    // it is linked, and its LastSeen is at least staleAfter old
-	Ending *Ending // when not Found: why the session of the token ended, if recorded
+// FindResult is what [Store.Find] returns.
+type FindResult struct {
+	Found  bool      // a live session has the token
+	Data   []byte    // its data, encoded by scs's codec
+	Expiry time.Time // its expiry
+	UserID string    // the user it is linked to; "" when none
+	Stale  bool      // it is linked, and its LastSeen is at least staleAfter old
+	Ending *Ending   // when not Found: why the session of the token ended, if recorded
 }
 
 // Update is one save of an existing session, for [Store.Update].
@@ -170,37 +200,62 @@ type Logout struct {
 	UserAgent string   // recorded with the endings
 }
 
-// End is an operators' sign-out, as [Store.End] applies it.
-type End struct {
+// LogoutResult is what [Store.Logout] returns.
+type LogoutResult struct {
+	Deleted int       // sessions deleted, the browser's own and expired ones included
+	Ended   int       // other live sessions of the user, ended with ReasonLogout
+	At      time.Time // the store's time of the change
+}
+
+// EndUsers is an operators' sign-out, as [Store.EndUsers] applies it.
+type EndUsers struct {
 	UserIDs   []string
 	Reason    Reason // recorded for each live session that ends; "" for none
 	UserAgent string // recorded with the endings
 }
 
-// Revoke ends chosen sessions of one user, as [Store.Revoke] applies it.
-type Revoke struct {
+// EndUsersResult is what [Store.EndUsers] returns.
+type EndUsersResult struct {
+	Ended map[string]int // live sessions ended, by user; users with none are absent
+	At    time.Time      // the store's time of the change
+}
+
+// EndSessions ends chosen sessions of one user, as [Store.EndSessions]
+// applies it.
+type EndSessions struct {
 	UserID    string
-	IDs       []string // the sessions to end, by [SessionInfo.ID]; nil: all but Keep
-	Keep      string   // with IDs nil, the token of the session that stays
+	IDs       []string // the sessions to end, by [SessionInfo.ID]; nil: all but By's
+	By        string   // the token of the session that asks; "" for operators
 	Reason    Reason   // recorded for each live session that ends; "" for none
 	UserAgent string   // recorded with the endings
 }
 
-// LogoutResult is what [Store.Logout] returns.
-type LogoutResult struct {
-	Deleted int       // sessions deleted, the browser's own and expired ones included
-	Others  int       // other live sessions of the user ended with ReasonLogout
-	At      time.Time // the store's time of the change
-}
-
-// Ended is what [Store.Revoke] returns.
-type Ended struct {
-	Count int       // sessions ended
+// EndSessionsResult is what [Store.EndSessions] returns.
+type EndSessionsResult struct {
+	Ended int       // live sessions ended
 	At    time.Time // the store's time of the change
 }
 
-// EndedByUser is what [Store.End] returns.
-type EndedByUser struct {
-	Counts map[string]int // live sessions ended, by user; users with none are absent
-	At     time.Time      // the store's time of the change
+// SessionsQuery asks [Store.Sessions] for one page of a user's sessions.
+type SessionsQuery struct {
+	UserID string
+	After  Position // the last session of the previous page; zero: from the start
+	Limit  int      // at most this many sessions; at least 1
+}
+
+// Position is where a session stands in the order of [Store.Sessions]:
+// LastSeen descending, then ID descending. A session comes after the
+// position when its LastSeen is earlier, or equal with a smaller ID.
+type Position struct {
+	LastSeen time.Time
+	ID       string
+}
+
+// IsZero reports whether p is the start of the list.
+func (p Position) IsZero() bool { return p.ID == "" && p.LastSeen.IsZero() }
+
+// SessionsResult is what [Store.Sessions] returns.
+type SessionsResult struct {
+	Sessions []SessionInfo // the page; Current is false in each
+	Total    int           // the user's live sessions, on every page
 }

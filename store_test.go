@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // seedSessions signs userID in on n new sessions, directly in the store, and
@@ -32,16 +33,16 @@ func seedSessions(t testing.TB, store singlesession.Store, userID string, n int)
 func TestCountSessions(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		alice := seedSessions(t, e.store, "alice", 3)
-		seedSessions(t, e.store, "bob", 1)
+		alice := seedSessions(t, e.Store, "alice", 3)
+		seedSessions(t, e.Store, "bob", 1)
 		expire(t, e, alice[0])
-		require.NoError(t, e.store.Insert(ctx, "untracked", []byte{0}, time.Now().Add(time.Hour)))
+		require.NoError(t, e.Store.Insert(ctx, "untracked", []byte{0}, time.Now().Add(time.Hour)))
 
-		counts, err := e.store.CountSessions(ctx, []string{"alice", "bob", "bob", "ghost"})
+		counts, err := e.Store.CountSessions(ctx, []string{"alice", "bob", "bob", "ghost"})
 		require.NoError(t, err)
 		assert.Equal(t, map[string]int{"alice": 2, "bob": 1}, counts, "expired, unknown and untracked are not counted")
 
-		counts, err = e.store.CountSessions(ctx, nil)
+		counts, err = e.Store.CountSessions(ctx, nil)
 		require.NoError(t, err)
 		assert.Empty(t, counts)
 	})
@@ -51,7 +52,7 @@ func TestCountSessions(t *testing.T) {
 func TestCountSessionsOneQuery(t *testing.T) {
 	t.Parallel()
 	pool, counter := tracedPool(t)
-	store := singlesession.NewPostgresStore(pool)
+	store := pgxstore.New(pool)
 	users := make([]string, 500)
 	for i := range users {
 		users[i] = fmt.Sprint("user-", i)
@@ -59,10 +60,10 @@ func TestCountSessionsOneQuery(t *testing.T) {
 	for _, u := range users[:20] {
 		seedSessions(t, store, u, 2)
 	}
-	counter.take()
+	counter.Take()
 	counts, err := store.CountSessions(context.Background(), users)
 	require.NoError(t, err)
-	q := counter.take()
+	q := counter.Take()
 	assert.Len(t, counts, 20)
 	assert.Equal(t, 2, counts["user-7"])
 	require.Len(t, q, 1, strings.Join(q, " | "))
@@ -75,29 +76,29 @@ func TestStoreLogoutIsConditional(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		login := func(user, token string) {
-			_, err := e.store.Login(ctx, singlesession.Login{UserID: user, Token: token, Data: []byte{1}, Expiry: time.Now().Add(time.Hour)})
+			_, err := e.Store.Login(ctx, singlesession.Login{UserID: user, Token: token, Data: []byte{1}, Expiry: time.Now().Add(time.Hour)})
 			require.NoError(t, err)
 		}
 		login("alice", "a1")
 		login("alice", "a2")
 		login("bob", "b1")
 
-		res, err := e.store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"gone"}})
+		res, err := e.Store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"gone"}})
 		require.NoError(t, err)
 		assert.Zero(t, res.Deleted, "an ended session's logout ends nothing")
-		res, err = e.store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"b1"}})
+		res, err = e.Store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"b1"}})
 		require.NoError(t, err)
 		assert.Equal(t, 1, res.Deleted, "bob's session is deleted, but it was not alice's")
-		assert.Equal(t, 2, e.sessionsOf(t, "alice"))
+		assert.Equal(t, 2, e.SessionsOf(t, "alice"))
 
-		res, err = e.store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"a1", "never"}})
+		res, err = e.Store.Logout(ctx, singlesession.Logout{UserID: "alice", Tokens: []string{"a1", "never"}})
 		require.NoError(t, err)
 		assert.Equal(t, 2, res.Deleted)
-		assert.Equal(t, 1, res.Others)
-		assert.Equal(t, 0, e.sessionsOf(t, "alice"))
+		assert.Equal(t, 1, res.Ended)
+		assert.Equal(t, 0, e.SessionsOf(t, "alice"))
 
-		ended, err := e.store.End(ctx, singlesession.End{UserIDs: []string{"alice", "nobody"}})
+		ended, err := e.Store.EndUsers(ctx, singlesession.EndUsers{UserIDs: []string{"alice", "nobody"}})
 		require.NoError(t, err)
-		assert.Empty(t, ended.Counts)
+		assert.Empty(t, ended.Ended)
 	})
 }

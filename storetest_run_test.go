@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/go-singlesession/singlesession/storetest"
 )
 
@@ -27,12 +29,12 @@ func TestStoreConformance(t *testing.T) {
 		t.Parallel()
 		storetest.RunBackend(t, func(t *testing.T) storetest.Backend {
 			schema := testSchema(t)
-			first := schemaPool(t, schema, nil)
-			require.NoError(t, singlesession.Migrate(context.Background(), first))
-			second := schemaPool(t, schema, nil)
+			first := pgtest.Pool(t, schema, nil)
+			require.NoError(t, pgxstore.Migrate(context.Background(), first))
+			second := pgtest.Pool(t, schema, nil)
 			return storetest.Backend{
-				Store:  singlesession.NewPostgresStore(first),
-				Second: singlesession.NewPostgresStore(second),
+				Store:  pgxstore.New(first),
+				Second: pgxstore.New(second),
 				Residue: func(t testing.TB) int {
 					var n int
 					require.NoError(t, first.QueryRow(context.Background(),

@@ -12,19 +12,19 @@ import (
 // LogoutUser.
 func TestUntrackedSessions(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store)
-		anon := a.browser("anon")
-		anon.put("cart", "plums")
+		a := newApp(t, e.Store)
+		anon := a.Browser("anon")
+		anon.Put("cart", "plums")
 
-		one, two := a.browser("one"), a.browser("two")
-		one.mustLogin("alice")
-		two.mustLogin("alice")
-		two.logout()
-		n, err := a.m.LogoutUser(context.Background(), "alice")
+		one, two := a.Browser("one"), a.Browser("two")
+		one.MustLogin("alice")
+		two.MustLogin("alice")
+		two.Logout()
+		n, err := a.M.LogoutUser(context.Background(), "alice")
 		require.NoError(t, err)
 		assert.Zero(t, n)
 
-		assert.Equal(t, "plums", anon.get("cart"))
-		assert.True(t, anon.exists())
+		assert.Equal(t, "plums", anon.Get("cart"))
+		assert.True(t, anon.Exists())
 	})
 }

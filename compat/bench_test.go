@@ -22,9 +22,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
+	scspgxstore "github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
 	"github.com/alexedwards/scs/v2/memstore"
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -69,11 +70,11 @@ func newBenchApp(b *testing.B, pool *pgxpool.Pool, plain bool, idle time.Duratio
 	case plain && pool == nil:
 		a.sessions.Store = memstore.NewWithCleanupInterval(0)
 	case plain:
-		a.sessions.Store = pgxstore.NewWithCleanupInterval(pool, 0)
+		a.sessions.Store = scspgxstore.NewWithCleanupInterval(pool, 0)
 	default:
 		var store singlesession.Store = singlesession.NewMemoryStore()
 		if pool != nil {
-			store = singlesession.NewPostgresStore(pool)
+			store = pgxstore.New(pool)
 		}
 		m, err := singlesession.New(a.sessions, store, cfg)
 		require.NoError(b, err)
@@ -429,7 +430,7 @@ WHERE user_id = ANY($1::text[]) AND left(token, length(user_id) + 1) = user_id |
 func BenchmarkLogoutUsers(b *testing.B) {
 	const perUser = 3
 	for _, table := range benchTables(b) {
-		m, err := singlesession.New(scs.New(), singlesession.NewPostgresStore(table.pool), singlesession.Config{})
+		m, err := singlesession.New(scs.New(), pgxstore.New(table.pool), singlesession.Config{})
 		require.NoError(b, err)
 		for _, n := range []int{1, 10_000} {
 			b.Run(fmt.Sprintf("table=%s/users=%d", table.name, n), func(b *testing.B) {

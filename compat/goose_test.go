@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"testing"
 
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -12,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
 	"github.com/go-singlesession/singlesession/migrations"
 )
@@ -43,7 +43,7 @@ func TestMigrationsWorkWithGoose(t *testing.T) {
 	results, err := provider.Up(ctx)
 	require.NoError(t, err)
 	assert.Len(t, results, last)
-	require.NoError(t, singlesession.Migrate(ctx, pool))
+	require.NoError(t, pgxstore.Migrate(ctx, pool))
 	var n int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM singlesession_db_version`).Scan(&n))
 	assert.Equal(t, last+1, n, "Migrate re-applied nothing goose had applied (goose's 0, then each file)")
@@ -52,7 +52,7 @@ func TestMigrationsWorkWithGoose(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, pgtest.Tables(t, pool), "singlesession_links")
 	assert.NotContains(t, pgtest.Tables(t, pool), "singlesession_grants")
-	require.NoError(t, singlesession.Migrate(ctx, pool))
+	require.NoError(t, pgxstore.Migrate(ctx, pool))
 	assert.Contains(t, pgtest.Tables(t, pool), "singlesession_links", "Migrate saw goose's rollback")
 	assert.Contains(t, pgtest.Tables(t, pool), "singlesession_grants", "Migrate saw goose's rollback")
 

@@ -6,10 +6,10 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
 )
 
@@ -23,7 +23,7 @@ func testSchema(t testing.TB) string { return pgtest.Schema(t, "ss_compat") }
 func migratedPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	pool := pgtest.Pool(t, testSchema(t), nil)
-	require.NoError(t, singlesession.Migrate(context.Background(), pool))
+	require.NoError(t, pgxstore.Migrate(context.Background(), pool))
 	return pool
 }
 

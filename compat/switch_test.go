@@ -7,9 +7,10 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/alexedwards/scs/pgxstore"
+	scspgxstore "github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/postgresstore"
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
@@ -45,7 +46,7 @@ CREATE INDEX sessions_expiry_idx ON sessions (expiry);`)
 				t.Cleanup(func() { db.Close() })
 				old.Store = postgresstore.NewWithCleanupInterval(db, 0)
 			case "pgxstore":
-				old.Store = pgxstore.NewWithCleanupInterval(pool, 0)
+				old.Store = scspgxstore.NewWithCleanupInterval(pool, 0)
 			}
 			oldSrv := newServer(t, old.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				old.Put(r.Context(), "userID", r.FormValue("user"))
@@ -60,14 +61,14 @@ CREATE INDEX sessions_expiry_idx ON sessions (expiry);`)
 				cookies[user] = res.Cookies()[0]
 			}
 
-			require.NoError(t, singlesession.Migrate(context.Background(), pool))
+			require.NoError(t, pgxstore.Migrate(context.Background(), pool))
 			var n int
 			require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM sessions`).Scan(&n))
 			assert.Equal(t, 2, n, "Migrate kept the existing rows")
 
 			// The new application, with the adoption middleware from the README.
 			sessions := scs.New()
-			m, err := singlesession.New(sessions, singlesession.NewPostgresStore(pool), singlesession.Config{})
+			m, err := singlesession.New(sessions, pgxstore.New(pool), singlesession.Config{})
 			require.NoError(t, err)
 			adopt := func(next http.Handler) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -7,12 +7,11 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/go-singlesession/singlesession"
 )
 
 // checkPool returns a pool on a migrated schema of its own, made and dropped
@@ -39,7 +38,7 @@ func checkPool(t *testing.T) *pgxpool.Pool {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	require.NoError(t, singlesession.Migrate(ctx, pool))
+	require.NoError(t, pgxstore.Migrate(ctx, pool))
 	return pool
 }
 

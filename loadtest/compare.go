@@ -17,11 +17,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/alexedwards/scs/pgxstore"
+	scspgxstore "github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/go-singlesession/singlesession"
 )
 
 // compareOps is the traffic of [Compare]: the mixed load's reads and writes,
@@ -127,7 +126,7 @@ func Compare(ctx context.Context, cfg Config) (*Comparison, error) {
 		return nil, err
 	}
 	defer dropSS()
-	if err := singlesession.Migrate(ctx, ssPool); err != nil {
+	if err := pgxstore.Migrate(ctx, ssPool); err != nil {
 		return nil, fmt.Errorf("loadtest: compare: %w", err)
 	}
 	plainPool, dropPlain, err := comparePool(ctx, &cfg)
@@ -229,7 +228,7 @@ func comparePool(ctx context.Context, cfg *Config) (*pgxpool.Pool, func(), error
 func newPlainApp(cfg *Config, pool *pgxpool.Pool) http.Handler {
 	sessions := scs.New()
 	sessions.Lifetime = time.Hour
-	sessions.Store = pgxstore.NewWithCleanupInterval(pool, 0)
+	sessions.Store = scspgxstore.NewWithCleanupInterval(pool, 0)
 	sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		cfg.Logger.ErrorContext(r.Context(), "loadtest: plain scs: store error", "path", r.URL.Path, "err", err)
 		w.Header().Set(headerError, errStore)

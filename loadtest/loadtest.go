@@ -44,6 +44,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // Config describes a load. A zero Config, but for DSN, uses the defaults.
@@ -326,7 +327,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("loadtest: %w", err)
 	}
 	defer pool.Close()
-	if err := singlesession.Migrate(ctx, pool); err != nil {
+	if err := pgxstore.Migrate(ctx, pool); err != nil {
 		return nil, fmt.Errorf("loadtest: %w", err)
 	}
 
@@ -483,7 +484,7 @@ const (
 func newApp(cfg Config, pool *pgxpool.Pool) (*app, error) {
 	a := &app{cfg: &cfg, sessions: scs.New()}
 	a.sessions.Lifetime = time.Hour
-	var store singlesession.Store = singlesession.NewPostgresStore(pool)
+	var store singlesession.Store = pgxstore.New(pool)
 	if cfg.WrapStore != nil {
 		store = cfg.WrapStore(store)
 	}

@@ -141,9 +141,9 @@ type flaky struct {
 	n atomic.Int64
 }
 
-func (f *flaky) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.Found, error) {
+func (f *flaky) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
 	if f.n.Add(1)%50 == 0 {
-		return singlesession.Found{}, errors.New("flaky store")
+		return singlesession.FindResult{}, errors.New("flaky store")
 	}
 	return f.Store.Find(ctx, token, staleAfter)
 }

@@ -1,7 +1,7 @@
 // Package migrations holds the SQL migrations of singlesession in goose's
 // format (-- +goose Up / -- +goose Down), one file per version.
 //
-// [singlesession.Migrate] applies them and records each applied version in the
+// pgxstore.Migrate applies them and records each applied version in the
 // table singlesession_db_version, whose layout is goose's own, so teams that run
 // their migrations with goose can apply the same files with
 //

@@ -278,15 +278,15 @@ func (s *Store) runAll(ctx context.Context, script *redis.Script, calls []call) 
 // Find implements [singlesession.Store.Find]: one script on a single Redis;
 // on Cluster one for the token's slot and, for a signed-in or ended session,
 // one for its user's.
-func (s *Store) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.Found, error) {
+func (s *Store) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
 	f, err := s.find(ctx, token, staleAfter)
 	if err != nil {
-		return singlesession.Found{}, fmt.Errorf("singlesession: redisstore: find session: %w", err)
+		return singlesession.FindResult{}, fmt.Errorf("singlesession: redisstore: find session: %w", err)
 	}
 	return f, nil
 }
 
-func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.Found, error) {
+func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
 	tk := s.tokenKeys(token)
 	keys := []string{tk.anon, tk.ptr}
 	stale := strconv.FormatInt(staleAfter.Microseconds(), 10)
@@ -311,25 +311,25 @@ func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration
 		}
 	}
 	if err != nil {
-		return singlesession.Found{}, err
+		return singlesession.FindResult{}, err
 	}
 	a, err := asArray(v)
 	if err != nil || len(a) == 0 {
-		return singlesession.Found{}, errors.Join(err, errors.New("empty reply"))
+		return singlesession.FindResult{}, errors.Join(err, errors.New("empty reply"))
 	}
 	switch asInt(a[0]) {
 	case 1:
-		if len(a) < 4 {
-			return singlesession.Found{}, errors.New("short reply")
+		if len(a) < 5 {
+			return singlesession.FindResult{}, errors.New("short reply")
 		}
-		return singlesession.Found{Found: true, Data: []byte(asString(a[1])), UserID: asString(a[2]), Stale: asInt(a[3]) == 1}, nil
+		return singlesession.FindResult{Found: true, Data: []byte(asString(a[1])), UserID: asString(a[2]), Stale: asInt(a[3]) == 1, Expiry: time.UnixMilli(asInt(a[4]))}, nil
 	case 2:
 		if len(a) < 4 {
-			return singlesession.Found{}, errors.New("short reply")
+			return singlesession.FindResult{}, errors.New("short reply")
 		}
-		return singlesession.Found{Ending: &singlesession.Ending{Reason: singlesession.Reason(asString(a[1])), At: micro(a[2]), UserAgent: asString(a[3])}}, nil
+		return singlesession.FindResult{Ending: &singlesession.Ending{Reason: singlesession.Reason(asString(a[1])), At: micro(a[2]), UserAgent: asString(a[3])}}, nil
 	}
-	return singlesession.Found{}, nil
+	return singlesession.FindResult{}, nil
 }
 
 // Insert implements [singlesession.Store.Insert] with SET NX PXAT: one
@@ -528,7 +528,7 @@ func (s *Store) Logout(ctx context.Context, l singlesession.Logout) (singlesessi
 		var a []any
 		a, err = scriptLogoutSingle.Run(wctx, s.client, keys, args...).Slice()
 		if err == nil && len(a) == 3 {
-			res = singlesession.LogoutResult{Deleted: int(asInt(a[0])), Others: int(asInt(a[1])), At: micro(a[2])}
+			res = singlesession.LogoutResult{Deleted: int(asInt(a[0])), Ended: int(asInt(a[1])), At: micro(a[2])}
 		}
 	} else {
 		res, err = s.logoutCluster(wctx, l.Tokens, p, mode, l.UserAgent, "")
@@ -589,17 +589,17 @@ func (s *Store) logoutCluster(ctx context.Context, tokens []string, myp, mode, u
 			return res, errors.Join(err, errors.New("short reply"))
 		}
 		res.Deleted += int(asInt(a[0]))
-		res.Others += int(asInt(a[1]))
+		res.Ended += int(asInt(a[1]))
 		res.At = micro(a[2])
 	}
 	return res, nil
 }
 
-// End implements [singlesession.Store.End]: one script for every user on a
+// EndUsers implements [singlesession.Store.EndUsers]: one script for every user on a
 // single Redis; on Cluster one script per user (atomic for each user, not
 // across users), all in one pipeline.
-func (s *Store) End(ctx context.Context, e singlesession.End) (singlesession.EndedByUser, error) {
-	res := singlesession.EndedByUser{Counts: map[string]int{}}
+func (s *Store) EndUsers(ctx context.Context, e singlesession.EndUsers) (singlesession.EndUsersResult, error) {
+	res := singlesession.EndUsersResult{Ended: map[string]int{}}
 	users := distinct(e.UserIDs)
 	if len(users) == 0 {
 		return res, nil
@@ -611,18 +611,18 @@ func (s *Store) End(ctx context.Context, e singlesession.End) (singlesession.End
 	defer cancel()
 	replies, err := s.runAll(wctx, scriptEnd, s.userCalls(users, s.prefix, string(e.Reason), e.UserAgent))
 	if err != nil {
-		return singlesession.EndedByUser{}, fmt.Errorf("singlesession: redisstore: end sessions: %w", err)
+		return singlesession.EndUsersResult{}, fmt.Errorf("singlesession: redisstore: end sessions: %w", err)
 	}
 	i := 0
 	for _, v := range replies {
 		a, _ := asArray(v)
 		if len(a) == 0 {
-			return singlesession.EndedByUser{}, errors.New("singlesession: redisstore: end sessions: empty reply")
+			return singlesession.EndUsersResult{}, errors.New("singlesession: redisstore: end sessions: empty reply")
 		}
 		res.At = micro(a[0])
 		for _, n := range a[1:] {
 			if n := int(asInt(n)); n > 0 && i < len(users) {
-				res.Counts[users[i]] = n
+				res.Ended[users[i]] = n
 			}
 			i++
 		}
@@ -660,40 +660,43 @@ func distinct(ids []string) []string {
 	return out
 }
 
-// Revoke implements [singlesession.Store.Revoke]: one script in the user's
-// slot.
-func (s *Store) Revoke(ctx context.Context, r singlesession.Revoke) (singlesession.Ended, error) {
+// EndSessions implements [singlesession.Store.EndSessions]: one script in
+// the user's slot.
+func (s *Store) EndSessions(ctx context.Context, e singlesession.EndSessions) (singlesession.EndSessionsResult, error) {
 	if err := ctx.Err(); err != nil {
-		return singlesession.Ended{}, fmt.Errorf("singlesession: redisstore: end sessions of %q: %w", r.UserID, err)
+		return singlesession.EndSessionsResult{}, fmt.Errorf("singlesession: redisstore: end sessions of %q: %w", e.UserID, err)
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
-	p := escape(r.UserID)
+	p := escape(e.UserID)
 	mode := "keep"
-	if r.IDs != nil {
+	if e.IDs != nil {
 		mode = "ids"
 	}
-	args := []any{s.prefix, p, mode, r.Keep, string(r.Reason), r.UserAgent}
-	for _, id := range r.IDs {
+	args := []any{s.prefix, p, mode, e.By, string(e.Reason), e.UserAgent}
+	for _, id := range e.IDs {
 		args = append(args, id)
 	}
 	a, err := scriptRevoke.Run(wctx, s.client, []string{s.indexKey(p)}, args...).Slice()
 	if err == nil && len(a) < 2 {
 		err = errors.New("short reply")
 	}
-	if err != nil {
-		return singlesession.Ended{}, fmt.Errorf("singlesession: redisstore: end sessions of %q: %w", r.UserID, err)
+	if err == nil && asInt(a[0]) < 0 {
+		err = fmt.Errorf("the asking session: %w", singlesession.ErrSessionNotFound)
 	}
-	return singlesession.Ended{Count: int(asInt(a[0])), At: micro(a[1])}, nil
+	if err != nil {
+		return singlesession.EndSessionsResult{}, fmt.Errorf("singlesession: redisstore: end sessions of %q: %w", e.UserID, err)
+	}
+	return singlesession.EndSessionsResult{Ended: int(asInt(a[0])), At: micro(a[1])}, nil
 }
 
 // Sessions implements [singlesession.Store.Sessions]: one script in the
 // user's slot.
-func (s *Store) Sessions(ctx context.Context, userID string) ([]singlesession.SessionInfo, error) {
-	p := escape(userID)
+func (s *Store) Sessions(ctx context.Context, q singlesession.SessionsQuery) (singlesession.SessionsResult, error) {
+	p := escape(q.UserID)
 	a, err := scriptSessions.Run(ctx, s.client, []string{s.indexKey(p)}, s.prefix, p).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("singlesession: redisstore: sessions of %q: %w", userID, err)
+		return singlesession.SessionsResult{}, fmt.Errorf("singlesession: redisstore: sessions of %q: %w", q.UserID, err)
 	}
 	var list []singlesession.SessionInfo
 	for i := 0; i+6 <= len(a); i += 6 {
@@ -702,15 +705,20 @@ func (s *Store) Sessions(ctx context.Context, userID string) ([]singlesession.Se
 			LastSeen: micro(a[i+3]), IP: asString(a[i+4]), UserAgent: asString(a[i+5]),
 		})
 	}
-	sortSessions(list)
-	return list, nil
-}
-
-// sortSessions orders list as MemoryStore does: by creation, then ID.
-func sortSessions(list []singlesession.SessionInfo) {
 	slices.SortFunc(list, func(a, b singlesession.SessionInfo) int {
-		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+		return cmp.Or(b.LastSeen.Compare(a.LastSeen), cmp.Compare(b.ID, a.ID))
 	})
+	res := singlesession.SessionsResult{Total: len(list)}
+	for _, info := range list {
+		if len(res.Sessions) == q.Limit {
+			break
+		}
+		if q.After.IsZero() || info.LastSeen.Before(q.After.LastSeen) ||
+			(info.LastSeen.Equal(q.After.LastSeen) && info.ID < q.After.ID) {
+			res.Sessions = append(res.Sessions, info)
+		}
+	}
+	return res, nil
 }
 
 // CountSessions implements [singlesession.Store.CountSessions]: one script
@@ -738,7 +746,7 @@ func (s *Store) CountSessions(ctx context.Context, userIDs []string) (map[string
 	return counts, nil
 }
 
-// All implements [singlesession.Store.All] with SCAN over the prefix's keys
+// All implements [singlesession.IterableStore] with SCAN over the prefix's keys
 // on every node: its cost grows with the whole keyspace.
 func (s *Store) All(ctx context.Context) (map[string][]byte, error) {
 	all, err := s.all(ctx)
@@ -799,7 +807,7 @@ func (s *Store) all(ctx context.Context) (map[string][]byte, error) {
 	return all, nil
 }
 
-// DeleteExpired implements [singlesession.Store.DeleteExpired]: it SCANs
+// DeleteExpired implements [singlesession.CleanupStore]: it SCANs
 // the users' indexes on every node and prunes each with a script that
 // deletes its expired sessions. Sessions, endings and indexes also expire
 // by themselves; anonymous sessions are left to Redis and not counted.

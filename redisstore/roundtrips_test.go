@@ -130,10 +130,13 @@ func TestRoundTrips(t *testing.T) {
 					return err
 				}},
 				{"touch", func() error { return s.Touch(ctx, second) }},
-				{"sessions", func() error { _, err := s.Sessions(ctx, "alice"); return err }},
+				{"sessions", func() error {
+					_, err := s.Sessions(ctx, singlesession.SessionsQuery{UserID: "alice", Limit: 10})
+					return err
+				}},
 				{"count sessions of 1", func() error { _, err := s.CountSessions(ctx, []string{"alice"}); return err }},
 				{"revoke", func() error {
-					_, err := s.Revoke(ctx, singlesession.Revoke{UserID: "alice", IDs: []string{"none"}})
+					_, err := s.EndSessions(ctx, singlesession.EndSessions{UserID: "alice", IDs: []string{"none"}})
 					return err
 				}},
 				{"logout", func() error {
@@ -144,7 +147,7 @@ func TestRoundTrips(t *testing.T) {
 					_, err := login(t, s, "bob", third, singlesession.Limit{Max: 1})
 					require.NoError(t, err)
 					c.take()
-					_, err = s.End(ctx, singlesession.End{UserIDs: []string{"bob"}})
+					_, err = s.EndUsers(ctx, singlesession.EndUsers{UserIDs: []string{"bob"}})
 					return err
 				}},
 			}
@@ -158,7 +161,7 @@ func TestRoundTrips(t *testing.T) {
 					require.NoError(t, o.op(), o.name)
 				}
 				anon, first, second, third = token("anon"), token("first"), token("second"), token("third")
-				_, err := s.End(ctx, singlesession.End{UserIDs: []string{"alice", "bob"}})
+				_, err := s.EndUsers(ctx, singlesession.EndUsers{UserIDs: []string{"alice", "bob"}})
 				require.NoError(t, err)
 			}
 			c.take()

@@ -79,7 +79,7 @@ local function find_user(p, tok, eh, stale, now)
 	if f[1] and tonumber(f[3]) > math.floor(now / 1000) then
 		local st = 0
 		if now - (tonumber(f[4]) or 0) >= stale then st = 1 end
-		return {1, f[1], f[2], st}
+		return {1, f[1], f[2], st, f[3]}
 	end
 	local e = redis.call('HMGET', ub .. ':e:' .. eh, 'r', 'a', 'ua')
 	if e[1] then return {2, e[1], e[2], e[3]} end
@@ -224,7 +224,7 @@ var (
 	// user, stale} or {2, reason, at, user agent}.
 	scriptFindSingle = redis.NewScript(lib + `
 local d = redis.call('GET', KEYS[1])
-if d then return {1, d, '', 0} end
+if d then return {1, d, '', 0, redis.call('PEXPIRETIME', KEYS[1])} end
 local p = redis.call('GET', KEYS[2])
 if not p then return {0} end
 return find_user(p, ARGV[2], ARGV[3], tonumber(ARGV[4]), now_us())
@@ -234,7 +234,7 @@ return find_user(p, ARGV[2], ARGV[3], tonumber(ARGV[4]), now_us())
 	// Replies {0}, {1, data, '', 0} or {3, escaped user}.
 	scriptFindToken = redis.NewScript(lib + `
 local d = redis.call('GET', KEYS[1])
-if d then return {1, d, '', 0} end
+if d then return {1, d, '', 0, redis.call('PEXPIRETIME', KEYS[1])} end
 local p = redis.call('GET', KEYS[2])
 if p then return {3, p} end
 return {0}
@@ -393,11 +393,16 @@ return out
 `)
 
 	// scriptRevoke: the user's slot. KEYS the user's index; ARGV prefix,
-	// escaped user, mode ('ids' or 'keep'), token kept, reason, user agent,
-	// IDs. Replies {ended, now}.
+	// escaped user, mode ('ids' or 'keep'), the asking token ('' for
+	// operators), reason, user agent, IDs. Replies {ended, now}, or {-1,
+	// now} when the asking session is not a live session of the user.
 	scriptRevoke = redis.NewScript(lib + `
 local ub = ubase(ARGV[2])
 local now = now_us()
+if ARGV[4] ~= '' then
+	local x = redis.call('HGET', ub .. ':s:' .. ARGV[4], 'x')
+	if not x or tonumber(x) <= math.floor(now / 1000) then return {-1, num(now)} end
+end
 local ids = {}
 for i = 7, #ARGV do ids[ARGV[i]] = true end
 local chosen = {}

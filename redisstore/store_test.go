@@ -167,13 +167,13 @@ func TestConcurrentLoginsTwoClients(t *testing.T) {
 				}
 				close(start)
 				wg.Wait()
-				list, err := s1.Sessions(context.Background(), user)
+				list, err := s1.Sessions(context.Background(), singlesession.SessionsQuery{UserID: user, Limit: 100})
 				require.NoError(t, err)
-				assert.Len(t, list, limit.Max, "%+v round %d", limit, round)
+				assert.Len(t, list.Sessions, limit.Max, "%+v round %d", limit, round)
 				if limit.RejectNew {
 					assert.Equal(t, limit.Max, ok, "round %d", round)
 					assert.Equal(t, 24-limit.Max, refused)
-					_, err := s2.End(context.Background(), singlesession.End{UserIDs: []string{user}})
+					_, err := s2.EndUsers(context.Background(), singlesession.EndUsers{UserIDs: []string{user}})
 					require.NoError(t, err)
 				} else {
 					assert.Equal(t, 24, ok)
@@ -225,7 +225,7 @@ func TestFailingScriptChangesNothing(t *testing.T) {
 				k := prefix + "u:{alice}:s:" + toks[1]
 				require.NoError(t, c.Del(ctx, k).Err())
 				require.NoError(t, c.RPush(ctx, k, "garbage").Err())
-				_, err := s.End(ctx, singlesession.End{UserIDs: []string{"alice"}, Reason: singlesession.ReasonAdmin})
+				_, err := s.EndUsers(ctx, singlesession.EndUsers{UserIDs: []string{"alice"}, Reason: singlesession.ReasonAdmin})
 				return err
 			},
 			"a session is a list, login": func(t *testing.T, s *redisstore.Store, prefix string, toks []string) error {
@@ -262,7 +262,7 @@ func TestFailingScriptChangesNothing(t *testing.T) {
 				case "index is a string", "a session is a list, login":
 					_, err = login(t, s, "alice", token("again"), singlesession.Limit{Max: 1})
 				case "a session is a list":
-					_, err = s.End(ctx, singlesession.End{UserIDs: []string{"alice"}, Reason: singlesession.ReasonAdmin})
+					_, err = s.EndUsers(ctx, singlesession.EndUsers{UserIDs: []string{"alice"}, Reason: singlesession.ReasonAdmin})
 				default:
 					_, err = s.Logout(ctx, singlesession.Logout{Tokens: []string{toks[0]}, UserID: "alice"})
 				}

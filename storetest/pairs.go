@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/testapp"
 )
 
 // limitKey carries the Limit of a login through its context, so that one
@@ -29,10 +30,27 @@ func limitByContext(ctx context.Context, _ string) singlesession.Limit {
 
 // withLimitsByForm makes POST /login-limit sign in under the form's max and
 // reject, and every signed-in request refresh LastSeen.
-func withLimitsByForm() option {
-	return func(s *setup) {
-		s.cfg.Limit = limitByContext
-		s.cfg.LastSeenInterval = time.Nanosecond
+func withLimitsByForm() []option {
+	return []option{
+		testapp.WithConfig(func(c *singlesession.Config) {
+			c.Limit = limitByContext
+			c.LastSeenInterval = time.Nanosecond
+		}),
+		testapp.WithRoute("POST /login-limit", func(a *app) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				max, _ := strconv.Atoi(r.FormValue("max"))
+				limit := singlesession.Limit{Max: max, RejectNew: r.FormValue("reject") == "true"}
+				if err := a.M.LoginHook(context.WithValue(r.Context(), limitKey{}, limit), r.FormValue("user")); err != nil {
+					code := http.StatusBadRequest
+					if errors.Is(err, singlesession.ErrTooManySessions) {
+						code = http.StatusConflict
+					}
+					http.Error(w, err.Error(), code)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}
+		}),
 	}
 }
 
@@ -57,26 +75,26 @@ func status(what string, res *http.Response, body string, want ...int) string {
 }
 
 func loginAs(b *browser, user string, max int, reject bool) (*http.Response, string) {
-	return b.do("POST", "/login-limit", url.Values{"user": {user}, "max": {strconv.Itoa(max)}, "reject": {strconv.FormatBool(reject)}})
+	return b.Do("POST", "/login-limit", url.Values{"user": {user}, "max": {strconv.Itoa(max)}, "reject": {strconv.FormatBool(reject)}})
 }
 
 // changes are the operations that change sessions, every one racing every
 // other one (itself included) in testEveryPairOfChanges.
 var changes = map[string]change{
 	"logout": func(r *arena) string {
-		res, body := r.browsers["alice"][0].do("POST", "/logout", url.Values{})
+		res, body := r.browsers["alice"][0].Do("POST", "/logout", url.Values{})
 		return status("logout", res, body, http.StatusNoContent)
 	},
 	"login, Always": func(r *arena) string {
-		res, body := loginAs(r.apps[1].browser("new"), "alice", 1, false)
+		res, body := loginAs(r.apps[1].Browser("new"), "alice", 1, false)
 		return status("login", res, body, http.StatusNoContent)
 	},
 	"login, Limit 2": func(r *arena) string {
-		res, body := loginAs(r.apps[0].browser("new"), "alice", 2, false)
+		res, body := loginAs(r.apps[0].Browser("new"), "alice", 2, false)
 		return status("login", res, body, http.StatusNoContent)
 	},
 	"login, RejectNew 4": func(r *arena) string { // refused (409) when the other change added one
-		res, body := loginAs(r.apps[1].browser("new"), "alice", 4, true)
+		res, body := loginAs(r.apps[1].Browser("new"), "alice", 4, true)
 		return status("login", res, body, http.StatusNoContent, http.StatusConflict)
 	},
 	"re-login": func(r *arena) string {
@@ -88,46 +106,46 @@ var changes = map[string]change{
 		return status("switch to bob", res, body, http.StatusNoContent)
 	},
 	"LogoutUsers": func(r *arena) string {
-		if _, err := r.apps[0].m.LogoutUsers(context.Background(), []string{"carol", "alice", "bob"}); err != nil {
+		if _, err := r.apps[0].M.LogoutUsers(context.Background(), []string{"carol", "alice", "bob"}); err != nil {
 			return err.Error()
 		}
 		return ""
 	},
 	"EndSession": func(r *arena) string { // 404 when the other change ended it first
-		res, body := r.browsers["alice"][1].do("POST", "/end-session", url.Values{"id": {r.ids[0]}})
+		res, body := r.browsers["alice"][1].Do("POST", "/end-session", url.Values{"id": {r.ids[0]}})
 		return status("EndSession", res, body, http.StatusNoContent, http.StatusNotFound)
 	},
-	"EndOtherSessions": func(r *arena) string {
-		res, body := r.browsers["alice"][0].do("POST", "/end-others", url.Values{})
-		return status("EndOtherSessions", res, body, http.StatusOK)
+	"EndOtherSessions": func(r *arena) string { // 404 when the other change ended the asking session first
+		res, body := r.browsers["alice"][0].Do("POST", "/end-others", url.Values{})
+		return status("EndOtherSessions", res, body, http.StatusOK, http.StatusNotFound)
 	},
 	"EndUserSession": func(r *arena) string {
-		err := r.apps[1].m.EndUserSession(context.Background(), "alice", r.ids[1])
+		err := r.apps[1].M.EndUserSession(context.Background(), "alice", r.ids[1])
 		if err != nil && !errors.Is(err, singlesession.ErrSessionNotFound) {
 			return err.Error()
 		}
 		return ""
 	},
 	"DeleteExpired": func(r *arena) string {
-		if _, err := r.apps[1].m.DeleteExpired(context.Background()); err != nil {
+		if _, err := r.apps[1].M.DeleteExpired(context.Background()); err != nil {
 			return err.Error()
 		}
 		return ""
 	},
 	"read, refreshing LastSeen": func(r *arena) string {
-		res, body := r.browsers["alice"][1].do("GET", "/whoami", nil)
+		res, body := r.browsers["alice"][1].Do("GET", "/whoami", nil)
 		return status("read", res, body, http.StatusOK)
 	},
 	"write": func(r *arena) string {
-		res, body := r.browsers["alice"][0].do("POST", "/put", url.Values{"key": {"k"}, "val": {"v"}})
+		res, body := r.browsers["alice"][0].Do("POST", "/put", url.Values{"key": {"k"}, "val": {"v"}})
 		return status("write", res, body, http.StatusNoContent)
 	},
 	"Iterate in a handler": func(r *arena) string {
-		res, body := r.browsers["bob"][0].do("POST", "/iterate", url.Values{})
+		res, body := r.browsers["bob"][0].Do("POST", "/iterate", url.Values{})
 		return status("iterate", res, body, http.StatusNoContent)
 	},
 	"MergeSession": func(r *arena) string {
-		res, body := r.apps[0].browser("merger").do("POST", "/merge", url.Values{"token": {r.browsers["alice"][2].cookie()}})
+		res, body := r.apps[0].Browser("merger").Do("POST", "/merge", url.Values{"token": {r.browsers["alice"][2].Cookie()}})
 		return status("merge", res, body, http.StatusNoContent)
 	},
 }
@@ -151,7 +169,7 @@ func testEveryPairOfChanges(t *testing.T, b *Backend) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	apps := []*app{newApp(t, b.Store, withLimitsByForm()), newApp(t, b.Second, withLimitsByForm())}
+	apps := []*app{newApp(t, b.Store, withLimitsByForm()...), newApp(t, b.Second, withLimitsByForm()...)}
 	for i, first := range names {
 		for _, second := range names[i:] {
 			t.Run(first+" | "+second, func(t *testing.T) {
@@ -181,7 +199,7 @@ func testEveryPairOfChanges(t *testing.T, b *Backend) {
 					}
 				}
 				for _, a := range apps {
-					assert.Zero(t, a.errors.Load(), "ErrorFunc calls")
+					assert.Zero(t, a.Errors.Load(), "ErrorFunc calls")
 				}
 			})
 		}
@@ -190,19 +208,19 @@ func testEveryPairOfChanges(t *testing.T, b *Backend) {
 
 func newArena(t *testing.T, b *Backend, apps []*app) *arena {
 	t.Helper()
-	_, err := apps[0].m.LogoutUsers(context.Background(), []string{"alice", "bob", "carol"})
+	_, err := apps[0].M.LogoutUsers(context.Background(), []string{"alice", "bob", "carol"})
 	require.NoError(t, err)
 	r := &arena{apps: apps, browsers: map[string][]*browser{}}
 	for _, user := range []string{"alice", "bob", "carol"} {
 		for i := range 3 {
-			br := apps[i%2].browser(fmt.Sprintf("%s %d", user, i))
+			br := apps[i%2].Browser(fmt.Sprintf("%s %d", user, i))
 			res, body := loginAs(br, user, 0, false)
 			require.Equal(t, http.StatusNoContent, res.StatusCode, body)
 			r.browsers[user] = append(r.browsers[user], br)
 		}
 	}
 	for _, br := range r.browsers["alice"] {
-		r.ids = append(r.ids, br.id())
+		r.ids = append(r.ids, br.ID())
 	}
 	return r
 }

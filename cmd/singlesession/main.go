@@ -1,16 +1,15 @@
 // Command singlesession administers the tables of singlesession in
 // PostgreSQL: it applies the migrations, lists and ends the sessions of
-// users, and grants and revokes the operators' permissions of
-// singlesession.PostgresDirectory.
+// users, and gives and removes the operators' grants of pgxstore.Directory.
 //
 // Usage:
 //
 //	singlesession [-dsn URL] COMMAND [ARGUMENTS]
 //
 // The commands are migrate, sessions USER, logout USER..., grant USER PERM and
-// revoke USER PERM; "singlesession help" explains them. The database is -dsn,
+// remove-grant USER PERM; "singlesession help" explains them. The database is -dsn,
 // or $DATABASE_URL. Whoever runs the command is trusted as an operator: logout
-// checks no permission. grant and revoke say so when nothing changed (the
+// checks no permission. grant and remove-grant say so when nothing changed (the
 // user already held, or did not hold, the permission). The exit status is 0
 // on success (nothing to change included), 1 on failure and 2 for a usage
 // error, which is printed as one line and a pointer to "singlesession help".
@@ -36,7 +35,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/go-singlesession/singlesession"
-	"github.com/go-singlesession/singlesession/internal/grants"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 const usage = `Usage: singlesession [-dsn URL] COMMAND [ARGUMENTS]
@@ -47,8 +46,8 @@ Commands:
   migrate            apply the migrations: create or update the tables
   sessions USER      list USER's active sessions: ID, signed in, expires
   logout USER...     end every session of each USER, on every browser
-  grant USER PERM    give USER the permission PERM
-  revoke USER PERM   take the permission PERM from USER
+  grant USER PERM          give USER the permission PERM
+  remove-grant USER PERM   take the permission PERM from USER
   help               show this text
 
 PERM is one of:
@@ -140,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type command struct {
 	name  string
 	users []string // the USER arguments
-	perm  string   // grant and revoke
+	perm  string   // grant and remove-grant
 }
 
 var errHelp = errors.New("help")
@@ -181,12 +180,12 @@ func parse(args []string) (*command, error) {
 			err = fmt.Errorf("%w: logout takes one or more USERs", errUsage)
 		}
 		c.users = rest
-	case "grant", "revoke":
+	case "grant", "remove-grant":
 		if err = want(2, "USER PERM"); err == nil {
 			c.users, c.perm = rest[:1], rest[1]
-			if !slices.Contains([]string{singlesession.PermLogout, singlesession.PermLogoutAll, singlesession.GrantAdmin}, c.perm) {
+			if !slices.Contains([]string{singlesession.PermLogout, singlesession.PermLogoutAll, pgxstore.GrantAdmin}, c.perm) {
 				err = fmt.Errorf("%w: %s: unknown permission %q: use %s, %s or %s", errUsage, c.name, c.perm,
-					singlesession.PermLogout, singlesession.PermLogoutAll, singlesession.GrantAdmin)
+					singlesession.PermLogout, singlesession.PermLogoutAll, pgxstore.GrantAdmin)
 			}
 		}
 	default:
@@ -223,13 +222,13 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 
 	// The Manager's operators' methods, as the admin page uses them; its
 	// SessionManager serves no request here.
-	m, err := singlesession.New(scs.New(), singlesession.NewPostgresStore(pool), singlesession.Config{})
+	m, err := singlesession.New(scs.New(), pgxstore.New(pool), singlesession.Config{})
 	if err != nil {
 		return err
 	}
 	switch c.name {
 	case "migrate":
-		if err := singlesession.Migrate(ctx, pool); err != nil {
+		if err := pgxstore.Migrate(ctx, pool); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "migrations applied: the database is up to date")
@@ -238,7 +237,7 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 	case "logout":
 		return logout(ctx, m, c.users, stdout)
 	case "grant":
-		changed, err := grants.Grant(ctx, pool, c.users[0], c.perm)
+		changed, err := pgxstore.NewDirectory(pool).Grant(ctx, c.users[0], c.perm)
 		switch {
 		case err != nil:
 			return fmt.Errorf("grant %s to %q: %w", c.perm, c.users[0], err)
@@ -247,13 +246,13 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 		default:
 			fmt.Fprintf(stdout, "%s already holds %s: nothing changed\n", c.users[0], c.perm)
 		}
-	case "revoke":
-		changed, err := grants.Revoke(ctx, pool, c.users[0], c.perm)
+	case "remove-grant":
+		changed, err := pgxstore.NewDirectory(pool).RemoveGrant(ctx, c.users[0], c.perm)
 		switch {
 		case err != nil:
-			return fmt.Errorf("revoke %s from %q: %w", c.perm, c.users[0], err)
+			return fmt.Errorf("remove grant %s from %q: %w", c.perm, c.users[0], err)
 		case changed:
-			fmt.Fprintf(stdout, "revoked %s from %s\n", c.perm, c.users[0])
+			fmt.Fprintf(stdout, "removed %s from %s\n", c.perm, c.users[0])
 		default:
 			fmt.Fprintf(stdout, "%s did not hold %s: nothing changed\n", c.users[0], c.perm)
 		}

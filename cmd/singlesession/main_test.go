@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // testDSN creates a schema for t, dropped when t ends, and returns a DSN whose
@@ -69,10 +70,10 @@ WHERE table_schema = current_schema()`).Scan(&tables))
 	assert.Equal(t, []string{"sessions", "singlesession_db_version", "singlesession_endings", "singlesession_grants", "singlesession_links"}, tables)
 }
 
-func TestGrantRevoke(t *testing.T) {
+func TestGrantRemoveGrant(t *testing.T) {
 	t.Parallel()
 	dsn, pool := migrated(t)
-	dir := singlesession.NewPostgresDirectory(pool)
+	dir := pgxstore.NewDirectory(pool)
 	lookup := func() singlesession.User {
 		t.Helper()
 		found, err := dir.Users(context.Background(), []string{"sam"})
@@ -87,11 +88,11 @@ func TestGrantRevoke(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.Equal(t, singlesession.User{ID: "sam", Admin: true, Permissions: []string{singlesession.PermLogout}}, lookup())
 
-	code, out, _ = cli(t, "-dsn", dsn, "revoke", "sam", "admin")
+	code, out, _ = cli(t, "-dsn", dsn, "remove-grant", "sam", "admin")
 	require.Equal(t, 0, code)
-	assert.Equal(t, "revoked admin from sam\n", out)
+	assert.Equal(t, "removed admin from sam\n", out)
 	assert.Equal(t, singlesession.User{ID: "sam", Permissions: []string{singlesession.PermLogout}}, lookup())
-	code, out, errOut = cli(t, "-dsn", dsn, "revoke", "sam", "admin")
+	code, out, errOut = cli(t, "-dsn", dsn, "remove-grant", "sam", "admin")
 	assert.Equal(t, 0, code, "revoking what is not held is fine")
 	assert.Equal(t, "sam did not hold admin: nothing changed\n", out)
 	assert.Empty(t, errOut)
@@ -100,7 +101,7 @@ func TestGrantRevoke(t *testing.T) {
 	assert.Equal(t, "sam already holds single_session.logout: nothing changed\n", out)
 	assert.Empty(t, errOut)
 	assert.Equal(t, singlesession.User{ID: "sam", Permissions: []string{singlesession.PermLogout}}, lookup())
-	code, out, _ = cli(t, "-dsn", dsn, "revoke", "tess", "single_session.logout_all")
+	code, out, _ = cli(t, "-dsn", dsn, "remove-grant", "tess", "single_session.logout_all")
 	assert.Equal(t, 0, code)
 	assert.Equal(t, "tess did not hold single_session.logout_all: nothing changed\n", out, "an unknown user holds nothing")
 
@@ -114,7 +115,7 @@ func TestGrantRevoke(t *testing.T) {
 func TestSessions(t *testing.T) {
 	t.Parallel()
 	dsn, pool := migrated(t)
-	store := singlesession.NewPostgresStore(pool)
+	store := pgxstore.New(pool)
 	tokens := seed(t, store, "alice", 2)
 
 	code, out, errOut := cli(t, "-dsn", dsn, "sessions", "alice")
@@ -138,7 +139,7 @@ func TestSessions(t *testing.T) {
 func TestLogout(t *testing.T) {
 	t.Parallel()
 	dsn, pool := migrated(t)
-	store := singlesession.NewPostgresStore(pool)
+	store := pgxstore.New(pool)
 	seed(t, store, "alice", 3)
 	seed(t, store, "bob", 1)
 	seed(t, store, "carol", 1)
@@ -186,12 +187,12 @@ func TestUsageErrors(t *testing.T) {
 		"sessions two":       {[]string{"-dsn", dsn, "sessions", "a", "b"}, "sessions takes one USER"},
 		"logout alone":       {[]string{"-dsn", dsn, "logout"}, "logout takes one or more USERs"},
 		"grant one arg":      {[]string{"-dsn", dsn, "grant", "sam"}, "grant takes USER PERM"},
-		"revoke three":       {[]string{"-dsn", dsn, "revoke", "sam", "admin", "x"}, "revoke takes USER PERM"},
+		"remove-grant three": {[]string{"-dsn", dsn, "remove-grant", "sam", "admin", "x"}, "remove-grant takes USER PERM"},
 		"flag after":         {[]string{"logout", "-dsn", dsn, "alice"}, "flags go before the command"},
 		"empty user":         {[]string{"-dsn", dsn, "logout", "alice", ""}, "empty"},
 		"invalid UTF-8":      {[]string{"-dsn", dsn, "sessions", "a\xff"}, "not valid UTF-8"},
 		"too long":           {[]string{"-dsn", dsn, "grant", strings.Repeat("x", 513), "admin"}, "more than 512"},
-		"unknown permission": {[]string{"-dsn", dsn, "revoke", "sam", "root"}, `unknown permission "root"`},
+		"unknown permission": {[]string{"-dsn", dsn, "remove-grant", "sam", "root"}, `unknown permission "root"`},
 		"flag without value": {[]string{"-dsn"}, "flag needs an argument: -dsn"},
 		"no command, no dsn": {nil, "no command"},
 	} {
@@ -213,7 +214,7 @@ func TestHelp(t *testing.T) {
 	code, out, _ := cli(t, "help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, out, "Usage: singlesession [-dsn URL] COMMAND [ARGUMENTS]")
-	for _, cmd := range []string{"migrate", "sessions USER", "logout USER...", "grant USER PERM", "revoke USER PERM"} {
+	for _, cmd := range []string{"migrate", "sessions USER", "logout USER...", "grant USER PERM", "remove-grant USER PERM"} {
 		assert.Contains(t, out, cmd)
 	}
 	for _, flag := range []string{"-h", "-help", "--help"} {
@@ -241,7 +242,7 @@ func TestBadDatabase(t *testing.T) {
 	// Reachable, but not migrated.
 	code, _, errOut = cli(t, "-dsn", testDSN(t), "sessions", "alice")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, errOut, `singlesession: sessions of "alice"`)
+	assert.Contains(t, errOut, `sessions of "alice"`)
 }
 
 // On a database that was never migrated, a command says what to run.

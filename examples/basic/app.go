@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 //go:embed templates/*.html
@@ -76,7 +77,7 @@ func buildApp(ctx context.Context, cfg config) (*app, http.Handler, func(), erro
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		store, a.store = singlesession.NewPostgresStore(pool), "PostgreSQL"
+		store, a.store = pgxstore.New(pool), "PostgreSQL"
 		release = pool.Close
 	}
 	if cfg.Redis != "" {
@@ -147,7 +148,7 @@ func openPostgres(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := singlesession.Migrate(ctx, pool); err != nil {
+	if err := pgxstore.Migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
 	}

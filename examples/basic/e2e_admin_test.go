@@ -190,9 +190,9 @@ func TestE2EAdminEndsOneSession(t *testing.T) {
 	op.load("open bob's sessions", chromedp.Click(chromedp.CSS(`tr:has(input[name="user"][value="bob"]) a`)))
 	require.Contains(t, op.text("#sessions-of"), "Sessions of bob")
 	assert.Equal(t, 2, op.count("section.sessions tbody tr"), "bob's two browsers")
-	assert.Contains(t, op.text("section.sessions tbody tr:first-child"), "Firefox", "oldest login first")
+	assert.Contains(t, op.text("section.sessions tbody tr:last-child"), "Firefox", "most recently used first: the older browser last")
 	op.shot("bob-sessions")
-	op.load("end bob's older session", chromedp.Click(chromedp.CSS(`section.sessions tbody tr:first-child button`)))
+	op.load("end bob's older session", chromedp.Click(chromedp.CSS(`section.sessions tbody tr:last-child button`)))
 	assert.Equal(t, 1, op.count("section.sessions tbody tr"), "one session left")
 	op.shot("bob-one-ended")
 

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 func main() {
@@ -38,12 +39,12 @@ func run(addr, databaseURL string) error {
 		return err
 	}
 	defer pool.Close()
-	if err := singlesession.Migrate(ctx, pool); err != nil {
+	if err := pgxstore.Migrate(ctx, pool); err != nil {
 		return err
 	}
 
 	sessions := scs.New() // every scs option still applies
-	m, err := singlesession.New(sessions, singlesession.NewPostgresStore(pool), singlesession.Config{})
+	m, err := singlesession.New(sessions, pgxstore.New(pool), singlesession.Config{})
 	if err != nil {
 		return err
 	}

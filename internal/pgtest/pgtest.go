@@ -124,3 +124,9 @@ FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&nam
 	}
 	return names
 }
+
+// UserLock is the SQL expression of the second key of the advisory lock
+// that pgxstore takes for the user named by the SQL expression user (the
+// first key is 1936942451), for tests that hold a user's lock themselves.
+// pgxstore's tests check that its statements compute the same.
+func UserLock(user string) string { return "(hashtext(" + user + ") & 1023) + 1" }

@@ -1,15 +1,14 @@
-package singlesession_test
+package pgxstore_test
 
 import (
 	"context"
 	"fmt"
 	"testing"
 
+	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/go-singlesession/singlesession"
 )
 
 // Every statement of PostgresStore finds its rows through an index, so that
@@ -37,14 +36,14 @@ func TestStatementsUseIndexes(t *testing.T) {
 		},
 		"logout":                 {`('alice', '{tok}', false, 'ua')`, `('alice', '{tok,old}', true, 'ua')`},
 		"delete tokens":          {`('{tok,other}')`},
-		"end":                    {`('{alice,bob}', 'admin', '')`, `('{alice}', '', '')`},
-		"revoke":                 {`('alice', '{id1}', '', 'revoked', 'ua')`, `('alice', NULL, 'tok', 'revoked', 'ua')`},
+		"end users":              {`('{alice,bob}', 'admin', '')`, `('{alice}', '', '')`},
+		"end sessions":           {`('alice', '{id1}', '', 'revoked', 'ua')`, `('alice', NULL, 'tok', 'revoked', 'ua')`, `('alice', '{id1}', 'tok', 'revoked', 'ua')`},
 		"count sessions":         {`('{alice,bob}')`},
-		"sessions":               {`('alice')`},
+		"sessions":               {`('alice', NULL, '', 51)`, `('alice', now(), 'abcdefghijkl', 51)`},
 		"delete expired":         {``},
 		"delete expired endings": {``},
 	}
-	require.Len(t, args, len(singlesession.StoreStatements), "arguments for every statement")
+	require.Len(t, args, len(pgxstore.StoreStatements), "arguments for every statement")
 
 	conn, err := pool.Acquire(ctx)
 	require.NoError(t, err)
@@ -56,7 +55,7 @@ func TestStatementsUseIndexes(t *testing.T) {
 	require.NoError(t, err)
 
 	i := 0
-	for name, sql := range singlesession.StoreStatements {
+	for name, sql := range pgxstore.StoreStatements {
 		t.Run(name, func(t *testing.T) {
 			i++
 			stmt := fmt.Sprintf("plan_%d", i)

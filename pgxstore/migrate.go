@@ -1,4 +1,4 @@
-package singlesession
+package pgxstore
 
 import (
 	"context"
@@ -64,17 +64,23 @@ func versionStatements(schema string) versionSQL {
 // search_path that exists (current_schema()), even when a later schema of the
 // path is already migrated; if none exists, Migrate returns an error.
 //
-// The role needs CREATE on that schema; at run time the application needs
-// SELECT, INSERT, UPDATE and DELETE on sessions and singlesession_links, and,
-// if it uses [PostgresDirectory], SELECT on singlesession_grants (INSERT and
-// DELETE too for [PostgresDirectory.Grant] and [PostgresDirectory.Revoke]).
+// The role that migrates needs CREATE on that schema. At run time the
+// application's role needs exactly these privileges, and no others, for
+// every feature (logins, logouts, limits, reasons, session lists, operators'
+// sign-outs, cleanup):
+//
+//	GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, singlesession_links, singlesession_endings TO app;
+//	GRANT SELECT ON singlesession_grants TO app; -- with a Directory from NewDirectory
+//
+// and INSERT and DELETE on singlesession_grants too for [Directory.Grant] and
+// [Directory.RemoveGrant] (the command line's grant and remove-grant).
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if pool == nil {
-		return errors.New("singlesession: migrate: pool is nil")
+		return errors.New("singlesession: pgxstore: migrate: pool is nil")
 	}
 	files, err := readMigrations(migrations.FS)
 	if err != nil {
-		return fmt.Errorf("singlesession: migrate: %w", err)
+		return fmt.Errorf("singlesession: pgxstore: migrate: %w", err)
 	}
 	// READ COMMITTED whatever the database's default: under REPEATABLE READ
 	// the snapshot would be taken before the lock is granted, and an
@@ -111,7 +117,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("singlesession: migrate: %w", err)
+		return fmt.Errorf("singlesession: pgxstore: migrate: %w", err)
 	}
 	return nil
 }

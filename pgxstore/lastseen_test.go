@@ -1,10 +1,9 @@
-package singlesession_test
+package pgxstore_test
 
 import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/internal/testapp"
+	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
 // Tests of LastSeen and of what requests and logins cost (SPEC 6.1 rules 4
@@ -21,55 +23,23 @@ import (
 // is one; a kicked browser's request costs one; a login's statements do not
 // depend on how many sessions it ends; RejectNew costs one query more.
 
-// cost runs f and returns the round trips it made, logged under what.
-func (c *queryCounter) cost(t *testing.T, what string, f func()) []string {
-	t.Helper()
-	c.take()
-	f()
-	trips := c.take()
-	t.Logf("%-50s %d round trip(s): %s", what, len(trips), lsBrief(trips))
-	return trips
-}
-
-// lsBrief shortens statements for the log.
-func lsBrief(trips []string) string {
-	short := make([]string, len(trips))
-	for i, q := range trips {
-		if len(q) > 60 {
-			q = q[:57] + "..."
-		}
-		short[i] = q
-	}
-	return strings.Join(short, " | ")
-}
-
 // lsStatement is the text of one of PostgresStore's statements, normalised
 // as the tracer records it.
 func lsStatement(t *testing.T, name string) string {
 	t.Helper()
-	sql, ok := singlesession.StoreStatements[name]
+	sql, ok := pgxstore.StoreStatements[name]
 	require.True(t, ok, "PostgresStore has a statement %q", name)
 	return normalSQL(sql)
 }
 
-// cost is e.counter.cost, or just f on the memory store (nil).
-func (e *env) cost(t *testing.T, what string, f func()) []string {
-	t.Helper()
-	if e.counter == nil {
-		f()
-		return nil
-	}
-	return e.counter.cost(t, what, f)
-}
-
 // makeStale puts the LastSeen of the session with the store token ago into
 // the past (PostgreSQL only).
-func (e *env) makeStale(t *testing.T, token string, ago time.Duration) {
+func makeStale(t *testing.T, e *env, token string, ago time.Duration) {
 	t.Helper()
-	tag, err := e.pool.Exec(context.Background(), `UPDATE singlesession_links SET last_seen = now() - $2::bigint * interval '1 microsecond' WHERE token = $1`, token, ago.Microseconds())
+	tag, err := e.Pool.Exec(context.Background(), `UPDATE singlesession_links SET last_seen = now() - $2::bigint * interval '1 microsecond' WHERE token = $1`, token, ago.Microseconds())
 	require.NoError(t, err)
 	require.EqualValues(t, 1, tag.RowsAffected())
-	e.counter.take()
+	e.Counter.Take()
 }
 
 // lsOnly returns the one session of userID as m lists it.
@@ -90,75 +60,75 @@ func lsOnly(t *testing.T, m *singlesession.Manager, userID string) singlesession
 func TestLastSeenRoundTrips(t *testing.T) {
 	t.Parallel()
 	pool, tr := tracedPool(t)
-	store := singlesession.NewPostgresStore(pool)
+	store := pgxstore.New(pool)
 	a := newApp(t, store)
 	eager := newApp(t, store, withConfig(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond }))
 	load, touch, saveTouch := lsStatement(t, "find"), lsStatement(t, "touch"), lsStatement(t, "update touch")
 
 	// Warm the statements up on every connection they may use.
 	for i := range 3 {
-		w := a.browser(fmt.Sprint("warm-", i))
-		w.mustLogin(fmt.Sprint("warm-", i))
-		w.whoami()
-		w.put("k", "v")
-		ew := eager.browser("warm")
-		ew.setCookie(w.cookie())
-		ew.whoami()
-		ew.put("k", "v")
-		w.logout()
+		w := a.Browser(fmt.Sprint("warm-", i))
+		w.MustLogin(fmt.Sprint("warm-", i))
+		w.WhoAmI()
+		w.Put("k", "v")
+		ew := eager.Browser("warm")
+		ew.SetCookie(w.Cookie())
+		ew.WhoAmI()
+		ew.Put("k", "v")
+		w.Logout()
 	}
-	tr.take()
-	e := &env{name: "postgres", store: store, pool: pool, counter: tr}
+	tr.Take()
+	e := &env{Name: "postgres", Store: store, Pool: pool, Counter: tr}
 	lastSeen := func() time.Time {
 		t.Helper()
-		s := lsOnly(t, a.m, "alice").LastSeen
-		tr.take()
+		s := lsOnly(t, a.M, "alice").LastSeen
+		tr.Take()
 		return s
 	}
 
-	b := a.browser("b")
-	b.mustLogin("alice")
-	token := a.storeToken(b.cookie())
+	b := a.Browser("b")
+	b.MustLogin("alice")
+	token := a.StoreToken(b.Cookie())
 
-	q := tr.cost(t, "signed-in GET, LastSeen fresh", func() { b.whoami() })
+	q := tr.Cost(t, "signed-in GET, LastSeen fresh", func() { b.WhoAmI() })
 	require.Len(t, q, 1)
 	assert.Equal(t, load, q[0])
 
-	e.makeStale(t, token, 2*time.Minute)
+	makeStale(t, e, token, 2*time.Minute)
 	before := lastSeen()
-	q = tr.cost(t, "signed-in GET, LastSeen stale", func() { b.whoami() })
+	q = tr.Cost(t, "signed-in GET, LastSeen stale", func() { b.WhoAmI() })
 	require.Len(t, q, 2, "the load and one refresh")
 	assert.Equal(t, load, q[0])
 	assert.Equal(t, touch, q[1], "one UPDATE of singlesession_links")
 	assert.True(t, lastSeen().After(before), "refreshed before the response")
 
-	q = tr.cost(t, "signed-in GET right after the refresh", func() { b.whoami() })
+	q = tr.Cost(t, "signed-in GET right after the refresh", func() { b.WhoAmI() })
 	assert.Equal(t, []string{load}, q)
 
-	q = tr.cost(t, "signed-in POST that writes, LastSeen fresh", func() { b.put("k", "1") })
+	q = tr.Cost(t, "signed-in POST that writes, LastSeen fresh", func() { b.Put("k", "1") })
 	require.Len(t, q, 2)
 	assert.Equal(t, lsStatement(t, "update"), q[1], "a plain save")
 
-	e.makeStale(t, token, 2*time.Minute)
+	makeStale(t, e, token, 2*time.Minute)
 	before = lastSeen()
-	q = tr.cost(t, "signed-in POST that writes, LastSeen stale", func() { b.put("k", "2") })
+	q = tr.Cost(t, "signed-in POST that writes, LastSeen stale", func() { b.Put("k", "2") })
 	require.Len(t, q, 2, "the refresh rides on the save")
 	assert.Equal(t, load, q[0])
 	assert.Equal(t, saveTouch, q[1], "the save's statement carries the refresh")
 	assert.True(t, lastSeen().After(before), "the save refreshed LastSeen")
-	assert.Equal(t, "2", b.get("k"))
-	tr.take()
+	assert.Equal(t, "2", b.Get("k"))
+	tr.Take()
 
-	q = tr.cost(t, "signed-in GET after the save refreshed", func() { b.whoami() })
+	q = tr.Cost(t, "signed-in GET after the save refreshed", func() { b.WhoAmI() })
 	assert.Equal(t, []string{load}, q)
 
-	eb := eager.browser("eager")
-	eb.setCookie(b.cookie())
+	eb := eager.Browser("eager")
+	eb.SetCookie(b.Cookie())
 	for i := range 2 {
-		q = tr.cost(t, fmt.Sprintf("signed-in GET, LastSeenInterval 1ns (%d)", i+1), func() { eb.whoami() })
+		q = tr.Cost(t, fmt.Sprintf("signed-in GET, LastSeenInterval 1ns (%d)", i+1), func() { eb.WhoAmI() })
 		assert.Equal(t, []string{load, touch}, q)
 	}
-	q = tr.cost(t, "signed-in POST that writes, LastSeenInterval 1ns", func() { eb.put("k", "3") })
+	q = tr.Cost(t, "signed-in POST that writes, LastSeenInterval 1ns", func() { eb.Put("k", "3") })
 	assert.Equal(t, []string{load, saveTouch}, q)
 }
 
@@ -167,47 +137,47 @@ func TestLastSeenRoundTrips(t *testing.T) {
 // it is stale, as Manager.UserSessions shows; Created stays.
 func TestLastSeenAdvances(t *testing.T) {
 	forEachTracedStore(t, func(t *testing.T, e *env) {
-		steady := newApp(t, e.store, withConfig(func(c *singlesession.Config) { c.LastSeenInterval = time.Hour }))
-		eager := newApp(t, e.store, withConfig(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond }))
-		b := steady.browser("b")
-		b.mustLogin("alice")
-		s0 := lsOnly(t, steady.m, "alice")
+		steady := newApp(t, e.Store, withConfig(func(c *singlesession.Config) { c.LastSeenInterval = time.Hour }))
+		eager := newApp(t, e.Store, withConfig(func(c *singlesession.Config) { c.LastSeenInterval = time.Nanosecond }))
+		b := steady.Browser("b")
+		b.MustLogin("alice")
+		s0 := lsOnly(t, steady.M, "alice")
 		assert.True(t, s0.LastSeen.Equal(s0.Created), "LastSeen starts at the login: %v, created %v", s0.LastSeen, s0.Created)
 
 		for i := range 3 {
 			time.Sleep(2 * time.Millisecond)
-			b.whoami()
-			b.put("k", fmt.Sprint(i))
+			b.WhoAmI()
+			b.Put("k", fmt.Sprint(i))
 		}
-		s := lsOnly(t, steady.m, "alice")
+		s := lsOnly(t, steady.M, "alice")
 		assert.True(t, s.LastSeen.Equal(s0.LastSeen), "within the interval LastSeen does not move: %v, was %v", s.LastSeen, s0.LastSeen)
 
 		// The same session through an instance whose interval is 1ns: every
 		// request finds it stale.
-		eb := eager.browser("eager")
-		eb.setCookie(b.cookie())
+		eb := eager.Browser("eager")
+		eb.SetCookie(b.Cookie())
 		time.Sleep(2 * time.Millisecond)
-		eb.whoami()
-		s1 := lsOnly(t, steady.m, "alice")
+		eb.WhoAmI()
+		s1 := lsOnly(t, steady.M, "alice")
 		assert.True(t, s1.LastSeen.After(s0.LastSeen), "a refreshing GET advances LastSeen: %v, was %v", s1.LastSeen, s0.LastSeen)
 		assert.True(t, s1.Created.Equal(s0.Created), "Created stays")
 		time.Sleep(2 * time.Millisecond)
-		eb.put("k", "x")
-		s2 := lsOnly(t, steady.m, "alice")
+		eb.Put("k", "x")
+		s2 := lsOnly(t, steady.M, "alice")
 		assert.True(t, s2.LastSeen.After(s1.LastSeen), "a refreshing save advances LastSeen: %v, was %v", s2.LastSeen, s1.LastSeen)
 		t.Logf("LastSeen: login %v, after refreshing GET +%v, after refreshing save +%v",
 			s0.LastSeen.Format(time.RFC3339Nano), s1.LastSeen.Sub(s0.LastSeen), s2.LastSeen.Sub(s0.LastSeen))
 
 		time.Sleep(2 * time.Millisecond)
-		b.whoami()
-		assert.True(t, lsOnly(t, steady.m, "alice").LastSeen.Equal(s2.LastSeen), "fresh again for the 1-hour instance")
+		b.WhoAmI()
+		assert.True(t, lsOnly(t, steady.M, "alice").LastSeen.Equal(s2.LastSeen), "fresh again for the 1-hour instance")
 
-		if e.pool != nil {
+		if e.Pool != nil {
 			// Stale for the 1-hour instance too: its next request refreshes.
-			e.makeStale(t, steady.storeToken(b.cookie()), 2*time.Hour)
-			old := lsOnly(t, steady.m, "alice").LastSeen
-			b.whoami()
-			s3 := lsOnly(t, steady.m, "alice")
+			makeStale(t, e, steady.StoreToken(b.Cookie()), 2*time.Hour)
+			old := lsOnly(t, steady.M, "alice").LastSeen
+			b.WhoAmI()
+			s3 := lsOnly(t, steady.M, "alice")
 			assert.True(t, s3.LastSeen.After(old), "stale by the interval: refreshed")
 			assert.True(t, s3.LastSeen.After(s2.LastSeen), "to the time of the request")
 		}
@@ -219,32 +189,32 @@ func TestLastSeenAdvances(t *testing.T) {
 // why, and Ended reports ReasonLogin.
 func TestLastSeenKickedRequestCostsTwoQueries(t *testing.T) {
 	forEachTracedStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.store, withRoute("GET /ls/why", func(a *app) http.HandlerFunc {
+		a := newApp(t, e.Store, withRoute("GET /ls/why", func(a *app) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
-				ending, ok := a.m.Ended(r.Context())
-				fmt.Fprintf(w, "%s|%v|%s", a.m.UserID(r.Context()), ok, ending.Reason)
+				ending, ok := a.M.Ended(r.Context())
+				fmt.Fprintf(w, "%s|%v|%s", a.M.UserID(r.Context()), ok, ending.Reason)
 			}
 		}))
-		warm := a.browser("warm")
-		warm.mustLogin("alice")
-		a.browser("warm2").mustLogin("alice")
-		warm.do("GET", "/ls/why", nil)
+		warm := a.Browser("warm")
+		warm.MustLogin("alice")
+		a.Browser("warm2").MustLogin("alice")
+		warm.Do("GET", "/ls/why", nil)
 
-		A, B := a.browser("A"), a.browser("B")
-		A.mustLogin("alice")
-		B.mustLogin("alice")
+		A, B := a.Browser("A"), a.Browser("B")
+		A.MustLogin("alice")
+		B.MustLogin("alice")
 		var body string
-		q := e.cost(t, "kicked browser's GET", func() {
+		q := e.Cost(t, "kicked browser's GET", func() {
 			var res *http.Response
-			res, body = A.do("GET", "/ls/why", nil)
+			res, body = A.Do("GET", "/ls/why", nil)
 			require.Equal(t, http.StatusOK, res.StatusCode)
 		})
 		assert.Equal(t, "|true|"+string(singlesession.ReasonLogin), body, "anonymous, ended by a login elsewhere")
-		if e.counter != nil {
+		if e.Counter != nil {
 			require.LessOrEqual(t, len(q), 2, "at most two (SPEC 6.1 rule 6)")
 			assert.Equal(t, []string{lsStatement(t, "find"), lsStatement(t, "find ending")}, q, "the load, then why")
 		}
-		_, body = A.do("GET", "/ls/why", nil)
+		_, body = A.Do("GET", "/ls/why", nil)
 		assert.Equal(t, "|true|login", body, "still told on the next request")
 	})
 }
@@ -272,7 +242,7 @@ SELECT token, $1, now() - interval '2 hours' - i * interval '1 second', now() - 
 func TestLastSeenLoginCostFlatUnderLimit(t *testing.T) {
 	t.Parallel()
 	pool, tr := tracedPool(t)
-	store := singlesession.NewPostgresStore(pool)
+	store := pgxstore.New(pool)
 	var firstTrips, firstStmts []string
 	for _, max := range []int{1, 3} {
 		log := &evLog{}
@@ -281,24 +251,24 @@ func TestLastSeenLoginCostFlatUnderLimit(t *testing.T) {
 		}))
 		for i := range 3 { // warm up
 			w := fmt.Sprint("warm-", max)
-			a.browser(fmt.Sprint(w, i)).mustLogin(w)
+			a.Browser(fmt.Sprint(w, i)).MustLogin(w)
 		}
-		log.take()
+		log.Take()
 		for _, ends := range []int{1, 1000} {
 			user := fmt.Sprintf("max%d-ends%d", max, ends)
 			lsSeed(t, pool, user, ends+max-1)
-			tr.take()
-			b := a.browser(user)
+			tr.Take()
+			b := a.Browser(user)
 			start := time.Now()
-			b.mustLogin(user)
+			b.MustLogin(user)
 			took := time.Since(start)
-			trips, stmts := tr.takeStatements()
+			trips, stmts := tr.TakeStatements()
 			t.Logf("login under Limit{Max: %d} ending %4d sessions: %d round trip(s) (%s), %d statements, %v",
-				max, ends, len(trips), lsBrief(trips), len(stmts), took)
-			ev := evOne(t, log.take(), singlesession.EventLogin)
+				max, ends, len(trips), pgtest.Brief(trips), len(stmts), took)
+			ev := testapp.OneEvent(t, log.Take(), singlesession.EventLogin)
 			assert.Equal(t, ends, ev.Ended, "the login ended %d sessions", ends)
-			assert.Equal(t, max, (&env{store: store}).sessionsOf(t, user))
-			assert.Equal(t, user, b.whoami())
+			assert.Equal(t, max, (&env{Store: store}).SessionsOf(t, user))
+			assert.Equal(t, user, b.WhoAmI())
 			if firstTrips == nil {
 				firstTrips, firstStmts = trips, stmts
 				continue
@@ -315,7 +285,7 @@ func TestLastSeenLoginCostFlatUnderLimit(t *testing.T) {
 func TestLastSeenRejectNewCostsOneQuery(t *testing.T) {
 	t.Parallel()
 	pool, tr := tracedPool(t)
-	store := singlesession.NewPostgresStore(pool)
+	store := pgxstore.New(pool)
 	limited := func(reject bool) *app {
 		return newApp(t, store, withConfig(func(c *singlesession.Config) {
 			c.Limit = func(context.Context, string) singlesession.Limit {
@@ -325,24 +295,24 @@ func TestLastSeenRejectNewCostsOneQuery(t *testing.T) {
 	}
 	plain, reject := limited(false), limited(true)
 	for i := range 3 { // warm up
-		plain.browser("warm").mustLogin(fmt.Sprint("warm-", i))
-		reject.browser("warm").mustLogin(fmt.Sprint("warm-", i))
+		plain.Browser("warm").MustLogin(fmt.Sprint("warm-", i))
+		reject.Browser("warm").MustLogin(fmt.Sprint("warm-", i))
 	}
 	lsSeed(t, pool, "paul", 1)
 	lsSeed(t, pool, "rita", 1)
-	tr.take()
+	tr.Take()
 
-	p := tr.cost(t, "login under Limit{Max: 3}", func() { plain.browser("p").mustLogin("paul") })
-	r := tr.cost(t, "login under Limit{Max: 3, RejectNew: true}", func() { reject.browser("r").mustLogin("rita") })
+	p := tr.Cost(t, "login under Limit{Max: 3}", func() { plain.Browser("p").MustLogin("paul") })
+	r := tr.Cost(t, "login under Limit{Max: 3, RejectNew: true}", func() { reject.Browser("r").MustLogin("rita") })
 	require.Len(t, r, len(p)+1, "exactly one query more")
 	assert.Equal(t, lsStatement(t, "count sessions"), r[0], "the check is CountSessions, before the login")
 	assert.Equal(t, p, r[1:], "then the same login")
 
 	// Refused by the check: the check alone, nothing else.
-	reject.browser("r2").mustLogin("rita")
-	q := tr.cost(t, "login refused by the RejectNew check", func() {
-		res := reject.browser("r3").login("rita")
-		require.Equal(t, http.StatusBadRequest, res.StatusCode)
+	reject.Browser("r2").MustLogin("rita")
+	q := tr.Cost(t, "login refused by the RejectNew check", func() {
+		res := reject.Browser("r3").Login("rita")
+		require.Equal(t, http.StatusConflict, res.StatusCode)
 	})
 	assert.Equal(t, []string{lsStatement(t, "count sessions")}, q)
 }

@@ -1,0 +1,25 @@
+package pgxstore_test
+
+import (
+	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/internal/testapp"
+)
+
+// The shared harness (internal/testapp, internal/pgtest) under the names
+// these tests use.
+type (
+	app   = testapp.App
+	env   = pgtest.Env
+	evLog = testapp.EventLog
+)
+
+var (
+	newApp             = testapp.New
+	withConfig         = testapp.WithConfig
+	withRoute          = testapp.WithRoute
+	withEvLog          = testapp.WithEventLog
+	forEachTracedStore = pgtest.ForEachTracedStore
+	migratedPool       = pgtest.MigratedPool
+	tracedPool         = pgtest.TracedPool
+	normalSQL          = pgtest.NormalSQL
+)
