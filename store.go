@@ -15,8 +15,9 @@ import (
 // run the conformance suite of the package storetest against it.
 //
 // Methods that not every store needs are optional interfaces, as scs has
-// them: [IterableStore] (scs's Iterate) and [CleanupStore] (deleting expired
-// sessions).
+// them: [IterableStore] (scs's Iterate), [CleanupStore] (deleting expired
+// sessions) and [NotifyingStore] (telling every instance at once that
+// sessions ended, for [Manager.SessionContext]).
 //
 // Words used below:
 //   - A token is the value scs hands its stores: the cookie value, or its
@@ -154,6 +155,38 @@ type CleanupStore interface {
 	// deleted. It may work in several steps, and must never wait for, or
 	// fail because of, a concurrent operation.
 	DeleteExpired(ctx context.Context) (int, error)
+}
+
+// A NotifyingStore is a [Store] that tells every process sharing it, at
+// once, that sessions ended, so that [Manager.SessionContext] and
+// [Manager.WatchHandler] learn it within a second on every instance. Over a
+// store without it, the Manager checks the watched sessions every 2 seconds
+// instead.
+//
+// Every method that ends live sessions (Login, Logout, EndUsers,
+// EndSessions) publishes a [Notice] for them as part of the same atomic
+// operation, so that it goes out exactly when the change is committed and
+// never for a change that failed. Expired sessions need no notice. Notices
+// are scoped to the store (its schema, its key prefix): two stores on one
+// server do not hear each other's.
+type NotifyingStore interface {
+	// Listen subscribes to the notices of every process sharing the store
+	// and calls notify with each, in the order they were published, from one
+	// goroutine, until ctx ends (it then returns ctx's error) or the channel
+	// breaks (it returns why; the Manager calls Listen again). It calls
+	// ready once the subscription is in place: every ending committed after
+	// ready is called reaches notify. Listen holds one connection while it
+	// runs and gives it back when it returns; notify must not block for
+	// long.
+	Listen(ctx context.Context, ready func(), notify func(Notice)) error
+}
+
+// Notice says that sessions of one user ended, as a [NotifyingStore]
+// publishes it.
+type Notice struct {
+	UserID string   // whose sessions ended
+	IDs    []string // which ones, by SessionInfo.ID; nil: some of the user's sessions, unnamed (check them)
+	Ending Ending   // why; a Reason of "" for a browser's own logout
 }
 
 // FindResult is what [Store.Find] returns.
