@@ -13,9 +13,11 @@ var (
 	// ErrNoMiddleware is wrapped by the errors that [Manager.LoginHook],
 	// [Manager.LogoutHook] and [Manager.Commit] return when ctx did not come
 	// from a request that [Manager.Middleware] handles or from [Manager.Load]
-	// (for example context.Background()), and by the error scs's Load returns
-	// when it is called directly instead of [Manager.Load].
-	ErrNoMiddleware = errors.New("no request state in context: wrap the handler with Manager.Middleware (or, in a middleware of your own, load the session with Manager.Load, not sessions.Load) and pass r.Context()")
+	// (for example context.Background(), or a handler still wrapped in
+	// scs's own LoadAndSave), and by the error scs's Load and LoadAndSave
+	// return when they are used instead of the Manager's. Its text names the
+	// fix.
+	ErrNoMiddleware = errors.New("the request did not go through Manager.Middleware: wrap the handler with Manager.Middleware in place of sessions.LoadAndSave (in a middleware of your own, or a handler test, call Manager.Load in place of sessions.Load) and pass r.Context()")
 
 	// ErrInvalidUserID is wrapped by the errors that [Manager.LoginHook],
 	// [Manager.LogoutUser], [Manager.LogoutUsers], [ValidateUserID] and the

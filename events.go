@@ -2,6 +2,7 @@ package singlesession
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -58,9 +59,34 @@ func (m *Manager) dispatch(ctx context.Context, st *requestState) {
 	}
 }
 
-// emit calls Config.OnEvent, if any. The caller holds no lock.
+// emit calls Config.OnEvent, if any. The caller holds no lock. The change
+// is committed already, so nothing OnEvent does may undo the request's
+// answer: a panic, or a runtime.Goexit (t.FailNow), is logged with the
+// event's kind and the request goes on as if OnEvent had returned. OnEvent
+// runs on a goroutine of its own for that, and emit waits for it.
 func (m *Manager) emit(ctx context.Context, e Event) {
-	if m.onEvent != nil {
+	if m.onEvent == nil {
+		return
+	}
+	done := make(chan any, 1)
+	go func() {
+		returned := false
+		defer func() {
+			if returned {
+				done <- nil
+				return
+			}
+			p := recover()
+			if p == nil {
+				p = "runtime.Goexit"
+			}
+			done <- p
+		}()
 		m.onEvent(ctx, e)
+		returned = true
+	}()
+	if p := <-done; p != nil {
+		m.logger.ErrorContext(ctx, "singlesession: Config.OnEvent panicked; the change it reported stays committed",
+			"kind", string(e.Kind), "user", e.UserID, "panic", fmt.Sprint(p))
 	}
 }

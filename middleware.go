@@ -146,12 +146,19 @@ func (m *Manager) Commit(ctx context.Context) (string, time.Time, error) {
 // Sending that dead token could replace a newer one that another request of
 // the same browser (a login) set meanwhile; not sending it leaves the
 // browser's cookie as it is.
+//
+// It also keeps a request to one response: when a failed load or save made
+// Config.ErrorFunc answer (scs calls it from inside the handler's first
+// write), the handler's own status and body that follow are dropped, so
+// net/http never logs "superfluous response.WriteHeader call".
 type responseGuard struct {
 	http.ResponseWriter
-	m       *Manager
-	st      *requestState
-	ctx     context.Context
-	checked bool
+	m           *Manager
+	st          *requestState
+	ctx         context.Context
+	checked     bool
+	wroteHeader bool // a status went out
+	answered    bool // Config.ErrorFunc wrote the response: drop the handler's
 }
 
 func (g *responseGuard) beforeHeaders() {
@@ -185,14 +192,44 @@ func (g *responseGuard) beforeHeaders() {
 
 // WriteHeader implements http.ResponseWriter.
 func (g *responseGuard) WriteHeader(code int) {
+	if g.answered {
+		return
+	}
 	g.beforeHeaders()
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		g.wroteHeader = true
+	}
 	g.ResponseWriter.WriteHeader(code)
 }
 
 // Write implements http.ResponseWriter.
 func (g *responseGuard) Write(b []byte) (int, error) {
+	if g.answered {
+		return len(b), nil
+	}
 	g.beforeHeaders()
+	g.wroteHeader = true
 	return g.ResponseWriter.Write(b)
+}
+
+// answerWith returns Config.ErrorFunc as scs calls it: when it answers a
+// request through a guard, the guard drops what the handler writes after,
+// and a redirect the handler had set up (its Location header) does not go
+// out with the error.
+func answerWith(errorFunc func(http.ResponseWriter, *http.Request, error)) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		g, ok := w.(*responseGuard)
+		if !ok {
+			errorFunc(w, r, err)
+			return
+		}
+		before := g.wroteHeader
+		if !before {
+			w.Header().Del("Location")
+		}
+		errorFunc(w, r, err)
+		g.answered = !before && g.wroteHeader
+	}
 }
 
 // Unwrap lets http.ResponseController reach the writer underneath.

@@ -2,7 +2,12 @@ package singlesession_test
 
 import (
 	"context"
+	"io"
+	"log"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/alexedwards/scs/v2"
@@ -10,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/testapp"
 )
 
 // Outside the middleware, or with a nil context, the hooks fail clearly and
@@ -53,4 +59,84 @@ func TestStoreErrorsReachErrorFunc(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusInternalServerError, res.StatusCode)
+}
+
+// SPEC 8.8: a request whose save fails gets one response, ErrorFunc's: the
+// handler's redirect that follows is dropped, and net/http logs no
+// "superfluous response.WriteHeader call".
+func TestFailedSaveAnswersOnce(t *testing.T) {
+	for name, f := range map[string]func(http.ResponseWriter, *http.Request, error){
+		"default ErrorFunc": nil,
+		"own ErrorFunc": func(w http.ResponseWriter, r *http.Request, err error) {
+			http.Error(w, "sorry: "+err.Error(), http.StatusServiceUnavailable)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			broken := &failingStore{Store: singlesession.NewMemoryStore(), only: "Login"}
+			broken.fail.Store(true)
+			sessions := scs.New()
+			m, err := singlesession.New(sessions, broken, singlesession.Config{ErrorFunc: f, Logger: quietLogger})
+			require.NoError(t, err)
+			srv := httptest.NewUnstartedServer(m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if err := m.LoginHook(r.Context(), "alice"); err != nil {
+					t.Error(err)
+				}
+				http.Redirect(w, r, "/", http.StatusSeeOther) // the save runs here, and fails
+				io.WriteString(w, "handler's body")
+			})))
+			var serverLog testapp.SyncBuffer
+			srv.Config.ErrorLog = log.New(&serverLog, "", 0)
+			srv.Start()
+			t.Cleanup(srv.Close)
+
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			res, err := client.Post(srv.URL+"/login", "text/plain", nil)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			want := http.StatusInternalServerError
+			if f != nil {
+				want = http.StatusServiceUnavailable
+			}
+			assert.Equal(t, want, res.StatusCode, "ErrorFunc's answer, not the handler's 303")
+			assert.Empty(t, res.Header.Get("Location"))
+			assert.NotContains(t, string(body), "handler's body")
+			srv.Close() // flush the server's log
+			assert.NotContains(t, serverLog.String(), "superfluous", "one response per request")
+		})
+	}
+}
+
+// SPEC 8.12: a handler still wrapped in scs's own LoadAndSave (left over
+// from before the library) fails with an error that names the fix, and so
+// does a handler test that loads the session with sessions.Load.
+func TestLeftoverLoadAndSaveNamesTheFix(t *testing.T) {
+	sessions := scs.New()
+	m, err := singlesession.New(sessions, singlesession.NewMemoryStore(), singlesession.Config{})
+	require.NoError(t, err)
+	var loginErr error
+	h := sessions.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		loginErr = m.LoginHook(r.Context(), "alice")
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/login", nil))
+	require.ErrorIs(t, loginErr, singlesession.ErrNoMiddleware)
+	assert.ErrorContains(t, loginErr, "Manager.Middleware in place of sessions.LoadAndSave")
+
+	ctx, err := sessions.Load(context.Background(), "")
+	require.NoError(t, err)
+	err = m.LoginHook(ctx, "alice")
+	require.ErrorIs(t, err, singlesession.ErrNoMiddleware)
+	assert.ErrorContains(t, err, "Manager.Load in place of sessions.Load")
+
+	// With a cookie, the leftover LoadAndSave's own load fails the same way.
+	var logs testapp.SyncBuffer
+	m2, err := singlesession.New(scs.New(), singlesession.NewMemoryStore(), singlesession.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	leftover := m2.SessionManager().LoadAndSave(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: "session", Value: strings.Repeat("a", 43)})
+	rec := httptest.NewRecorder()
+	leftover.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.Contains(t, logs.String(), "in place of sessions.LoadAndSave")
 }

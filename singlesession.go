@@ -135,7 +135,7 @@ func New(sessions *scs.SessionManager, store Store, cfg Config) (*Manager, error
 		errorFunc = m.defaultErrorFunc
 	}
 	sessions.Store = &scsStore{m: m}
-	sessions.ErrorFunc = errorFunc
+	sessions.ErrorFunc = answerWith(errorFunc)
 	return m, nil
 }
 

@@ -37,6 +37,8 @@ type requestState struct {
 	retired   []string            // tokens LoginHook's renewals held back from deletion
 	renewing  bool                // LoginHook's RenewToken is running
 	logout    *pendingLogout      // LogoutHook's (or EndSession's) Destroy is running
+	leftBy    string              // the user whose live session the application's own Destroy or RenewToken deleted
+	leftID    string              // that session's ID
 	iterated  map[string]struct{} // tokens scs's Iterate handed this request's handlers
 	req       *http.Request       // the request, read by client() when a login or an event needs it
 	clientIP  func(*http.Request) string
@@ -186,6 +188,13 @@ func (st *requestState) beginLogout(keepOthers, quiet bool) {
 		// here and now, though their session is not saved yet: end all of
 		// theirs.
 		st.logout.always = st.login != nil
+		if st.userID == "" && st.leftBy != "" {
+			// The usual scs logout renews the token first, which deleted
+			// the live session this request began with: who signs out is
+			// who was signed in.
+			st.logout.userID, st.logout.always = st.leftBy, true
+			st.logout.previousUser, st.logout.sessionID = st.leftBy, st.leftID
+		}
 	}
 }
 
@@ -295,6 +304,12 @@ func (st *requestState) forDelete(token string) (kind deleteKind, l Logout, canc
 func (st *requestState) deletedOwn(r LogoutResult) *Event {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.logout == nil && st.login == nil && st.linked && r.Deleted > 0 {
+		// The application's own Destroy or RenewToken deleted the live,
+		// signed-in session the request began with (Deleted counts it: a
+		// session that had ended already counts 0, and ends nothing more).
+		st.leftBy, st.leftID = st.userID, st.id()
+	}
 	st.retired, st.login, st.userID, st.loaded, st.sessionID, st.linked, st.stale = nil, nil, "", "", "", false, false
 	l := st.logout
 	if l == nil {

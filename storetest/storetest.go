@@ -61,6 +61,11 @@ func RunBackend(t *testing.T, newBackend func(t *testing.T) Backend) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("the rule this case checks: %s", c.rule)
+				}
+			})
 			b := newBackend(t)
 			if b.Second == nil {
 				b.Second = b.Store
@@ -70,29 +75,37 @@ func RunBackend(t *testing.T, newBackend func(t *testing.T) Backend) {
 	}
 }
 
+// cases are the conformance cases, each with the rule it checks in words
+// (and where SPEC.md states it), which a failure prints.
 var cases = []struct {
 	name string
+	rule string
 	run  func(t *testing.T, b *Backend)
 }{
-	{"LoginEndsOthers", testLoginEndsOthers},
-	{"NeverKeepsOthers", testNeverKeepsOthers},
-	{"LogoutEndsAll", testLogoutEndsAll},
-	{"ReLogin", testReLogin},
-	{"SwitchUser", testSwitchUser},
-	{"NoResurrection", testNoResurrection},
-	{"ConcurrentLoginsTwoInstances", testConcurrentLogins},
-	{"ConcurrentRejectNew", testConcurrentRejectNew},
-	{"LeastRecentlyUsed", testLeastRecentlyUsed},
-	{"Reasons", testReasons},
-	{"EndSession", testEndSession},
-	{"EndOtherSessions", testEndOtherSessions},
-	{"Sessions", testSessions},
-	{"CountSessions", testCountSessions},
-	{"EndManyUsers", testEndManyUsers},
-	{"DeleteExpired", testDeleteExpired},
-	{"Untracked", testUntracked},
-	{"IterateAndAll", testIterateAndAll},
-	{"EveryPairOfChanges", testEveryPairOfChanges},
+	{"LoginEndsOthers", "a login ends the user's other sessions under Always (1.1)", testLoginEndsOthers},
+	{"NeverKeepsOthers", "under Never a login ends no other session (1.2)", testNeverKeepsOthers},
+	{"LogoutEndsAll", "a logout ends every session of the user, even under Never (1.3)", testLogoutEndsAll},
+	{"ReLogin", "signing in again on a signed-in browser works and retires the old token (1.4)", testReLogin},
+	{"SwitchUser", "another user signing in on a browser ends that browser's session of the first, and nothing else of the first (1.5)", testSwitchUser},
+	{"NoResurrection", "an ended session never comes back, not through a request in flight that saves it (1.6)", testNoResurrection},
+	{"ConcurrentLoginsTwoInstances", "concurrent logins on two instances leave exactly as many sessions as the limit allows (1.7, 6.1.2)", testConcurrentLogins},
+	{"ConcurrentRejectNew", "under RejectNew exactly Max of n concurrent logins succeed, and the refused leave nothing (6.1.2)", testConcurrentRejectNew},
+	{"LeastRecentlyUsed", "a login past Max ends the least recently used session (6.1.1)", testLeastRecentlyUsed},
+	{"Reasons", "an ended browser learns why (login, logout, revoked, admin), and nothing for its own logout or an expiry (6.1.6)", testReasons},
+	{"EndSession", "EndSession ends one session of the user's own, never another user's (6.1.5)", testEndSession},
+	{"EndOtherSessions", "EndOtherSessions ends every other session of the user and counts them (6.1.5)", testEndOtherSessions},
+	{"Sessions", "Sessions lists the user's live sessions, most recently used first, by ID, never by token (6.1.5, 8.5)", testSessions},
+	{"SessionsPages", "a session list comes in bounded pages with the user's total and a cursor to the next (8.5)", testSessionsPages},
+	{"CountSessions", "CountSessions counts each user's live sessions (6.1.5)", testCountSessions},
+	{"EndManyUsers", "an operators' sign-out of many users ends every session of each and records ReasonAdmin (1.11, 6.1.6)", testEndManyUsers},
+	{"DeleteExpired", "cleanup leaves no link, index entry or ending of an expired session behind (1.9)", testDeleteExpired},
+	{"Untracked", "sessions linked to no user are never touched by logins, logouts or operators (1.8)", testUntracked},
+	{"IterateAndAll", "scs's Iterate sees every live session and commits updates without creating or signing in one (1.13)", testIterateAndAll},
+	{"EveryPairOfChanges", "every path that changes sessions, racing every other on two instances, leaves the invariants whole and never fails (1.13)", testEveryPairOfChanges},
+	{"EndedSessionEndsNothing", "a request of a session that ended while it ran ends nothing: EndOtherSessions, EndSession and LogoutHook leave the user's newer sessions and record no reason (8.3)", testEndedSessionEndsNothing},
+	{"BigUser", "a user with thousands of sessions signs in, lists a page, ends the others, signs out and is signed out by an operator, all exactly (8.4, 8.5)", testBigUser},
+	{"PanickingOnEvent", "a panicking or exiting OnEvent breaks nothing: the change stays, the response goes out with its cookie, no session is left that no browser holds (8.6)", testPanickingOnEvent},
+	{"RenewTokenThenLogout", "RenewToken before LogoutHook (scs's usual logout) still ends the user's other sessions; and ends nothing if the session had ended (8.7, 8.3)", testRenewTokenThenLogout},
 }
 
 // --- the application and its browsers ---------------------------------------

@@ -48,6 +48,8 @@ import (
 //	POST /end-others   Manager.EndOtherSessions (200 with the count; 404 for ErrSessionNotFound)
 //	POST /iterate      scs's Iterate putting seen=yes in every session (204)
 //	POST /merge        token: scs's MergeSession (204)
+//	POST /slow-then    op, id: as /slow, then op: "logout", "renew-logout", "end-others" or "end-session" (of id)
+//	POST /renew-logout scs's RenewToken, then LogoutHook, as scs's README signs out (204)
 //
 // POST /login and the responses say what went wrong in their body.
 type App struct {
@@ -227,6 +229,28 @@ func (a *App) routes(except map[string]func(*App) http.HandlerFunc) *http.ServeM
 		n, err := a.M.EndOtherSessions(r.Context())
 		notFoundOr(w, err, http.StatusOK, fmt.Sprint(n))
 	})
+	handle("POST /slow-then", func(w http.ResponseWriter, r *http.Request) {
+		a.Entered <- struct{}{}
+		<-a.Release
+		switch r.FormValue("op") {
+		case "logout":
+			if err := a.M.LogoutHook(r.Context()); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		case "renew-logout":
+			a.renewLogout(w, r)
+		case "end-others":
+			n, err := a.M.EndOtherSessions(r.Context())
+			notFoundOr(w, err, http.StatusOK, fmt.Sprint(n))
+		case "end-session":
+			notFoundOr(w, a.M.EndSession(r.Context(), r.FormValue("id")), http.StatusNoContent, "")
+		default:
+			http.Error(w, "unknown op", http.StatusBadRequest)
+		}
+	})
+	handle("POST /renew-logout", a.renewLogout)
 	handle("POST /iterate", func(w http.ResponseWriter, r *http.Request) {
 		err := a.Sessions.Iterate(r.Context(), func(ctx context.Context) error {
 			a.Sessions.Put(ctx, "seen", "yes")
@@ -247,6 +271,20 @@ func (a *App) routes(except map[string]func(*App) http.HandlerFunc) *http.ServeM
 		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
+}
+
+// renewLogout signs out as scs's README does, RenewToken first, then with
+// LogoutHook.
+func (a *App) renewLogout(w http.ResponseWriter, r *http.Request) {
+	if err := a.Sessions.RenewToken(r.Context()); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if err := a.M.LogoutHook(r.Context()); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // notFoundOr answers err: 404 for ErrSessionNotFound, 500 for another
