@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -219,23 +218,6 @@ func TestLastSeenKickedRequestCostsTwoQueries(t *testing.T) {
 	})
 }
 
-// lsSeed signs userID in on n sessions directly in SQL, each with its own
-// login and LastSeen in the past (the most recent first by number).
-func lsSeed(t *testing.T, pool *pgxpool.Pool, userID string, n int) {
-	t.Helper()
-	_, err := pool.Exec(context.Background(), `
-WITH g AS (
-	SELECT i, $1 || '-seed-' || i AS token FROM generate_series(1, $2::int) AS i
-), s AS (
-	INSERT INTO sessions (token, data, expiry)
-	SELECT token, '\x00', now() + interval '1 hour' FROM g
-)
-INSERT INTO singlesession_links (token, user_id, created, last_seen)
-SELECT token, $1, now() - interval '2 hours' - i * interval '1 second', now() - interval '1 hour' - i * interval '1 second' FROM g`,
-		userID, n)
-	require.NoError(t, err)
-}
-
 // A login under Config.Limit costs the same round trips, with the same
 // statements by text, whether it ends 1 session or 1,000, for Max 1 and
 // Max 3: one transaction whose size does not depend on the user's sessions.
@@ -256,7 +238,7 @@ func TestLastSeenLoginCostFlatUnderLimit(t *testing.T) {
 		log.Take()
 		for _, ends := range []int{1, 1000} {
 			user := fmt.Sprintf("max%d-ends%d", max, ends)
-			lsSeed(t, pool, user, ends+max-1)
+			pgtest.Seed(t, pool, user, ends+max-1)
 			tr.Take()
 			b := a.Browser(user)
 			start := time.Now()
@@ -298,8 +280,8 @@ func TestLastSeenRejectNewCostsOneQuery(t *testing.T) {
 		plain.Browser("warm").MustLogin(fmt.Sprint("warm-", i))
 		reject.Browser("warm").MustLogin(fmt.Sprint("warm-", i))
 	}
-	lsSeed(t, pool, "paul", 1)
-	lsSeed(t, pool, "rita", 1)
+	pgtest.Seed(t, pool, "paul", 1)
+	pgtest.Seed(t, pool, "rita", 1)
 	tr.Take()
 
 	p := tr.Cost(t, "login under Limit{Max: 3}", func() { plain.Browser("p").MustLogin("paul") })

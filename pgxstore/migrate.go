@@ -65,15 +65,15 @@ func versionStatements(schema string) versionSQL {
 // path is already migrated; if none exists, Migrate returns an error.
 //
 // The role that migrates needs CREATE on that schema. At run time the
-// application's role needs exactly these privileges, and no others, for
-// every feature (logins, logouts, limits, reasons, session lists, operators'
-// sign-outs, cleanup):
+// application's role needs these privileges, and no others, for every
+// feature (logins, logouts, limits, reasons, session lists, operators'
+// sign-outs, cleanup), with USAGE on the schema; the second line only with a
+// [Directory], the third only for [Directory.Grant] and
+// [Directory.RemoveGrant] (the command line's grant and remove-grant):
 //
 //	GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, singlesession_links, singlesession_endings TO app;
-//	GRANT SELECT ON singlesession_grants TO app; -- with a Directory from NewDirectory
-//
-// and INSERT and DELETE on singlesession_grants too for [Directory.Grant] and
-// [Directory.RemoveGrant] (the command line's grant and remove-grant).
+//	GRANT SELECT ON singlesession_grants TO app;
+//	GRANT INSERT, DELETE ON singlesession_grants TO app;
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if pool == nil {
 		return errors.New("singlesession: pgxstore: migrate: pool is nil")

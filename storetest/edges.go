@@ -72,7 +72,7 @@ const bigUser = 2000
 
 // fill gives user n more sessions, straight through the store (a login
 // under no limit each), and returns their IDs.
-func fill(t *testing.T, s singlesession.Store, user string, n int) []string {
+func fill(t testing.TB, s singlesession.Store, user string, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	expiry := time.Now().Add(time.Hour)

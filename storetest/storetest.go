@@ -46,6 +46,11 @@ type Backend struct {
 	// recorded endings the backend holds, expired ones included, so that the
 	// test of DeleteExpired can check that nothing is left behind.
 	Residue func(t testing.TB) int
+
+	// Seed, when set, gives user n signed-in sessions quickly, straight in
+	// the backend, for the benchmarks of big users. nil means n logins
+	// through the Store.
+	Seed func(t testing.TB, user string, n int)
 }
 
 // Run runs the suite on the stores that newStore returns: each call must

@@ -90,9 +90,20 @@ func DSN(t testing.TB, schema string) string {
 // does not answer a ping within 10s stops t as [Unreachable] does.
 func Pool(t testing.TB, schema string, tracer pgx.QueryTracer) *pgxpool.Pool {
 	t.Helper()
+	return PoolAs(t, "", schema, tracer)
+}
+
+// PoolAs is [Pool] connecting as role ("" for DATABASE_URL's own user), for
+// tests of what a role with given privileges can do (the machine's
+// PostgreSQL trusts local connections).
+func PoolAs(t testing.TB, role, schema string, tracer pgx.QueryTracer) *pgxpool.Pool {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(DatabaseURL())
 	if err != nil {
 		t.Fatalf("DATABASE_URL: %v", err)
+	}
+	if role != "" {
+		cfg.ConnConfig.User = role
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	cfg.ConnConfig.Tracer = tracer

@@ -205,3 +205,21 @@ func Brief(trips []string) string {
 	}
 	return strings.Join(short, " | ")
 }
+
+// Seed gives userID n signed-in sessions straight in the tables, with one
+// statement (100,000 take about a second): logged in two hours ago and last
+// seen an hour ago, a second apart, expiring in an hour.
+func Seed(t testing.TB, pool *pgxpool.Pool, userID string, n int) {
+	t.Helper()
+	_, err := pool.Exec(context.Background(), `
+WITH g AS (
+	SELECT i, $1 || '-seed-' || i AS token FROM generate_series(1, $2::int) AS i
+), s AS (
+	INSERT INTO sessions (token, data, expiry)
+	SELECT token, '\x00', now() + interval '1 hour' FROM g
+)
+INSERT INTO singlesession_links (token, user_id, created, last_seen)
+SELECT token, $1, now() - interval '2 hours' - i * interval '1 second', now() - interval '1 hour' - i * interval '1 second' FROM g`,
+		userID, n)
+	require.NoError(t, err)
+}
