@@ -90,6 +90,9 @@ func (a *scsStore) CommitCtx(ctx context.Context, token string, data []byte, exp
 		return err
 	}
 	kind, login, retired, touch := st.forCommit(token)
+	if kind == commitLoaded && st.isReadOnly() {
+		return nil // a watch writes nothing: not even scs's IdleTimeout save
+	}
 	switch kind {
 	case commitLogin:
 		return a.commitLogin(ctx, st, login, retired, token, data, expiry)

@@ -26,6 +26,11 @@ const (
 	// ReasonAdmin: an operator signed the user out ([Admin.Run],
 	// [Manager.LogoutUser], [Manager.LogoutUsers], the command line).
 	ReasonAdmin Reason = "admin"
+
+	// ReasonExpired: the session expired. Only [Manager.SessionContext] and
+	// [Manager.WatchHandler] report it; [Manager.Ended] says nothing for an
+	// expired session.
+	ReasonExpired Reason = "expired"
 )
 
 // Ending says why and when a browser's session ended.

@@ -66,6 +66,11 @@ var (
 	// [PermLogoutAll] (and, for pgxstore's grants, its GrantAdmin).
 	ErrUnknownPermission = errors.New("unknown permission")
 
+	// ErrSessionEnded is wrapped by the cause of the context that
+	// [Manager.SessionContext] returns when the request's session ends
+	// (always through an [*EndedError], which says why).
+	ErrSessionEnded = errors.New("session ended")
+
 	// ErrInvalidCursor is wrapped by the errors that [Manager.SessionsPage]
 	// and [Manager.UserSessionsPage] return for a cursor that is not the
 	// Next of a page they returned.
@@ -94,3 +99,25 @@ func wrapTo(err *error, what string) {
 		*err = wrap(what, *err)
 	}
 }
+
+// EndedError is the cause of the context that [Manager.SessionContext]
+// returns, once the request's session has ended: Ending says why (a
+// Reason of "" when the browser signed itself out, [ReasonExpired] when it
+// expired). It unwraps to [ErrSessionEnded]:
+//
+//	var ended *singlesession.EndedError
+//	if errors.As(context.Cause(ctx), &ended) { ... ended.Ending.Reason ... }
+type EndedError struct {
+	Ending Ending
+}
+
+// Error says that the session ended, and why.
+func (e *EndedError) Error() string {
+	if e.Ending.Reason == "" {
+		return ErrSessionEnded.Error()
+	}
+	return ErrSessionEnded.Error() + ": " + string(e.Ending.Reason)
+}
+
+// Unwrap returns [ErrSessionEnded].
+func (e *EndedError) Unwrap() error { return ErrSessionEnded }

@@ -34,3 +34,24 @@ func (s *MemoryStore) HasRow(token string) bool {
 	_, ok := s.sessions[token]
 	return ok
 }
+
+// Watches returns how many SessionContexts m holds.
+func (m *Manager) Watches() int {
+	m.hub.mu.Lock()
+	defer m.hub.mu.Unlock()
+	return m.hub.n
+}
+
+// Listening reports whether m's hub runs its listener.
+func (m *Manager) Listening() bool {
+	m.hub.mu.Lock()
+	defer m.hub.mu.Unlock()
+	return m.hub.stop != nil
+}
+
+// SetPingInterval sets WatchHandler's ping interval for a test.
+func SetPingInterval(d time.Duration) (restore func()) {
+	old := pingInterval
+	pingInterval = d
+	return func() { pingInterval = old }
+}

@@ -17,10 +17,11 @@ type (
 )
 
 var (
-	forEachStore = pgtest.ForEachStore
-	migratedPool = pgtest.MigratedPool
-	tracedPool   = pgtest.TracedPool
-	lockWaiters  = pgtest.LockWaiters
+	forEachStore       = pgtest.ForEachStore
+	forEachTracedStore = pgtest.ForEachTracedStore
+	migratedPool       = pgtest.MigratedPool
+	tracedPool         = pgtest.TracedPool
+	lockWaiters        = pgtest.LockWaiters
 )
 
 // testSchema creates a schema of its own for t, dropped when t ends.

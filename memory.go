@@ -12,17 +12,21 @@ import (
 )
 
 // MemoryStore is a [Store] in process memory, with the same rules as the
-// stores of PostgreSQL and Redis. It suits demos, tests of applications and single-instance
+// stores of PostgreSQL and Redis. It is an [IterableStore], a
+// [CleanupStore] and a [NotifyingStore] (whose notices reach the Listens of
+// this process, the only one that shares it). It suits demos, tests of applications and single-instance
 // programs; its sessions are lost when the process exits. A zero MemoryStore
 // is not usable: create one with [NewMemoryStore]. It is safe for concurrent
 // use; one lock serialises every operation, which is the user lock of the
 // [Store] contract.
 type MemoryStore struct {
-	mu       sync.Mutex
-	sessions map[string]memorySession
-	byUser   map[string]map[string]struct{} // user → tokens linked to it
-	endings  map[string]memoryEnding        // endingKey(token) → why it ended
-	now      func() time.Time               // the clock; tests may set it
+	mu        sync.Mutex
+	sessions  map[string]memorySession
+	byUser    map[string]map[string]struct{} // user → tokens linked to it
+	endings   map[string]memoryEnding        // endingKey(token) → why it ended
+	now       func() time.Time               // the clock; tests may set it
+	pending   []Notice                       // the notices of the operation that runs
+	listeners map[*memoryListener]struct{}   // the running Listens
 }
 
 type memorySession struct {
@@ -95,6 +99,7 @@ func (s *MemoryStore) Update(_ context.Context, u Update) (bool, error) {
 		return false, nil
 	}
 	sess.data, sess.expiry = slices.Clone(u.Data), u.Expiry
+	sess.info.Expiry = u.Expiry
 	if u.Touch && sess.userID != "" {
 		sess.info.LastSeen = s.now()
 	}
@@ -117,6 +122,7 @@ func (s *MemoryStore) Touch(_ context.Context, token string) error {
 func (s *MemoryStore) Login(_ context.Context, l Login) (LoginResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.publish()
 	if _, ok := s.sessions[l.Token]; ok {
 		return LoginResult{}, fmt.Errorf("singlesession: login of %q: token already exists", l.UserID)
 	}
@@ -138,7 +144,7 @@ func (s *MemoryStore) Login(_ context.Context, l Login) (LoginResult, error) {
 		return LoginResult{}, fmt.Errorf("singlesession: login of %q: %w (limit %d)", l.UserID, ErrTooManySessions, l.Limit.Max)
 	}
 	for _, t := range l.Replaces {
-		s.delete(t)
+		s.endOwn(t, now)
 	}
 	for _, t := range expired {
 		s.delete(t)
@@ -176,6 +182,7 @@ func (s *MemoryStore) Login(_ context.Context, l Login) (LoginResult, error) {
 func (s *MemoryStore) Logout(_ context.Context, l Logout) (LogoutResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.publish()
 	now := s.now()
 	res := LogoutResult{At: now}
 	wasUsers := l.Always
@@ -183,7 +190,7 @@ func (s *MemoryStore) Logout(_ context.Context, l Logout) (LogoutResult, error) 
 		if _, ok := s.sessions[t]; !ok {
 			continue
 		}
-		if u := s.delete(t); l.UserID != "" && u == l.UserID {
+		if u := s.endOwn(t, now); l.UserID != "" && u == l.UserID {
 			wasUsers = true
 		}
 		res.Deleted++
@@ -203,6 +210,7 @@ func (s *MemoryStore) Logout(_ context.Context, l Logout) (LogoutResult, error) 
 func (s *MemoryStore) EndUsers(_ context.Context, e EndUsers) (EndUsersResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.publish()
 	now := s.now()
 	res := EndUsersResult{Ended: map[string]int{}, At: now}
 	for _, u := range e.UserIDs {
@@ -219,6 +227,7 @@ func (s *MemoryStore) EndUsers(_ context.Context, e EndUsers) (EndUsersResult, e
 func (s *MemoryStore) EndSessions(_ context.Context, e EndSessions) (EndSessionsResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.publish()
 	now := s.now()
 	res := EndSessionsResult{At: now}
 	if e.By != "" {
@@ -334,7 +343,22 @@ func (s *MemoryStore) end(token string, reason Reason, now time.Time, userAgent 
 	if live && reason != "" {
 		s.endings[memoryEndingKey(token)] = memoryEnding{Ending: Ending{Reason: reason, At: now, UserAgent: userAgent}, expiry: sess.expiry}
 	}
+	if live {
+		s.notice(sess.userID, sess.info.ID, Ending{Reason: reason, At: now, UserAgent: userAgent})
+	}
 	return live
+}
+
+// endOwn deletes a session of the browser that asks (its logout, its
+// previous token at a login): no reason is recorded, and its watches hear
+// an ending without one. It returns the user the session was linked to.
+// s.mu must be held.
+func (s *MemoryStore) endOwn(token string, now time.Time) string {
+	sess, ok := s.sessions[token]
+	if ok && sess.userID != "" && now.Before(sess.expiry) {
+		s.notice(sess.userID, sess.info.ID, Ending{At: now})
+	}
+	return s.delete(token)
 }
 
 // delete removes a session and its link, and returns the user it was linked
@@ -359,4 +383,83 @@ func (s *MemoryStore) validate() error {
 		return errors.New("MemoryStore is not initialised: create it with NewMemoryStore()")
 	}
 	return nil
+}
+
+// notice adds the end of the session id of userID to the notices of the
+// operation that runs. s.mu must be held.
+func (s *MemoryStore) notice(userID, id string, e Ending) {
+	if userID == "" || len(s.listeners) == 0 {
+		return
+	}
+	if n := len(s.pending); n > 0 && s.pending[n-1].UserID == userID && s.pending[n-1].Ending == e {
+		s.pending[n-1].IDs = append(s.pending[n-1].IDs, id)
+		return
+	}
+	s.pending = append(s.pending, Notice{UserID: userID, IDs: []string{id}, Ending: e})
+}
+
+// publish hands the operation's notices to every Listen, in order, as the
+// operation ends. s.mu must be held.
+func (s *MemoryStore) publish() {
+	if len(s.pending) == 0 {
+		return
+	}
+	for l := range s.listeners {
+		l.push(s.pending)
+	}
+	s.pending = nil
+}
+
+// memoryListener is one Listen: its queue of notices, which it delivers on
+// its own goroutine, so that the store never waits for a listener.
+type memoryListener struct {
+	mu    sync.Mutex
+	queue []Notice
+	wake  chan struct{}
+}
+
+func (l *memoryListener) push(notices []Notice) {
+	l.mu.Lock()
+	l.queue = append(l.queue, notices...)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *memoryListener) take() []Notice {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	q := l.queue
+	l.queue = nil
+	return q
+}
+
+// Listen implements [NotifyingStore]: the notices of this store, which only
+// this process shares.
+func (s *MemoryStore) Listen(ctx context.Context, ready func(), notify func(Notice)) error {
+	l := &memoryListener{wake: make(chan struct{}, 1)}
+	s.mu.Lock()
+	if s.listeners == nil {
+		s.listeners = map[*memoryListener]struct{}{}
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	ready()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.wake:
+			for _, n := range l.take() {
+				notify(n)
+			}
+		}
+	}
 }

@@ -14,3 +14,10 @@ func BenchmarkMemoryStoreLogin(b *testing.B) {
 		return storetest.Backend{Store: singlesession.NewMemoryStore()}
 	})
 }
+
+// How soon a watch learns that its session ended, on the memory store.
+func BenchmarkMemoryStoreEndingDelay(b *testing.B) {
+	storetest.BenchmarkEndingDelay(b, func(*testing.B) storetest.Backend {
+		return storetest.Backend{Store: singlesession.NewMemoryStore()}
+	})
+}

@@ -37,7 +37,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		st := &requestState{req: r, clientIP: m.clientIP}
+		st := &requestState{req: r, clientIP: m.clientIP, loadedAt: time.Now()}
 		ctx := context.WithValue(r.Context(), stateKey{m}, st)
 		guard := &responseGuard{ResponseWriter: w, m: m, st: st, ctx: ctx}
 		loadAndSave.ServeHTTP(guard, r.WithContext(ctx))
@@ -95,7 +95,7 @@ func (m *Manager) Load(ctx context.Context, token string) (context.Context, erro
 	if m.state(ctx) != nil {
 		return nil, errors.New("singlesession: load: the session of this context is already loaded (by Manager.Middleware or Manager.Load)")
 	}
-	st := &requestState{}
+	st := &requestState{loadedAt: time.Now()}
 	ctx, err := m.sessions.Load(context.WithValue(ctx, stateKey{m}, st), token)
 	if err != nil {
 		return nil, wrap("load", err)
@@ -142,7 +142,8 @@ func (m *Manager) Commit(ctx context.Context) (string, time.Time, error) {
 // responseGuard does what must happen after scs's save and before the
 // response headers go out: it refreshes a stale LastSeen that no save
 // carried, dispatches the request's events, and removes scs's session cookie
-// from a response whose save was dropped because the session had ended.
+// from a response whose save was dropped because the session had ended, or
+// that is a watch (which writes nothing, its cookie included).
 // Sending that dead token could replace a newer one that another request of
 // the same browser (a login) set meanwhile; not sending it leaves the
 // browser's cookie as it is.
@@ -173,7 +174,7 @@ func (g *responseGuard) beforeHeaders() {
 		}
 	}
 	g.m.dispatch(g.ctx, g.st)
-	if !g.st.wasDropped() {
+	if !g.st.wasDropped() && !g.st.isReadOnly() {
 		return
 	}
 	h := g.Header()

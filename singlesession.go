@@ -89,6 +89,7 @@ type Manager struct {
 	pageSize   int
 	onEvent    func(ctx context.Context, e Event)
 	logger     *slog.Logger
+	hub        *hub // the watches of SessionContext
 }
 
 // New returns a Manager that keeps the sessions of sessions in store. It sets
@@ -121,6 +122,7 @@ func New(sessions *scs.SessionManager, store Store, cfg Config) (*Manager, error
 	if m.logger == nil {
 		m.logger = slog.Default()
 	}
+	m.hub = &hub{m: m}
 	if m.clientIP == nil {
 		m.clientIP = defaultClientIP
 	}

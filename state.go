@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // stateKey is the context key of a request's state; each Manager has its own.
@@ -31,6 +32,9 @@ type requestState struct {
 	sessionID string              // its ID, once id() has computed it
 	userID    string              // the user the session is signed in as
 	stale     bool                // the loaded session's LastSeen is old: refresh it once
+	expiry    time.Time           // the loaded session's expiry in the store
+	loadedAt  time.Time           // when the load began (the process's clock), for watchers
+	readOnly  bool                // a watch: the request writes nothing (no save, no refresh, no cookie)
 	ending    *Ending             // why the cookie's session ended, when the load found a reason
 	dropped   bool                // the save found the session ended and dropped the write
 	login     *pendingLogin       // set by LoginHook until the save applies it
@@ -95,7 +99,31 @@ func (st *requestState) noteLoad(token string, f FindResult) {
 		st.ending = f.Ending
 		return
 	}
-	st.loaded, st.userID, st.stale, st.linked = token, f.UserID, f.Stale, f.UserID != ""
+	st.loaded, st.userID, st.stale, st.linked, st.expiry = token, f.UserID, f.Stale, f.UserID != "", f.Expiry
+}
+
+// watched returns what a watch of the request's session needs, and marks
+// the request read-only: it saves nothing, refreshes nothing and sets no
+// cookie. ok is false when no signed-in session was loaded; ending is why
+// the cookie's session ended, when the load found a reason.
+func (st *requestState) watched() (w watchedSession, ending *Ending, ok bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.readOnly = true
+	if st.login != nil || !st.linked || st.loaded == "" {
+		if st.login == nil && st.loaded == "" {
+			ending = st.ending
+		}
+		return watchedSession{}, ending, false
+	}
+	return watchedSession{userID: st.userID, token: st.loaded, id: st.id(), expiry: st.expiry, loadedAt: st.loadedAt}, nil, true
+}
+
+// isReadOnly reports whether the request is a watch, which writes nothing.
+func (st *requestState) isReadOnly() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.readOnly
 }
 
 // user returns the user the session is signed in as.
@@ -364,7 +392,7 @@ func (st *requestState) loginPending() bool {
 func (st *requestState) toTouch() string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if !st.stale || st.loaded == "" || st.dropped || st.login != nil || st.logout != nil {
+	if !st.stale || st.loaded == "" || st.dropped || st.readOnly || st.login != nil || st.logout != nil {
 		return ""
 	}
 	st.stale = false

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -86,5 +87,17 @@ func BenchmarkLogin(b *testing.B) {
 	storetest.BenchmarkLogin(b, func(b *testing.B) storetest.Backend {
 		pool := migratedPool(b)
 		return storetest.Backend{Store: pgxstore.New(pool), Seed: func(t testing.TB, user string, n int) { pgtest.Seed(t, pool, user, n) }}
+	})
+}
+
+// How soon a watch on one instance learns that an operator's sign-out on
+// another ended its session (LISTEN/NOTIFY).
+func BenchmarkEndingDelay(b *testing.B) {
+	storetest.BenchmarkEndingDelay(b, func(b *testing.B) storetest.Backend {
+		pool := migratedPool(b)
+		second, err := pgxpool.NewWithConfig(context.Background(), pool.Config())
+		require.NoError(b, err)
+		b.Cleanup(second.Close)
+		return storetest.Backend{Store: pgxstore.New(pool), Second: pgxstore.New(second)}
 	})
 }

@@ -1,6 +1,9 @@
 package pgxstore_test
 
 import (
+	"io"
+	"log/slog"
+
 	"github.com/go-singlesession/singlesession/internal/pgtest"
 	"github.com/go-singlesession/singlesession/internal/testapp"
 )
@@ -23,3 +26,6 @@ var (
 	tracedPool         = pgtest.TracedPool
 	normalSQL          = pgtest.NormalSQL
 )
+
+// quietLogger discards what the Managers of these tests log.
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

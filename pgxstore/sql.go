@@ -8,6 +8,30 @@ const (
 	keyClose = `, 'UTF8')), 'base64')`
 )
 
+// notifyOpen + rows + notifyClose is a CTE named notified that sends, with
+// pg_notify on the store's channel (see sqlChannel), a notice of the ended
+// sessions that the query rows returns (columns user_id, id, reason,
+// user_agent, at): one JSON notice per user and reason, of at most 200 IDs
+// (PostgreSQL refuses payloads of 8000 bytes and more). A statement must
+// reference notified for it to run; the notices go out when its transaction
+// commits, and never when it rolls back.
+const (
+	notifyOpen = `notified AS (
+	SELECT pg_notify('singlesession_' || substr(md5(current_schema()), 1, 16),
+		json_build_object('u', user_id, 'i', json_agg(id ORDER BY id), 'r', reason,
+			'a', (extract(epoch FROM at) * 1000000)::bigint, 'ua', user_agent)::text)
+	FROM (SELECT r.*, (row_number() OVER (PARTITION BY user_id, reason ORDER BY id) - 1) / 200 AS chunk FROM (
+`
+	notifyClose = `
+	) r) c
+	GROUP BY user_id, reason, user_agent, at, chunk
+)`
+
+	// sqlChannel is the channel of the store's notices: one per schema, so
+	// that two stores on one server do not hear each other's.
+	sqlChannel = `SELECT 'singlesession_' || substr(md5(current_schema()), 1, 16)`
+)
+
 const (
 	// sqlFind reads the session and its link in one query: the whole load of
 	// a live session, barely dearer than scs's own. Only when it finds no
@@ -97,27 +121,31 @@ SELECT count(*) FROM u`
 ), verdict AS MATERIALIZED (
 	SELECT NOT ($7 AND $6 > 0 AND count(*) >= $6) AS ok FROM ranked
 ), doomed AS (
-	SELECT token, true AS kicked FROM ranked WHERE $6 > 0 AND n >= $6
+	SELECT token, 'k' AS kind FROM ranked WHERE $6 > 0 AND n >= $6
 	UNION ALL
-	SELECT token, false FROM others WHERE NOT live
+	SELECT token, 'x' FROM others WHERE NOT live
 	UNION ALL
-	SELECT DISTINCT unnest($5::text[]), false
+	SELECT DISTINCT unnest($5::text[]), 'r'
 ), ended AS (
 	DELETE FROM sessions s USING doomed d
 	WHERE s.token = d.token AND (SELECT ok FROM verdict)
-	RETURNING s.token, s.expiry, d.kicked
+	RETURNING s.token, s.expiry, d.kind
 ), reasons AS (
 	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
 	SELECT ` + keyOpen + `token` + keyClose + `, 'login', t.now, $9, expiry
-	FROM ended, t WHERE kicked
+	FROM ended, t WHERE kind = 'k'
 	ON CONFLICT (key) DO NOTHING
-), added AS (
+), ` + notifyOpen + `SELECT l.user_id, l.id, CASE e.kind WHEN 'k' THEN 'login' ELSE '' END AS reason,
+		CASE e.kind WHEN 'k' THEN $9 ELSE '' END AS user_agent, t.now AS at
+	FROM ended e JOIN singlesession_links l ON l.token = e.token, t
+	WHERE e.kind <> 'x' AND e.expiry > t.now` + notifyClose + `, added AS (
 	INSERT INTO sessions (token, data, expiry) SELECT $2, $3, $4 FROM verdict WHERE ok
 ), linked AS (
 	INSERT INTO singlesession_links (token, user_id, ip, user_agent, created, last_seen)
 	SELECT $2, $1, $8, $9, t.now, t.now FROM t, verdict WHERE ok
 )
-SELECT (SELECT ok FROM verdict), (SELECT count(*) FROM ended WHERE kicked), (SELECT now FROM t)`
+SELECT (SELECT ok FROM verdict), (SELECT count(*) FROM ended WHERE kind = 'k'), (SELECT now FROM t)
+FROM (SELECT count(*) FROM notified) n`
 
 	// sqlLogout ends the user's other sessions only if this browser's
 	// session was still there, linked to the user, when it was deleted
@@ -129,23 +157,34 @@ SELECT (SELECT ok FROM verdict), (SELECT count(*) FROM ended WHERE kicked), (SEL
 	sqlLogout = `WITH t AS MATERIALIZED (
 	SELECT clock_timestamp() AS now
 ), current AS (
-	DELETE FROM sessions WHERE token = ANY($2::text[]) RETURNING token
+	DELETE FROM sessions WHERE token = ANY($2::text[]) RETURNING token, expiry
 ), others AS (
 	DELETE FROM sessions s USING singlesession_links l
 	WHERE l.token = s.token AND l.user_id = $1 AND s.token <> ALL($2::text[])
 	  AND ($3 OR EXISTS (SELECT 1 FROM current JOIN singlesession_links cl ON cl.token = current.token WHERE cl.user_id = $1))
-	RETURNING s.token, s.expiry
+	RETURNING s.token, s.expiry, l.id
 ), reasons AS (
 	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
 	SELECT ` + keyOpen + `token` + keyClose + `, 'logout', t.now, $4, expiry
 	FROM others, t WHERE expiry > t.now
 	ON CONFLICT (key) DO NOTHING
-)
+), ` + notifyOpen + `SELECT cl.user_id, cl.id, '' AS reason, '' AS user_agent, t.now AS at
+	FROM current c JOIN singlesession_links cl ON cl.token = c.token, t WHERE c.expiry > t.now
+	UNION ALL
+	SELECT $1, id, 'logout', $4, t.now FROM others, t WHERE expiry > t.now` + notifyClose + `
 SELECT (SELECT count(*) FROM current) + (SELECT count(*) FROM others),
-	(SELECT count(*) FROM others, t WHERE expiry > t.now), (SELECT now FROM t)`
+	(SELECT count(*) FROM others, t WHERE expiry > t.now), (SELECT now FROM t)
+FROM (SELECT count(*) FROM notified) n`
 
-	sqlDeleteTokens = `WITH d AS (DELETE FROM sessions WHERE token = ANY($1::text[]) RETURNING 1)
-SELECT count(*), clock_timestamp() FROM d`
+	// sqlDeleteTokens deletes a browser's sessions, and notifies their
+	// watchers (without a reason) of the live, linked ones.
+	sqlDeleteTokens = `WITH t AS MATERIALIZED (
+	SELECT clock_timestamp() AS now
+), d AS (
+	DELETE FROM sessions WHERE token = ANY($1::text[]) RETURNING token, expiry
+), ` + notifyOpen + `SELECT l.user_id, l.id, '' AS reason, '' AS user_agent, t.now AS at
+	FROM d JOIN singlesession_links l ON l.token = d.token, t WHERE d.expiry > t.now` + notifyClose + `
+SELECT (SELECT count(*) FROM d), (SELECT now FROM t) FROM (SELECT count(*) FROM notified) n`
 
 	// sqlEndUsers takes each ended session's user from the link it deleted by,
 	// so counting needs no second look at the link table.
@@ -156,14 +195,14 @@ SELECT count(*), clock_timestamp() FROM d`
 ), ended AS (
 	DELETE FROM sessions s USING singlesession_links l
 	WHERE l.token = s.token AND l.user_id = ANY($1::text[])
-	RETURNING l.user_id, s.token, s.expiry
+	RETURNING l.user_id, l.id, s.token, s.expiry
 ), reasons AS (
 	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
 	SELECT ` + keyOpen + `token` + keyClose + `, $2, t.now, $3, expiry
 	FROM ended, t WHERE $2 <> '' AND expiry > t.now
 	ON CONFLICT (key) DO NOTHING
-)
-SELECT user_id, count(*), min(t.now) FROM ended, t WHERE expiry > t.now GROUP BY user_id`
+), ` + notifyOpen + `SELECT user_id, id, $2::text AS reason, $3::text AS user_agent, t.now AS at FROM ended, t WHERE expiry > t.now` + notifyClose + `
+SELECT user_id, count(*), min(t.now) FROM ended, t, (SELECT count(*) FROM notified) n WHERE expiry > t.now GROUP BY user_id`
 
 	// sqlEndSessions ends the sessions of one user with the IDs $2, or, when
 	// $2 is NULL, every one but the token $3. When $3 is not '' (a session
@@ -181,14 +220,15 @@ SELECT user_id, count(*), min(t.now) FROM ended, t WHERE expiry > t.now GROUP BY
 	DELETE FROM sessions s USING singlesession_links l
 	WHERE l.token = s.token AND l.user_id = $1 AND (SELECT ok FROM by)
 	  AND CASE WHEN $2::text[] IS NULL THEN s.token <> $3 ELSE l.id = ANY($2::text[]) END
-	RETURNING s.token, s.expiry
+	RETURNING s.token, s.expiry, l.id
 ), reasons AS (
 	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
 	SELECT ` + keyOpen + `token` + keyClose + `, $4, t.now, $5, expiry
 	FROM ended, t WHERE $4 <> '' AND expiry > t.now
 	ON CONFLICT (key) DO NOTHING
-)
-SELECT (SELECT ok FROM by), (SELECT count(*) FROM ended, t WHERE expiry > t.now), (SELECT now FROM t)`
+), ` + notifyOpen + `SELECT $1::text AS user_id, id, $4::text AS reason, $5::text AS user_agent, t.now AS at FROM ended, t WHERE expiry > t.now` + notifyClose + `
+SELECT (SELECT ok FROM by), (SELECT count(*) FROM ended, t WHERE expiry > t.now), (SELECT now FROM t)
+FROM (SELECT count(*) FROM notified) n`
 
 	sqlAll = `SELECT token, data FROM sessions WHERE now() < expiry`
 

@@ -3,9 +3,11 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/go-singlesession/singlesession"
 )
 
@@ -45,4 +47,69 @@ func BenchmarkLogin(b *testing.B, newBackend func(b *testing.B) Backend) {
 			}
 		})
 	}
+}
+
+// BenchmarkEndingDelay measures how long after an operator's sign-out on
+// one instance returns a SessionContext of the signed-out session on
+// another instance is cancelled (SPEC 10: within a second), and reports
+// the median and 99th percentile of the delays as p50-ms and p99-ms.
+// Backend.Second is the other instance.
+func BenchmarkEndingDelay(b *testing.B, newBackend func(b *testing.B) Backend) {
+	be := newBackend(b)
+	if be.Second == nil {
+		be.Second = be.Store
+	}
+	watching, err := singlesession.New(scs.New(), be.Store, singlesession.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	acting, err := singlesession.New(scs.New(), be.Second, singlesession.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	// A watch that stays, so that the listener runs throughout, as in an
+	// application with open pages.
+	_, stop := watchSession(b, watching, "bench-keeper")
+	defer stop()
+	var delays []time.Duration
+	for i := 0; b.Loop(); i++ {
+		user := fmt.Sprint("bench-user-", i)
+		w, cancel := watchSession(b, watching, user)
+		start := time.Now()
+		if _, err := acting.LogoutUsers(ctx, []string{user}); err != nil {
+			b.Fatal(err)
+		}
+		select {
+		case <-w.Done():
+			delays = append(delays, time.Since(start))
+		case <-time.After(10 * time.Second):
+			b.Fatalf("the watch of %s was not cancelled within 10 s", user)
+		}
+		cancel()
+	}
+	slices.Sort(delays)
+	b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// watchSession signs user in on a new session of m, loads it as a request
+// would and returns its SessionContext.
+func watchSession(b *testing.B, m *singlesession.Manager, user string) (context.Context, context.CancelFunc) {
+	ctx, err := m.Load(context.Background(), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := m.LoginHook(ctx, user); err != nil {
+		b.Fatal(err)
+	}
+	token, _, err := m.Commit(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req, err := m.Load(context.Background(), token)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m.SessionContext(req)
 }

@@ -110,6 +110,8 @@ var cases = []struct {
 	{"EndedSessionEndsNothing", "a request of a session that ended while it ran ends nothing: EndOtherSessions, EndSession and LogoutHook leave the user's newer sessions and record no reason (8.3)", testEndedSessionEndsNothing},
 	{"BigUser", "a user with thousands of sessions signs in, lists a page, ends the others, signs out and is signed out by an operator, all exactly (8.4, 8.5)", testBigUser},
 	{"PanickingOnEvent", "a panicking or exiting OnEvent breaks nothing: the change stays, the response goes out with its cookie, no session is left that no browser holds (8.6)", testPanickingOnEvent},
+	{"LiveEndings", "every way a session ends (a login elsewhere, a limit, a logout elsewhere, its own logout in another tab, a re-login, an operator, EndSession, EndOtherSessions) cancels its SessionContext on another instance within a second, with the reason (10)", testLiveEndings},
+	{"LiveExpiry", "a session's expiry cancels its SessionContext at the expiry, which slides with IdleTimeout (10)", testLiveExpiry},
 	{"RenewTokenThenLogout", "RenewToken before LogoutHook (scs's usual logout) still ends the user's other sessions; and ends nothing if the session had ended (8.7, 8.3)", testRenewTokenThenLogout},
 }
 

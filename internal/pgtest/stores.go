@@ -76,6 +76,20 @@ func eachStore(t *testing.T, traced bool, f func(t *testing.T, e *Env)) {
 	})
 }
 
+// Second returns another instance of the store over the same data: over
+// PostgreSQL a store on a pool of its own, as a second application
+// instance has; the memory store itself.
+func (e *Env) Second(t testing.TB) singlesession.Store {
+	t.Helper()
+	if e.Pool == nil {
+		return e.Store
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), e.Pool.Config())
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pgxstore.New(pool)
+}
+
 // SessionsOf returns how many unexpired sessions are linked to userID.
 func (e *Env) SessionsOf(t testing.TB, userID string) int {
 	t.Helper()

@@ -6,6 +6,7 @@
 package testapp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -50,6 +51,9 @@ import (
 //	POST /merge        token: scs's MergeSession (204)
 //	POST /slow-then    op, id: as /slow, then op: "logout", "renew-logout", "end-others" or "end-session" (of id)
 //	POST /renew-logout scs's RenewToken, then LogoutHook, as scs's README signs out (204)
+//	GET  /watch        Manager.SessionContext: "watching" at once, then, when the context
+//	                   ends, "ended <reason> <user agent>" or "cause <error>"
+//	GET  /events       Manager.WatchHandler
 //
 // POST /login and the responses say what went wrong in their body.
 type App struct {
@@ -251,6 +255,20 @@ func (a *App) routes(except map[string]func(*App) http.HandlerFunc) *http.ServeM
 		}
 	})
 	handle("POST /renew-logout", a.renewLogout)
+	handle("GET /watch", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := a.M.SessionContext(r.Context())
+		defer cancel()
+		io.WriteString(w, "watching\n")
+		http.NewResponseController(w).Flush()
+		<-ctx.Done()
+		var ended *singlesession.EndedError
+		if errors.As(context.Cause(ctx), &ended) {
+			fmt.Fprintf(w, "ended %s %s\n", ended.Ending.Reason, ended.Ending.UserAgent)
+			return
+		}
+		fmt.Fprintf(w, "cause %v\n", context.Cause(ctx))
+	})
+	handle("GET /events", a.M.WatchHandler().ServeHTTP)
 	handle("POST /iterate", func(w http.ResponseWriter, r *http.Request) {
 		err := a.Sessions.Iterate(r.Context(), func(ctx context.Context) error {
 			a.Sessions.Put(ctx, "seen", "yes")
@@ -593,4 +611,71 @@ func OneEvent(t testing.TB, events []singlesession.Event, kind singlesession.Eve
 	require.Len(t, events, 1, "exactly one event: %+v", events)
 	require.Equal(t, kind, events[0].Kind, "%+v", events[0])
 	return events[0]
+}
+
+// Stream is a streaming response, read line by line as it comes.
+type Stream struct {
+	Response *http.Response
+	lines    chan Line
+	cancel   context.CancelFunc
+}
+
+// Line is one line of a Stream and when it arrived.
+type Line struct {
+	Text string
+	At   time.Time
+}
+
+// Open sends GET path and returns the response as a Stream once its
+// headers arrived; the test closes it when it ends.
+func (b *Browser) Open(path string) *Stream {
+	b.T.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", b.App.Srv.URL+path, nil)
+	require.NoError(b.T, err)
+	req.Header.Set("User-Agent", "testapp/"+b.Name)
+	for k, v := range b.Header {
+		req.Header[k] = v
+	}
+	c := *b.Client
+	c.Timeout = 0 // a stream may stay open for long
+	res, err := c.Do(req)
+	require.NoError(b.T, err)
+	s := &Stream{Response: res, lines: make(chan Line, 64), cancel: cancel}
+	go func() {
+		defer close(s.lines)
+		defer res.Body.Close()
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			s.lines <- Line{Text: sc.Text(), At: time.Now()}
+		}
+	}()
+	b.T.Cleanup(s.Close)
+	return s
+}
+
+// Next returns the next line, or ok false when the stream ended or timeout
+// passed first.
+func (s *Stream) Next(timeout time.Duration) (l Line, ok bool) {
+	select {
+	case l, ok = <-s.lines:
+		return l, ok
+	case <-time.After(timeout):
+		return Line{}, false
+	}
+}
+
+// Close ends the request.
+func (s *Stream) Close() { s.cancel() }
+
+// Watch opens GET /watch (Manager.SessionContext) and waits for its first
+// line, "watching".
+func (b *Browser) Watch() *Stream {
+	b.T.Helper()
+	s := b.Open("/watch")
+	require.Equal(b.T, http.StatusOK, s.Response.StatusCode)
+	l, ok := s.Next(5 * time.Second)
+	require.True(b.T, ok, "the watch starts")
+	require.Equal(b.T, "watching", l.Text)
+	return s
 }

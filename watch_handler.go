@@ -1,0 +1,89 @@
+package singlesession
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+)
+
+// pingInterval is how often WatchHandler writes a comment line, so that
+// proxies and browsers keep an idle stream open.
+var pingInterval = 25 * time.Second
+
+// WatchHandler serves Server-Sent Events to a signed-in browser, so that an
+// open page learns the moment its session ends, on any instance. Mount it
+// inside [Manager.Middleware]:
+//
+//	mux.Handle("GET /session/events", m.WatchHandler())
+//
+// and listen in the page:
+//
+//	new EventSource("/session/events").addEventListener("ended", e => {
+//		const why = JSON.parse(e.data) // {"reason":"login","at":"2026-12-05T18:47:03Z","user_agent":"..."}
+//		// show why, link to the login page
+//	})
+//
+// It answers 200 text/event-stream, writes a comment line every 25 seconds,
+// and, when the session ends ([Manager.SessionContext]), one event "ended"
+// whose data is {"reason", "at" (RFC 3339), "user_agent"} ("reason" is ""
+// when this browser signed itself out, "expired" when it expired), then
+// closes the stream. A request whose cookie names a session that already
+// ended with a recorded reason gets that event at once; an anonymous one
+// gets 204 No Content, which tells EventSource not to reconnect. The
+// request writes nothing: it neither saves the session nor refreshes its
+// LastSeen, and sets no cookie. It lifts the server's WriteTimeout for its
+// own response, which may stay open for hours.
+func (m *Manager) WatchHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.state(r.Context()) == nil {
+			m.logger.ErrorContext(r.Context(), "singlesession: WatchHandler is not inside Manager.Middleware; wrap it", "path", r.URL.Path)
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			return
+		}
+		ctx, cancel := m.SessionContext(r.Context())
+		defer cancel()
+		var ended *EndedError
+		if ctx.Err() != nil && !errors.As(context.Cause(ctx), &ended) {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Time{}) // not every writer supports it; then the server's timeout stands
+		h := w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+		w.WriteHeader(http.StatusOK)
+		if ended == nil {
+			_, _ = w.Write([]byte(": watching\n\n"))
+			_ = rc.Flush()
+		}
+		ping := time.NewTicker(pingInterval)
+		defer ping.Stop()
+		for ended == nil {
+			select {
+			case <-ctx.Done():
+				if !errors.As(context.Cause(ctx), &ended) {
+					return // the client went away, or the request ended
+				}
+			case <-ping.C:
+				if _, err := w.Write([]byte(": ping\n\n")); err != nil {
+					return
+				}
+				_ = rc.Flush()
+			}
+		}
+		data, _ := json.Marshal(endedEvent{Reason: ended.Ending.Reason, At: ended.Ending.At.UTC().Format(time.RFC3339), UserAgent: ended.Ending.UserAgent})
+		_, _ = w.Write(append(append([]byte("event: ended\ndata: "), data...), "\n\n"...))
+		_ = rc.Flush()
+	})
+}
+
+// endedEvent is the data of WatchHandler's event "ended".
+type endedEvent struct {
+	Reason    Reason `json:"reason"`
+	At        string `json:"at"`
+	UserAgent string `json:"user_agent"`
+}
