@@ -323,6 +323,8 @@ func (h *hub) check(w *watcher, why Ending) {
 		h.mu.Unlock()
 	case f.Ending != nil:
 		w.end(*f.Ending)
+	case why.Reason == "" && !time.Now().Before(w.expiry):
+		w.end(Ending{Reason: ReasonExpired, At: w.expiry})
 	default:
 		if why.At.IsZero() {
 			why.At = time.Now()

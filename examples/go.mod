@@ -5,8 +5,8 @@ go 1.26.0
 require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/chromedp/chromedp v0.23.0
-	github.com/go-singlesession/singlesession v0.0.0-00010101000000-000000000000
-	github.com/go-singlesession/singlesession/redisstore v0.0.0-00010101000000-000000000000
+	github.com/go-singlesession/singlesession v0.1.0
+	github.com/go-singlesession/singlesession/redisstore v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/medama-io/go-useragent v1.2.5
 	github.com/redis/go-redis/v9 v9.23.0
@@ -31,7 +31,3 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	golang.org/x/text v0.44.0 // indirect
 )
-
-replace github.com/go-singlesession/singlesession => ../
-
-replace github.com/go-singlesession/singlesession/redisstore => ../redisstore

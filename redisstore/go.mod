@@ -2,12 +2,10 @@ module github.com/go-singlesession/singlesession/redisstore
 
 go 1.26.0
 
-replace github.com/go-singlesession/singlesession => ../
-
 require (
 	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
 	github.com/alexedwards/scs/v2 v2.9.0
-	github.com/go-singlesession/singlesession v0.0.0-00010101000000-000000000000
+	github.com/go-singlesession/singlesession v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stretchr/testify v1.12.1
 )
