@@ -1,5 +1,5 @@
 -- +goose Up
--- The operators' grants of PostgresDirectory: one row per user and grant. An
+-- The operators' grants of pgxstore's Directory: one row per user and grant. An
 -- application that implements singlesession.Directory itself leaves this
 -- table empty.
 CREATE TABLE singlesession_grants (

@@ -125,15 +125,15 @@ func TestLeastPrivilege(t *testing.T) {
 	})
 }
 
-// The privileges this test grants are the ones the README and Migrate's doc
+// The privileges this test grants are the ones docs/postgres.md and Migrate's doc
 // give, word for word.
 func TestPrivilegesAreDocumented(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/postgres.md")
 	require.NoError(t, err)
 	src, err := os.ReadFile("migrate.go")
 	require.NoError(t, err)
 	for _, line := range strings.Split(appPrivileges+"\n"+grantPrivileges, "\n") {
-		assert.True(t, strings.Contains(string(readme), line), "README.md gives %q", line)
+		assert.True(t, strings.Contains(string(readme), line), "docs/postgres.md gives %q", line)
 		assert.True(t, strings.Contains(string(src), "//\t"+line), "Migrate's doc gives %q", line)
 	}
 }

@@ -29,12 +29,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/migrations"
 	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
@@ -228,10 +230,22 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 	}
 	switch c.name {
 	case "migrate":
+		before, err := schemaVersion(ctx, pool)
+		if err != nil {
+			return err
+		}
 		if err := pgxstore.Migrate(ctx, pool); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, "migrations applied: the database is up to date")
+		after, err := schemaVersion(ctx, pool)
+		if err != nil {
+			return err
+		}
+		if after == before {
+			fmt.Fprintf(stdout, "nothing to apply: the database is up to date (version %d)\n", after)
+		} else {
+			fmt.Fprintf(stdout, "applied migrations %d to %d: the database is up to date (version %d)\n", before+1, after, after)
+		}
 	case "sessions":
 		return listSessions(ctx, m, c.users[0], stdout)
 	case "logout":
@@ -262,21 +276,47 @@ func (c *command) connectAndRun(ctx context.Context, dsn string, stdout io.Write
 
 // listSessions prints the active sessions of userID, by their opaque IDs.
 func listSessions(ctx context.Context, m *singlesession.Manager, userID string, stdout io.Writer) error {
-	list, err := m.UserSessions(ctx, userID)
+	page, err := m.UserSessionsPage(ctx, userID, "")
 	if err != nil {
 		return err
 	}
-	if len(list) == 0 {
+	if page.Total == 0 {
 		fmt.Fprintf(stdout, "%s has no active session\n", userID)
 		return nil
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SESSION\tSIGNED IN\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
-	for _, s := range list {
+	for _, s := range page.Sessions {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Created.UTC().Format(time.RFC3339), s.LastSeen.UTC().Format(time.RFC3339),
 			s.Expiry.UTC().Format(time.RFC3339), orDash(s.IP), orDash(shorten(s.UserAgent, 60)))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if more := page.Total - len(page.Sessions); more > 0 {
+		fmt.Fprintf(stdout, "... and %d more: %d active sessions in all, the %d most recently used shown\n", more, page.Total, len(page.Sessions))
+	}
+	return nil
+}
+
+// schemaVersion returns the latest migration applied to the first schema
+// of the connection's search_path, where Migrate works: 0 for one that was
+// never migrated.
+func schemaVersion(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
+	var schema *string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil || schema == nil {
+		return 0, errors.Join(errors.New("read the schema's version: no schema in search_path"), err)
+	}
+	table := pgx.Identifier{*schema, migrations.VersionTable}.Sanitize()
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&exists); err != nil || !exists {
+		return 0, err
+	}
+	var version int64
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM `+table+` WHERE is_applied`).Scan(&version); err != nil {
+		return 0, fmt.Errorf("read the schema's version: %w", err)
+	}
+	return version, nil
 }
 
 // logout ends every session of users in one statement and prints the

@@ -36,7 +36,7 @@ func migrated(t *testing.T) (string, *pgxpool.Pool) {
 	dsn := testDSN(t)
 	code, out, errOut := cli(t, "-dsn", dsn, "migrate")
 	require.Equal(t, 0, code, errOut)
-	require.Contains(t, out, "up to date")
+	require.Equal(t, "applied migrations 1 to 4: the database is up to date (version 4)\n", out)
 	pool, err := pgxpool.New(context.Background(), dsn)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
@@ -62,7 +62,7 @@ func TestMigrate(t *testing.T) {
 	dsn, pool := migrated(t)
 	code, out, _ := cli(t, "-dsn", dsn, "migrate")
 	assert.Equal(t, 0, code, "again: nothing to do")
-	assert.Contains(t, out, "up to date")
+	assert.Equal(t, "nothing to apply: the database is up to date (version 4)\n", out, "says that it applied nothing")
 	var tables []string
 	require.NoError(t, pool.QueryRow(context.Background(), `
 SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables
@@ -134,6 +134,13 @@ func TestSessions(t *testing.T) {
 	code, out, _ = cli(t, "-dsn", dsn, "sessions", "bob")
 	assert.Equal(t, 0, code)
 	assert.Equal(t, "bob has no active session\n", out)
+
+	seed(t, store, "crowd", 53)
+	code, out, errOut = cli(t, "-dsn", dsn, "sessions", "crowd")
+	require.Equal(t, 0, code, errOut)
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	assert.Len(t, lines, 1+50+1, "a header, one page, and a line about the rest")
+	assert.Equal(t, "... and 3 more: 53 active sessions in all, the 50 most recently used shown", lines[len(lines)-1])
 }
 
 func TestLogout(t *testing.T) {
