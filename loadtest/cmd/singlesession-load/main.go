@@ -32,6 +32,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -47,7 +48,14 @@ func main() {
 }
 
 func run(args []string) int {
+	return runTo(args, os.Stdout, os.Stderr)
+}
+
+// runTo is run with its output streams: help goes to stdout, errors to
+// stderr.
+func runTo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("singlesession-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	var cfg loadtest.Config
 	fs.StringVar(&cfg.DSN, "dsn", os.Getenv("DATABASE_URL"), "PostgreSQL connection string (default $DATABASE_URL)")
 	fs.IntVar(&cfg.Clients, "clients", 64, "concurrent browsers, each with its own cookie jar")
@@ -62,22 +70,28 @@ func run(args []string) int {
 	fs.IntVar(&cfg.Rounds, "rounds", 5, "with -baseline: paired rounds, each running both sides for duration/rounds")
 	verbose := fs.Bool("v", false, "log the application's errors to stderr")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: singlesession-load [flags]\n\nLoad-tests singlesession on PostgreSQL and checks its invariants.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: singlesession-load [flags]\n\nLoad-tests singlesession on PostgreSQL and checks its invariants.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
+	if len(args) == 1 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
+	}
 	if err := fs.Parse(args); err != nil {
+		fmt.Fprintln(stderr, "Run 'singlesession-load help' for usage.")
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "singlesession-load: unexpected arguments: %v\n", fs.Args())
+		fmt.Fprintf(stderr, "singlesession-load: unexpected arguments: %v\nRun 'singlesession-load help' for usage.\n", fs.Args())
 		return 2
 	}
 	if cfg.DSN == "" {
-		fmt.Fprintln(os.Stderr, "singlesession-load: no database: pass -dsn or set DATABASE_URL")
+		fmt.Fprintln(stderr, "singlesession-load: no database: pass -dsn or set DATABASE_URL")
 		return 2
 	}
 	if *baseline && cfg.Collide {
-		fmt.Fprintln(os.Stderr, "singlesession-load: -baseline and -collide exclude each other")
+		fmt.Fprintln(stderr, "singlesession-load: -baseline and -collide exclude each other")
 		return 2
 	}
 	cfg.MaxConns = int32(*maxConns)
@@ -93,7 +107,7 @@ func run(args []string) int {
 	if *baseline {
 		cmp, err := loadtest.Compare(ctx, cfg)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "singlesession-load: %v\n", err)
+			fmt.Fprintf(stderr, "singlesession-load: %v\n", err)
 			return 2
 		}
 		fmt.Print(cmp)
@@ -104,7 +118,7 @@ func run(args []string) int {
 	}
 	report, err := loadtest.Run(ctx, cfg)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "singlesession-load: %v\n", err)
+		fmt.Fprintf(stderr, "singlesession-load: %v\n", err)
 		return 2
 	}
 	fmt.Print(report)

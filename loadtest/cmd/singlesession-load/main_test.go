@@ -3,12 +3,28 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 )
+
+// help, like the command line singlesession's, prints the usage to stdout
+// and exits 0; a mistake says how to get it.
+func TestHelp(t *testing.T) {
+	for _, arg := range []string{"help", "-h", "-help", "--help"} {
+		var out, errOut strings.Builder
+		assert.Equal(t, 0, runTo([]string{arg}, &out, &errOut), arg)
+		assert.Contains(t, out.String(), "Usage: singlesession-load [flags]", arg)
+		assert.Contains(t, out.String(), "-collide", arg)
+		assert.Empty(t, errOut.String(), arg)
+	}
+	var out, errOut strings.Builder
+	assert.Equal(t, 2, runTo([]string{"-dsn", "postgres://x", "extra"}, &out, &errOut))
+	assert.Contains(t, errOut.String(), "Run 'singlesession-load help' for usage.")
+}
 
 func TestRun(t *testing.T) {
 	assert.Equal(t, 2, run([]string{"-no-such-flag"}))
