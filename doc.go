@@ -6,64 +6,70 @@
 // The guarantees hold under concurrency: a session that has ended never comes
 // back, not even through a request of it that was in flight and saves the
 // session; concurrent logins of one user, on any number of instances sharing
-// the database, leave exactly one session. An ordinary request costs no
-// database round trip beyond scs's own session load.
+// the store, leave exactly one session (or exactly as many as a [Limit]
+// allows). An ordinary request costs no database round trip beyond scs's own
+// session load.
 //
 // # Setup
 //
-// Give the library your [scs.SessionManager] and a [Store]: [MemoryStore],
-// PostgreSQL's (package pgxstore, whose Migrate creates its tables) or
-// Redis's (module redisstore). [New] sets the SessionManager's Store; every
-// other scs option (Lifetime, IdleTimeout, Cookie, Codec, HashTokenInStore)
-// keeps working.
+// Give the library your [scs.SessionManager] and a [Store]: [MemoryStore]
+// (tests, demos, one instance), PostgreSQL's (package pgxstore, whose Migrate
+// creates its tables) or Redis's (module redisstore). [New] sets the
+// SessionManager's Store; every other scs option (Lifetime, IdleTimeout,
+// Cookie, Codec, HashTokenInStore) keeps working. The package itself imports
+// only scs and the standard library.
 //
 //	pool, _ := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 //	if err := pgxstore.Migrate(ctx, pool); err != nil { ... }
 //	sessions := scs.New()
 //	m, err := singlesession.New(sessions, pgxstore.New(pool), singlesession.Config{})
 //	if err != nil { ... }
-//	http.ListenAndServe(addr, m.Middleware(mux)) // Middleware includes sessions.LoadAndSave
+//	http.ListenAndServe(addr, m.Middleware(mux)) // in place of sessions.LoadAndSave
 //
-// In handlers, call [Manager.LoginHook] once the user has proved who they are,
-// [Manager.LogoutHook] to sign out, and [Manager.UserID] to know who is signed
-// in. Schedule [Manager.DeleteExpired] or run [Manager.RunCleanup] to remove
-// expired sessions; their links go with them.
+// In handlers, call [Manager.LoginHook] once the user has proved who they are
+// (in place of the sessions.RenewToken you had there), [Manager.LogoutHook] to
+// sign out, and [Manager.UserID] to know who is signed in. A middleware that
+// carries the token elsewhere than in a cookie uses [Manager.Load] and
+// [Manager.Commit]; so do handler tests. Schedule [Manager.DeleteExpired] or
+// run [Manager.RunCleanup] to remove expired sessions.
 //
-// [MemoryStore] keeps everything in process memory with the same rules, for
-// demos, tests and single-instance programs.
-//
-// # Policies
+// # Policies and limits
 //
 // [Config.Policy] decides at each login whether the user's other sessions
 // end: [Always] (the default), [Never], or a function of your own that decides
 // per user. Logout ends every session of the user whatever the policy, unless
-// [Config.KeepOtherSessionsOnLogout] is set.
+// [Config.KeepOtherSessionsOnLogout] is set. [Config.Limit], instead of a
+// Policy, lets each user hold up to [Limit].Max sessions at once: a login past
+// that ends the least recently used, or, with [Limit].RejectNew, is refused
+// with [ErrTooManySessions]. Both stay exact when logins race across
+// instances.
 //
-// # Limits
-//
-// [Config.Limit], instead of a Policy, lets each user hold up to
-// [Limit].Max sessions at once. A login past that number ends the least
-// recently used of the user's other sessions (LastSeen, refreshed at most
-// once per [Config.LastSeenInterval]), or, with [Limit].RejectNew, is
-// refused with [ErrTooManySessions], which [Manager.LoginHook] returns
-// itself whenever the user is already full. Limit{Max: 1} is [Always];
-// Limit{} is [Never]. Both stay exact when logins race across instances.
-//
-// # Session lists and reasons
+// # Session lists, reasons and events
 //
 // Each signed-in session records the client's IP ([Config.ClientIP]) and
-// User-Agent at login, and when it was last seen. [Manager.Sessions] lists
-// the request's user's sessions for a "your sessions" page, with
-// [Manager.EndSession] and [Manager.EndOtherSessions] as its buttons;
-// [Manager.UserSessions] and [Manager.EndUserSession] serve operators. A
-// session is known by an opaque ID ([SessionID]), never by its token.
+// User-Agent at login, and when it was last seen. [Manager.SessionsPage] lists
+// the request's user's sessions in bounded pages, most recently used first,
+// for a "your sessions" page, with [Manager.EndSession] and
+// [Manager.EndOtherSessions] as its buttons; [Manager.UserSessionsPage] and
+// [Manager.EndUserSession] serve operators. A session is known by an opaque ID
+// ([SessionID]), never by its token. A request whose own session ended while
+// it ran ends nothing.
 //
 // When the library ends a session it remembers why, keyed by a hash of the
 // token, until the session would have expired: [Manager.Ended] tells the
 // ended browser's next requests ([ReasonLogin], [ReasonLogout],
-// [ReasonRevoked], [ReasonAdmin]), so a login page can say "you signed in on
-// another device". [Config.OnEvent] receives every change ([Event]) after it
-// is committed, for an audit log.
+// [ReasonRevoked], [ReasonAdmin]). [Config.OnEvent] receives every change
+// ([Event]) after it is committed, for an audit log; a panic in it breaks
+// nothing.
+//
+// # Live endings
+//
+// [Manager.SessionContext] returns a context that is cancelled the moment
+// the request's session ends, on any instance, with an [*EndedError] that says
+// why: give it to a WebSocket, a stream or a long poll. [Manager.WatchHandler]
+// serves the same as Server-Sent Events, so that an open tab learns at once
+// that it was signed out. Stores that are a [NotifyingStore] (all three of
+// this repository) deliver the endings within a second.
 //
 // # Operators
 //
@@ -76,35 +82,17 @@
 // hold both. Who is an admin and who holds which permission comes from a
 // [Directory] the application implements, or from [NewStaticDirectory] or
 // pgxstore.NewDirectory. [Admin.Run] returns a [Result] that names who was
-// signed out and who was skipped and why. [Admin.EndSession] ends one
-// session of a user, by the ID [Manager.UserSessions] lists, under the same
-// permissions (an admin user's needs [PermLogoutAll]). An Admin is also an
-// http.Handler, the admin page, which lists users, a chosen user's sessions
-// and the buttons for both; mount it under any prefix with
-// http.StripPrefix inside [Manager.Middleware]. The command singlesession (cmd/singlesession) does
-// the same from a shell: migrate, sessions, logout, grant, revoke.
+// signed out and who was skipped and why; [Admin.EndSession] ends one session
+// of a user under the same permissions. An Admin is also an http.Handler, the
+// admin page; the command singlesession (cmd/singlesession) does the same from
+// a shell.
 //
-// # Migrations
+// # Stores of your own
 //
-// The SQL lives in the goose-format files of [migrations.FS]: scs's sessions
-// table, unchanged (an existing one is kept with its rows); the link table
-// singlesession_links, which references it with ON DELETE CASCADE and records
-// each session's user, ID, IP, User-Agent and LastSeen; the reasons of ended
-// sessions, singlesession_endings; and the grants of pgxstore's Directory.
-// pgxstore.Migrate applies them in one transaction under an advisory lock,
-// so instances that start together are safe, and records versions in goose's
-// layout, so teams that use goose can apply the same files with it.
-//
-// # How it works
-//
-// The Store is installed in scs through an adapter. A session's user is its
-// row in the link table, read together with the session in scs's one load
-// query. A login is applied inside scs's save, as one transaction that takes a
-// per-user advisory lock, ends the browser's previous token and (per the
-// policy) the user's other sessions, then writes and links the new session. A
-// session that was loaded in the request is saved with an UPDATE, never an
-// UPSERT: if it ended meanwhile, the write is dropped and the browser's next
-// request is anonymous.
+// [Store] documents each method's contract (atomicity, the per-user lock,
+// bounded work); [IterableStore], [CleanupStore] and [NotifyingStore] are
+// optional. The package storetest is the conformance suite every store of
+// this repository passes; run it against yours.
 //
 // [scs]: https://github.com/alexedwards/scs
 package singlesession
