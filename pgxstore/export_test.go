@@ -5,6 +5,7 @@ package pgxstore
 var StoreStatements = map[string]string{
 	"find ending":            sqlFindEnding,
 	"find":                   sqlFind,
+	"find session":           sqlFindSession,
 	"insert":                 sqlInsert,
 	"update":                 sqlUpdate,
 	"update touch":           sqlUpdateTouch,
@@ -19,4 +20,12 @@ var StoreStatements = map[string]string{
 	"sessions":               sqlSessions,
 	"delete expired":         sqlDeleteExpired,
 	"delete expired endings": sqlDeleteExpiredEndings,
+}
+
+// ForgetLinks empties s's cache of links, as a process that never saw the
+// store's tokens has it: the next load of each reads its link again.
+func ForgetLinks(s *Store) {
+	s.links.mu.Lock()
+	defer s.links.mu.Unlock()
+	s.links.m = nil
 }

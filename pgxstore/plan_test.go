@@ -22,7 +22,8 @@ func TestStatementsUseIndexes(t *testing.T) {
 	ctx := context.Background()
 	// Arguments for each statement, as SQL literals for EXECUTE.
 	args := map[string][]string{
-		"find":         {`('tok', 60000000)`},
+		"find":         {`('tok')`},
+		"find session": {`('tok')`},
 		"find ending":  {`('tok')`},
 		"insert":       {`('tok', '\x00', now())`},
 		"update":       {`('tok', '\x00', now())`},

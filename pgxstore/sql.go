@@ -39,10 +39,17 @@ const (
 	// whose session was ended costs two queries and an ordinary request one.
 	// (One query that does both, a UNION ALL under a one-time filter, made
 	// every signed-in read about 10% slower in BenchmarkRequest.)
+	//
+	// sqlFind returns the age of LastSeen (µs; 0 for an anonymous session),
+	// which the store remembers with the user (see linkCache): the next
+	// loads of the token in this process are sqlFindSession, scs's own
+	// query, without the join.
 	sqlFind = `SELECT s.data, s.expiry, COALESCE(l.user_id, ''),
-	COALESCE(l.last_seen <= now() - $2::bigint * interval '1 microsecond', false)
+	COALESCE((extract(epoch FROM now() - l.last_seen) * 1000000)::bigint, 0)
 FROM sessions s LEFT JOIN singlesession_links l ON l.token = s.token
 WHERE s.token = $1 AND now() < s.expiry`
+
+	sqlFindSession = `SELECT data, expiry FROM sessions WHERE token = $1 AND now() < expiry`
 
 	sqlFindEnding = `SELECT reason, at, user_agent FROM singlesession_endings
 WHERE key = ` + keyOpen + `$1` + keyClose + ` AND now() < expiry`

@@ -42,7 +42,8 @@ import (
 // It implements [singlesession.IterableStore] and
 // [singlesession.CleanupStore] too.
 type Store struct {
-	pool *pgxpool.Pool
+	pool  *pgxpool.Pool
+	links linkCache
 }
 
 var (
@@ -60,24 +61,40 @@ func New(pool *pgxpool.Pool) *Store {
 	return &Store{pool: pool}
 }
 
-// Find implements [singlesession.Store.Find]: one query for a live session; for any
-// other token a second one, for why its session ended.
+// Find implements [singlesession.Store.Find]: one query for a live session
+// (the session alone, as scs's own store reads it, when this process has
+// seen the token before; with its link otherwise); for any other token a
+// second one, for why its session ended.
 func (p *Store) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
 	f := singlesession.FindResult{Found: true}
-	err := p.pool.QueryRow(ctx, sqlFind, token, staleAfter.Microseconds()).Scan(&f.Data, &f.Expiry, &f.UserID, &f.Stale)
+	var err error
+	if l, ok := p.links.get(token); ok {
+		err = p.pool.QueryRow(ctx, sqlFindSession, token).Scan(&f.Data, &f.Expiry)
+		f.UserID = l.userID
+		f.Stale = l.userID != "" && time.Since(l.seen) >= staleAfter
+	} else {
+		var age int64 // µs since LastSeen
+		err = p.pool.QueryRow(ctx, sqlFind, token).Scan(&f.Data, &f.Expiry, &f.UserID, &age)
+		if err == nil {
+			seen := time.Duration(age) * time.Microsecond
+			p.links.put(token, link{userID: f.UserID, seen: time.Now().Add(-seen)})
+			f.Stale = f.UserID != "" && seen >= staleAfter
+		}
+	}
 	if err == nil {
 		return f, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return singlesession.FindResult{}, fmt.Errorf("singlesession: pgxstore: pgxstore: find session: %w", err)
+		return singlesession.FindResult{}, fmt.Errorf("singlesession: pgxstore: find session: %w", err)
 	}
+	p.links.forget(token)
 	var e singlesession.Ending
 	err = p.pool.QueryRow(ctx, sqlFindEnding, token).Scan(&e.Reason, &e.At, &e.UserAgent)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return singlesession.FindResult{}, nil
 	case err != nil:
-		return singlesession.FindResult{}, fmt.Errorf("singlesession: pgxstore: pgxstore: find why a session ended: %w", err)
+		return singlesession.FindResult{}, fmt.Errorf("singlesession: pgxstore: find why a session ended: %w", err)
 	}
 	return singlesession.FindResult{Ending: &e}, nil
 }
@@ -87,6 +104,7 @@ func (p *Store) Insert(ctx context.Context, token string, data []byte, expiry ti
 	if _, err := p.pool.Exec(ctx, sqlInsert, token, data, expiry); err != nil {
 		return fmt.Errorf("singlesession: pgxstore: insert session: %w", err)
 	}
+	p.links.put(token, link{})
 	return nil
 }
 
@@ -104,6 +122,9 @@ func (p *Store) Update(ctx context.Context, u singlesession.Update) (bool, error
 	if err := p.pool.QueryRow(ctx, sqlUpdateTouch, u.Token, u.Data, u.Expiry).Scan(&n); err != nil {
 		return false, fmt.Errorf("singlesession: pgxstore: update session: %w", err)
 	}
+	if n == 1 {
+		p.links.touched(u.Token)
+	}
 	return n == 1, nil
 }
 
@@ -112,6 +133,7 @@ func (p *Store) Touch(ctx context.Context, token string) error {
 	if _, err := p.pool.Exec(ctx, sqlTouch, token); err != nil {
 		return fmt.Errorf("singlesession: pgxstore: touch session: %w", err)
 	}
+	p.links.touched(token)
 	return nil
 }
 
@@ -134,6 +156,8 @@ func (p *Store) Login(ctx context.Context, l singlesession.Login) (singlesession
 	if err != nil {
 		return singlesession.LoginResult{}, fmt.Errorf("singlesession: pgxstore: login of %q: %w", l.UserID, err)
 	}
+	p.links.forget(l.Replaces...)
+	p.links.put(l.Token, link{userID: l.UserID, seen: time.Now()})
 	return res, nil
 }
 
@@ -228,6 +252,7 @@ func (p *Store) Logout(ctx context.Context, l singlesession.Logout) (singlesessi
 	if err != nil {
 		return singlesession.LogoutResult{}, fmt.Errorf("singlesession: pgxstore: logout of %q: %w", l.UserID, err)
 	}
+	p.links.forget(l.Tokens...)
 	return res, nil
 }
 
