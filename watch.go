@@ -36,31 +36,43 @@ import (
 // as does the end of ctx. The Manager opens one listening connection for all
 // of its watches, on the first, and gives it back when the last ends.
 func (m *Manager) SessionContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	wctx, cancel, _ := m.watch(ctx, false)
+	return wctx, cancel
+}
+
+// watch is SessionContext; with others set it also returns a channel that
+// receives (without blocking, so several may merge into one) whenever
+// another session of the same user ends, for WatchHandler's "sessions"
+// event.
+func (m *Manager) watch(ctx context.Context, others bool) (context.Context, context.CancelFunc, <-chan struct{}) {
 	wctx, cancel := context.WithCancelCause(ctx)
 	done := func() { cancel(context.Canceled) }
 	st := m.state(ctx)
 	if st == nil {
 		cancel(fmt.Errorf("singlesession: session context: %w: %w", ErrSessionNotFound, ErrNoMiddleware))
-		return wctx, done
+		return wctx, done, nil
 	}
 	s, ending, ok := st.watched()
 	switch {
 	case ok:
 	case ending != nil:
 		cancel(&EndedError{Ending: *ending})
-		return wctx, done
+		return wctx, done, nil
 	default:
 		cancel(fmt.Errorf("singlesession: session context: %w: the request has no signed-in session", ErrSessionNotFound))
-		return wctx, done
+		return wctx, done, nil
 	}
 	w := &watcher{watchedSession: s, cancel: cancel}
+	if others {
+		w.others = make(chan struct{}, 1)
+	}
 	m.hub.add(w)
 	stop := context.AfterFunc(wctx, func() { m.hub.remove(w) })
 	return wctx, func() {
 		stop()
 		cancel(context.Canceled)
 		m.hub.remove(w) // at once; remove is idempotent
-	}
+	}, w.others
 }
 
 // watchedSession is what a watch knows of the session it watches.
@@ -74,8 +86,20 @@ type watchedSession struct {
 type watcher struct {
 	watchedSession
 	cancel context.CancelCauseFunc
-	timer  *time.Timer // fires at the session's expiry
-	gone   bool        // removed from the hub (under hub.mu)
+	timer  *time.Timer   // fires at the session's expiry
+	gone   bool          // removed from the hub (under hub.mu)
+	others chan struct{} // when not nil: told that another session of the user ended
+}
+
+// otherEnded tells w, if it asked, that another session of its user ended.
+func (w *watcher) otherEnded() {
+	if w.others == nil {
+		return
+	}
+	select {
+	case w.others <- struct{}{}:
+	default: // one pending signal says it already
+	}
 }
 
 // end cancels the watch with why the session ended.
@@ -283,38 +307,47 @@ func (h *hub) notice(n Notice) {
 		drop++
 	}
 	h.recent = append(h.recent[drop:], heard{Notice: n, at: now})
-	var ended, check []*watcher
+	var ended, check, others []*watcher
 	for w := range h.users[n.UserID] {
 		switch {
 		case n.IDs == nil:
 			check = append(check, w)
 		case slices.Contains(n.IDs, w.id):
 			ended = append(ended, w)
+		default:
+			others = append(others, w)
 		}
 	}
 	h.mu.Unlock()
 	for _, w := range ended {
 		w.end(n.Ending)
 	}
+	for _, w := range others {
+		w.otherEnded()
+	}
 	if len(check) > 0 {
 		go func() {
 			for _, w := range check {
-				h.check(w, n.Ending)
+				if h.check(w, n.Ending) {
+					w.otherEnded()
+				}
 			}
 		}()
 	}
 }
 
 // check looks the watched session up, and ends the watch when it is gone,
-// with why it ended (the store's record, else why, else "").
-func (h *hub) check(w *watcher, why Ending) {
+// with why it ended (the store's record, else why, else ""). It reports
+// whether the session is still live.
+func (h *hub) check(w *watcher, why Ending) (live bool) {
 	f, err := h.m.store.Find(context.Background(), w.token, h.m.staleAfter)
 	if err != nil {
 		h.m.logger.Warn("singlesession: checking a watched session failed", "session", w.id, "err", err)
-		return
+		return true
 	}
 	switch {
 	case f.Found:
+		live = true
 		h.mu.Lock()
 		if !w.gone && f.Expiry.After(w.expiry) {
 			w.expiry = f.Expiry
@@ -331,6 +364,7 @@ func (h *hub) check(w *watcher, why Ending) {
 		}
 		w.end(why)
 	}
+	return live
 }
 
 // expired checks w at its session's expiry: a session that another request

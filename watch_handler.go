@@ -29,7 +29,9 @@ var pingInterval = 25 * time.Second
 // and, when the session ends ([Manager.SessionContext]), one event "ended"
 // whose data is {"reason", "at" (RFC 3339), "user_agent"} ("reason" is ""
 // when this browser signed itself out, "expired" when it expired), then
-// closes the stream. A request whose cookie names a session that already
+// closes the stream. When another session of the same user ends, it sends
+// an event "sessions" (data {}), so that a page that lists the user's
+// sessions can load the list again. A request whose cookie names a session that already
 // ended with a recorded reason gets that event at once; an anonymous one
 // gets 204 No Content, which tells EventSource not to reconnect. The
 // request writes nothing: it neither saves the session nor refreshes its
@@ -42,7 +44,7 @@ func (m *Manager) WatchHandler() http.Handler {
 			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			return
 		}
-		ctx, cancel := m.SessionContext(r.Context())
+		ctx, cancel, others := m.watch(r.Context(), true)
 		defer cancel()
 		var ended *EndedError
 		if ctx.Err() != nil && !errors.As(context.Cause(ctx), &ended) {
@@ -68,6 +70,11 @@ func (m *Manager) WatchHandler() http.Handler {
 				if !errors.As(context.Cause(ctx), &ended) {
 					return // the client went away, or the request ended
 				}
+			case <-others:
+				if _, err := w.Write([]byte("event: sessions\ndata: {}\n\n")); err != nil {
+					return
+				}
+				_ = rc.Flush()
 			case <-ping.C:
 				if _, err := w.Write([]byte(": ping\n\n")); err != nil {
 					return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -227,4 +228,27 @@ func TestSessionContextPollsOtherStores(t *testing.T) {
 	assert.Equal(t, "ended login testapp/B", l.Text)
 	t.Logf("ended %v after the login, by polling", l.At.Sub(start).Round(time.Millisecond))
 	assert.Less(t, l.At.Sub(start), 2*time.Second+500*time.Millisecond)
+}
+
+// WatchHandler tells a page that lists the user's sessions when another of
+// them ends: an event "sessions", and the stream goes on.
+func TestWatchHandlerOtherSessions(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.Store, withPolicy(singlesession.Never))
+		A, B := a.Browser("A"), a.Browser("B")
+		A.MustLogin("alice")
+		B.MustLogin("alice")
+		s := A.Open("/events")
+		l, _ := s.Next(2 * time.Second)
+		require.Equal(t, ": watching", l.Text)
+		s.Next(time.Second) // the blank line
+		res, body := A.Do("POST", "/end-session", url.Values{"id": {B.ID()}})
+		require.Equal(t, http.StatusNoContent, res.StatusCode, body)
+		l, ok := s.Next(2 * time.Second)
+		require.True(t, ok)
+		assert.Equal(t, "event: sessions", l.Text)
+		l, _ = s.Next(time.Second)
+		assert.Equal(t, "data: {}", l.Text)
+		assert.Equal(t, "alice", A.WhoAmI(), "A's own session goes on")
+	})
 }
