@@ -13,5 +13,6 @@
 //
 // The tests run the real SDK (sdk/trace with a tracetest.SpanRecorder,
 // sdk/metric with a ManualReader) over the memory store, PostgreSQL
-// (DATABASE_URL) and Redis (REDIS_URL).
+// (DATABASE_URL) and Redis (REDIS_URL), and the benchmarks compare a
+// signed-in request through NewStore with the bare store.
 package test
