@@ -98,18 +98,24 @@ func proxy(t *testing.T) string {
 
 // goEnv is the environment of a go command that sees the local proxy first
 // and the machine's proxy for everything else, outside any workspace, and
-// checks no sum database for the modules of the repository.
+// checks no sum database for the modules of the repository. Its module
+// cache is a fresh one: the machine's keeps the first v0.1.0 it unpacked
+// and would hide every later change of the checkout. Modules the machine
+// has already downloaded come from its cache's download directory, so the
+// fresh cache costs no network.
 func goEnv(t *testing.T, proxyURL string) []string {
 	t.Helper()
-	out, err := exec.Command("go", "env", "GOPROXY").Output()
+	out, err := exec.Command("go", "env", "GOPROXY", "GOMODCACHE").Output()
 	require.NoError(t, err)
-	upstream := strings.TrimSpace(string(out))
+	lines := strings.Fields(string(out))
+	require.Len(t, lines, 2, "go env GOPROXY GOMODCACHE: %q", out)
+	upstream, machineCache := lines[0], lines[1]
 	return append(os.Environ(),
 		"GOWORK=off",
-		"GOFLAGS=-mod=mod",
-		"GOPROXY="+proxyURL+","+upstream,
+		"GOFLAGS=-mod=mod -modcacherw",
+		"GOMODCACHE="+filepath.Join(t.TempDir(), "modcache"),
+		"GOPROXY="+proxyURL+",file://"+filepath.ToSlash(filepath.Join(machineCache, "cache", "download"))+","+upstream,
 		"GONOSUMDB="+rootPath,
-		"GONOSUMCHECK=1",
 		"GOPRIVATE=",
 	)
 }
@@ -262,4 +268,45 @@ func withoutRepoSums(sum []byte) []byte {
 		}
 	}
 	return []byte(strings.Join(keep, ""))
+}
+
+// A consumer of otelsinglesession gets the OpenTelemetry API at the version
+// the module asks for and nothing of the SDK, the exporters or the
+// repository's tests.
+func TestConsumerOfOtelsinglesession(t *testing.T) {
+	env := goEnv(t, proxy(t))
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/consumer\n\ngo 1.26.0\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(`package main
+
+import (
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/otelsinglesession"
+)
+
+func main() {
+	_, _ = singlesession.New(scs.New(), otelsinglesession.NewStore(&singlesession.MemoryStore{}), singlesession.Config{
+		OnEvent: otelsinglesession.OnEvent(),
+	})
+}
+`), 0o644))
+	run(t, dir, env, "get", rootPath+"@"+version, rootPath+"/otelsinglesession@"+version)
+	run(t, dir, env, "mod", "tidy")
+	mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	require.NoError(t, err)
+	t.Logf("the consumer's go.mod:\n%s", mod)
+	run(t, dir, env, "build", "-o", filepath.Join(dir, "consumer"), ".")
+	modules := run(t, dir, env, "list", "-m", "all")
+	assert.Contains(t, modules, "go.opentelemetry.io/otel v1.20.0")
+	for _, unwanted := range []string{"go.opentelemetry.io/otel/sdk", "go.opentelemetry.io/otel/exporters",
+		"github.com/redis/go-redis", "github.com/prometheus/"} {
+		assert.NotContains(t, modules, unwanted)
+	}
+	// pgx is in the graph (pgxstore is a package of the root module) but not
+	// in a binary that does not import pgxstore.
+	linked := run(t, dir, env, "version", "-m", filepath.Join(dir, "consumer"))
+	assert.Contains(t, linked, "go.opentelemetry.io/otel/trace\tv1.20.0")
+	assert.NotContains(t, linked, "github.com/jackc/pgx")
 }
