@@ -53,8 +53,13 @@
 //     the token in, or loaded it before: the store caches each token's
 //     pointer, which never changes), and 2 the first time (the pointer, then
 //     the user's slot).
-//   - Update and Touch: 1 for an anonymous session or a known token, 2 the
-//     first time for a signed-in one.
+//   - Update: 1 for an anonymous session or a known token, 2 the first time
+//     for a signed-in one. A signed-in save also extends the token's pointer
+//     to the session's new expiry (PEXPIREAT ... GT), so that with scs's
+//     IdleTimeout the pointer slides with the session; for a known token
+//     that goes in the same pipeline as the save (one round trip of
+//     latency, to the two nodes at once).
+//   - Touch: 1 for a known token, 2 the first time.
 //   - Login: 2 (the new token's pointer, then one script in the user's slot
 //     that does everything the single-Redis login does for that user), plus,
 //     when the browser's previous session was anonymous or another user's,
@@ -245,6 +250,39 @@ type call struct {
 	args []any
 }
 
+// scriptCall is one invocation of a script.
+type scriptCall struct {
+	script *redis.Script
+	keys   []string
+	args   []any
+}
+
+// pipeline runs calls in one pipeline (on Cluster, go-redis sends each node
+// its share at once: one round trip of latency) and returns their replies
+// in order.
+func (s *Store) pipeline(ctx context.Context, calls ...scriptCall) ([]any, error) {
+	cmds := make([]*redis.Cmd, len(calls))
+	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, c := range calls {
+			cmds[i] = c.script.EvalSha(ctx, p, c.keys, c.args...)
+		}
+		return nil
+	})
+	out := make([]any, len(calls))
+	for i, cmd := range cmds {
+		v, err := cmd.Result()
+		if err != nil && (errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT")) {
+			// Not loaded on that node yet: it did not run; run it with its source.
+			v, err = calls[i].script.Run(ctx, s.client, calls[i].keys, calls[i].args...).Result()
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // runAll runs script once per call, in one pipeline (on Cluster, go-redis
 // sends each node its share at once), and returns the replies in order.
 func (s *Store) runAll(ctx context.Context, script *redis.Script, calls []call) ([]any, error) {
@@ -365,7 +403,18 @@ func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error
 		return n == 1, err
 	}
 	p, ok := s.pointers.get(tk.ptr)
-	if !ok {
+	if ok {
+		// The token's pointer must live as long as the session (SPEC 8.1):
+		// extend it in the same round trip as the save, on its own node.
+		replies, err := s.pipeline(ctx,
+			scriptCall{scriptSlide, []string{tk.ptr}, []any{x}},
+			scriptCall{scriptUpdateUser, []string{s.sessionKey(p, u.Token)}, []any{s.prefix, p, u.Token, u.Data, x, b01(u.Touch)}})
+		if err != nil {
+			return false, err
+		}
+		return asInt(replies[1]) == 1, nil
+	}
+	{
 		v, err := scriptUpdateToken.Run(ctx, s.client, keys, s.prefix, u.Data, x).Result()
 		if err != nil {
 			return false, err

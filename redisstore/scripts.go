@@ -268,6 +268,15 @@ redis.call('PEXPIREAT', KEYS[2], ARGV[3], 'GT')
 return {2, p}
 `)
 
+	// scriptSlide: the token's slot. KEYS pointer; ARGV expiry (ms).
+	// Extends the pointer of a signed-in session to the session's expiry
+	// (never shortens it); replies 1, or 0 when there is no pointer.
+	scriptSlide = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('PEXPIREAT', KEYS[1], ARGV[1], 'GT')
+return 1
+`)
+
 	// scriptUpdateUser: the user's slot. KEYS session; ARGV prefix, escaped
 	// user, token, data, expiry (ms), touch. Replies 1 or 0.
 	scriptUpdateUser = redis.NewScript(lib + `
