@@ -3,8 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,66 +17,14 @@ import (
 	"github.com/go-singlesession/singlesession/redisstore"
 )
 
-// privateRedis is a redis-server of the test's own, on a free loopback port,
-// with an append-only file fsynced at every write (what survives a restart
-// is every acknowledged script, whole).
-type privateRedis struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		unreachable(t, "redis-server (apt-get install redis-server)", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	r := &privateRedis{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(func() {
-		if r.cmd != nil && r.cmd.Process != nil {
-			_ = r.cmd.Process.Kill()
-			_ = r.cmd.Wait()
-		}
-	})
-	return r
-}
-
-func (r *privateRedis) start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", r.dir)
-	require.NoError(r.t, r.cmd.Start())
-	c := redis.NewClient(&redis.Options{Addr: r.addr()})
-	defer c.Close()
-	require.Eventually(r.t, func() bool { return c.Ping(context.Background()).Err() == nil }, 10*time.Second, 20*time.Millisecond)
-}
-
-func (r *privateRedis) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
-
-// restart shuts the server down with redis-cli shutdown nosave, and starts
-// it again on its files.
-func (r *privateRedis) restart() {
-	r.t.Helper()
-	out, err := exec.Command("redis-cli", "-p", fmt.Sprint(r.port), "shutdown", "nosave").CombinedOutput()
-	if err != nil {
-		r.t.Logf("redis-cli shutdown: %v %s", err, out)
-	}
-	_ = r.cmd.Wait()
-	r.start()
-}
-
 // Redis restarted in the middle of logins, saves and logouts: afterwards
 // every session that claims a user is in that user's index and has its
 // pointer, every index entry has its session, no user holds more sessions
 // than the limit, and DeleteExpired leaves no orphaned index entry.
 func TestRedisRestartMidLoad(t *testing.T) {
-	srv := startPrivateRedis(t)
+	// An append-only file fsynced at every write: what survives a restart
+	// is every acknowledged script, whole.
+	srv := startPrivateRedis(t, "--appendonly", "yes", "--appendfsync", "always")
 	newClient := func() *redis.Client {
 		c := redis.NewClient(&redis.Options{Addr: srv.addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 		t.Cleanup(func() { c.Close() })

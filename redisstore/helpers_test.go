@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -133,4 +136,81 @@ func residue(t testing.TB, c redis.UniversalClient, prefix string) int {
 func newStore(t testing.TB, c redis.UniversalClient) (*redisstore.Store, string) {
 	prefix := testPrefix(t, c)
 	return redisstore.NewWithPrefix(c, prefix), prefix
+}
+
+// privateRedis is a redis-server of the test's own, on a free loopback
+// port, in a temporary directory, stopped when the test ends.
+type privateRedis struct {
+	t    testing.TB
+	port int
+	dir  string
+	args []string
+	cmd  *exec.Cmd
+}
+
+// startPrivateRedis starts a redis-server with args besides its port,
+// directory and no snapshots (--save ""). Under CI=true a missing
+// redis-server fails the test.
+func startPrivateRedis(t testing.TB, args ...string) *privateRedis {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		unreachable(t, "redis-server (apt-get install redis-server)", err)
+	}
+	r := &privateRedis{t: t, port: freePort(t), dir: t.TempDir(), args: args}
+	r.start()
+	t.Cleanup(r.kill)
+	return r
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (r *privateRedis) start() {
+	r.t.Helper()
+	args := append([]string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--save", "", "--dir", r.dir}, r.args...)
+	r.cmd = exec.Command("redis-server", args...)
+	require.NoError(r.t, r.cmd.Start())
+	c := redis.NewClient(&redis.Options{Addr: r.addr()})
+	defer c.Close()
+	require.Eventually(r.t, func() bool { return c.Ping(context.Background()).Err() == nil }, 10*time.Second, 20*time.Millisecond)
+}
+
+// kill stops the server at once (SIGKILL), if it runs.
+func (r *privateRedis) kill() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+func (r *privateRedis) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
+
+// client returns a new client of the server, closed when the test ends.
+func (r *privateRedis) client(opts ...func(*redis.Options)) *redis.Client {
+	o := &redis.Options{Addr: r.addr()}
+	for _, f := range opts {
+		f(o)
+	}
+	c := redis.NewClient(o)
+	r.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// restart shuts the server down with redis-cli shutdown nosave, and starts
+// it again on its files.
+func (r *privateRedis) restart() {
+	r.t.Helper()
+	out, err := exec.Command("redis-cli", "-p", fmt.Sprint(r.port), "shutdown", "nosave").CombinedOutput()
+	if err != nil {
+		r.t.Logf("redis-cli shutdown: %v %s", err, out)
+	}
+	_ = r.cmd.Wait()
+	r.start()
 }

@@ -92,10 +92,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -103,13 +105,29 @@ import (
 	"github.com/go-singlesession/singlesession"
 )
 
-// Store is a [singlesession.Store] over Redis. Create it with [New] or
-// [NewWithPrefix]; it is safe for concurrent use.
+// Store is a [singlesession.Store] over Redis. Create it with [New],
+// [NewWithPrefix] or [NewWithOptions]; it is safe for concurrent use.
 type Store struct {
 	client   redis.UniversalClient
 	prefix   string
 	cluster  bool // one script per hash slot (see the package documentation)
+	logger   *slog.Logger
 	pointers pointerCache
+	eviction evictionCheck
+}
+
+// Options configures a [Store] made by [NewWithOptions]. A zero Options
+// makes the store that [New] makes.
+type Options struct {
+	// Prefix is the key prefix; "" means "singlesession:" (use
+	// [NewWithPrefix] for no prefix at all). Braces are escaped, as
+	// NewWithPrefix does.
+	Prefix string
+
+	// Logger receives the store's warnings (Redis may evict its keys; a
+	// step of a Cluster login failed in another slot) and debug messages.
+	// nil means slog.Default(), at the time of each message.
+	Logger *slog.Logger
 }
 
 // pointerCache remembers, on Cluster, which user each signed-in token that
@@ -160,6 +178,100 @@ func New(client redis.UniversalClient) *Store {
 func NewWithPrefix(client redis.UniversalClient, prefix string) *Store {
 	_, single := client.(*redis.Client)
 	return &Store{client: client, prefix: escape(prefix), cluster: !single}
+}
+
+// NewWithOptions is [New] configured by opts. It returns an error for a nil
+// client or options it cannot use.
+func NewWithOptions(client redis.UniversalClient, opts Options) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("singlesession: redisstore: the client is nil")
+	}
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = "singlesession:"
+	}
+	s := NewWithPrefix(client, prefix)
+	s.logger = opts.Logger
+	return s, nil
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.logger != nil {
+		return s.logger
+	}
+	return slog.Default()
+}
+
+// evictionCheck reads, once, whether Redis may evict the store's keys.
+type evictionCheck struct {
+	done atomic.Bool
+	mu   sync.Mutex
+	next time.Time // after a failure to ask: when to ask again
+}
+
+// checkEviction reads maxmemory-policy on every node (every master of a
+// cluster) at the store's first operation, and logs one warning when a node
+// may evict keys: an evicted key signs sessions out before they expire
+// (the store fails closed), so the README asks for noeviction. A node that
+// refuses CONFIG GET (a managed Redis, an ACL) is noted once at Debug; a
+// node that cannot be reached is asked again at a later operation, at most
+// every 10 seconds.
+func (s *Store) checkEviction(ctx context.Context) {
+	if s.eviction.done.Load() {
+		return
+	}
+	s.eviction.mu.Lock()
+	defer s.eviction.mu.Unlock()
+	if s.eviction.done.Load() || time.Now().Before(s.eviction.next) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		evicting []string
+		policy   string
+	)
+	err := s.forEachNode(ctx, func(ctx context.Context, c *redis.Client) error {
+		v, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+		if err != nil {
+			return err
+		}
+		if p := v["maxmemory-policy"]; p != "noeviction" {
+			mu.Lock()
+			defer mu.Unlock()
+			evicting = append(evicting, c.Options().Addr)
+			policy = p
+		}
+		return nil
+	})
+	var refused redis.Error
+	switch {
+	case errors.As(err, &refused):
+		s.log().DebugContext(ctx, "singlesession: redisstore: cannot read maxmemory-policy; if Redis may evict keys, evicted keys sign sessions out early", "err", err)
+	case err != nil:
+		s.eviction.next = time.Now().Add(10 * time.Second)
+		return
+	case len(evicting) > 0:
+		slices.Sort(evicting)
+		s.log().WarnContext(ctx, "singlesession: redisstore: Redis may evict this store's keys: an evicted key signs out its session, or every session of its user, before it expires; set maxmemory-policy noeviction and give Redis enough memory, see the README's \"Eviction\"",
+			"maxmemory-policy", policy, "nodes", evicting)
+	}
+	s.eviction.done.Store(true)
+}
+
+// forEachNode calls f for the client's node, or for every master (every
+// shard) of a cluster (a ring), concurrently.
+func (s *Store) forEachNode(ctx context.Context, f func(context.Context, *redis.Client) error) error {
+	switch c := s.client.(type) {
+	case *redis.Client:
+		return f(ctx, c)
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, f)
+	case *redis.Ring:
+		return c.ForEachShard(ctx, f)
+	}
+	return fmt.Errorf("cannot reach the nodes of a %T", s.client)
 }
 
 // writeTimeout bounds a change that has been sent: it is not cut short by
@@ -317,6 +429,7 @@ func (s *Store) runAll(ctx context.Context, script *redis.Script, calls []call) 
 // on Cluster one for the token's slot and, for a signed-in or ended session,
 // one for its user's.
 func (s *Store) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
+	s.checkEviction(ctx)
 	f, err := s.find(ctx, token, staleAfter)
 	if err != nil {
 		return singlesession.FindResult{}, fmt.Errorf("singlesession: redisstore: find session: %w", err)
@@ -373,6 +486,7 @@ func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration
 // Insert implements [singlesession.Store.Insert] with SET NX PXAT: one
 // command.
 func (s *Store) Insert(ctx context.Context, token string, data []byte, expiry time.Time) error {
+	s.checkEviction(ctx)
 	err := s.client.Do(ctx, "SET", s.tokenKeys(token).anon, data, "NX", "PXAT", ms(expiry)).Err()
 	if errors.Is(err, redis.Nil) {
 		err = errors.New("token already exists")
@@ -387,6 +501,7 @@ func (s *Store) Insert(ctx context.Context, token string, data []byte, expiry ti
 // that exists (SET XX for an anonymous one, a script that checks the
 // signed-in one), so an ended session never comes back.
 func (s *Store) Update(ctx context.Context, u singlesession.Update) (bool, error) {
+	s.checkEviction(ctx)
 	found, err := s.update(ctx, u)
 	if err != nil {
 		return false, fmt.Errorf("singlesession: redisstore: update session: %w", err)
@@ -435,6 +550,7 @@ func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error
 
 // Touch implements [singlesession.Store.Touch].
 func (s *Store) Touch(ctx context.Context, token string) error {
+	s.checkEviction(ctx)
 	var err error
 	ptr := s.tokenKeys(token).ptr
 	if !s.cluster {
@@ -466,6 +582,7 @@ func (s *Store) Touch(ctx context.Context, token string) error {
 // the login did not happen. A retry of a login that was applied (go-redis
 // retries after a network error) applies nothing twice.
 func (s *Store) Login(ctx context.Context, l singlesession.Login) (singlesession.LoginResult, error) {
+	s.checkEviction(ctx)
 	res, err := s.login(ctx, l)
 	if err != nil {
 		return singlesession.LoginResult{}, fmt.Errorf("singlesession: redisstore: login of %q: %w", l.UserID, err)
@@ -545,6 +662,7 @@ func (s *Store) login(ctx context.Context, l singlesession.Login) (singlesession
 // Redis; on Cluster, one script per token slot then one per user, in two
 // pipelines.
 func (s *Store) Logout(ctx context.Context, l singlesession.Logout) (singlesession.LogoutResult, error) {
+	s.checkEviction(ctx)
 	var res singlesession.LogoutResult
 	if len(l.Tokens) == 0 && (l.UserID == "" || !l.Always) {
 		return res, nil
@@ -648,6 +766,7 @@ func (s *Store) logoutCluster(ctx context.Context, tokens []string, myp, mode, u
 // single Redis; on Cluster one script per user (atomic for each user, not
 // across users), all in one pipeline.
 func (s *Store) EndUsers(ctx context.Context, e singlesession.EndUsers) (singlesession.EndUsersResult, error) {
+	s.checkEviction(ctx)
 	res := singlesession.EndUsersResult{Ended: map[string]int{}}
 	users := distinct(e.UserIDs)
 	if len(users) == 0 {
@@ -712,6 +831,7 @@ func distinct(ids []string) []string {
 // EndSessions implements [singlesession.Store.EndSessions]: one script in
 // the user's slot.
 func (s *Store) EndSessions(ctx context.Context, e singlesession.EndSessions) (singlesession.EndSessionsResult, error) {
+	s.checkEviction(ctx)
 	if err := ctx.Err(); err != nil {
 		return singlesession.EndSessionsResult{}, fmt.Errorf("singlesession: redisstore: end sessions of %q: %w", e.UserID, err)
 	}
@@ -742,6 +862,7 @@ func (s *Store) EndSessions(ctx context.Context, e singlesession.EndSessions) (s
 // Sessions implements [singlesession.Store.Sessions]: one script in the
 // user's slot.
 func (s *Store) Sessions(ctx context.Context, q singlesession.SessionsQuery) (singlesession.SessionsResult, error) {
+	s.checkEviction(ctx)
 	p := escape(q.UserID)
 	a, err := scriptSessions.Run(ctx, s.client, []string{s.indexKey(p)}, s.prefix, p).Slice()
 	if err != nil {
@@ -773,6 +894,7 @@ func (s *Store) Sessions(ctx context.Context, q singlesession.SessionsQuery) (si
 // CountSessions implements [singlesession.Store.CountSessions]: one script
 // on a single Redis, one per user in one pipeline on Cluster.
 func (s *Store) CountSessions(ctx context.Context, userIDs []string) (map[string]int, error) {
+	s.checkEviction(ctx)
 	counts := map[string]int{}
 	users := distinct(userIDs)
 	if len(users) == 0 {
@@ -798,6 +920,7 @@ func (s *Store) CountSessions(ctx context.Context, userIDs []string) (map[string
 // All implements [singlesession.IterableStore] with SCAN over the prefix's keys
 // on every node: its cost grows with the whole keyspace.
 func (s *Store) All(ctx context.Context) (map[string][]byte, error) {
+	s.checkEviction(ctx)
 	all, err := s.all(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("singlesession: redisstore: all sessions: %w", err)
@@ -861,6 +984,7 @@ func (s *Store) all(ctx context.Context) (map[string][]byte, error) {
 // deletes its expired sessions. Sessions, endings and indexes also expire
 // by themselves; anonymous sessions are left to Redis and not counted.
 func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	s.checkEviction(ctx)
 	var indexes []string
 	err := s.scan(ctx, globEscape(s.prefix)+"u:{*}:i", "zset", func(keys []string) { indexes = append(indexes, keys...) })
 	if err != nil {
@@ -909,15 +1033,7 @@ func (s *Store) scan(ctx context.Context, pattern, typ string, found func([]stri
 			cursor = next
 		}
 	}
-	switch c := s.client.(type) {
-	case *redis.Client:
-		return each(ctx, c)
-	case *redis.ClusterClient:
-		return c.ForEachMaster(ctx, each)
-	case *redis.Ring:
-		return c.ForEachShard(ctx, each)
-	}
-	return fmt.Errorf("cannot scan the nodes of a %T", s.client)
+	return s.forEachNode(ctx, each)
 }
 
 // globEscape makes s match itself in a SCAN pattern.
