@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,15 +18,30 @@ import (
 // number (one by one up to 100, otherwise a cut, and cleanup steps after).
 func (s *Store) Logout(ctx context.Context, l singlesession.Logout) (singlesession.LogoutResult, error) {
 	s.checkEviction(ctx)
-	var res singlesession.LogoutResult
 	if len(l.Tokens) == 0 && (l.UserID == "" || !l.Always) {
-		return res, nil
+		return singlesession.LogoutResult{}, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("singlesession: redisstore: logout of %q: %w", l.UserID, err)
+		return singlesession.LogoutResult{}, fmt.Errorf("singlesession: redisstore: logout of %q: %w", l.UserID, err)
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout+s.waitTimeout)
 	defer cancel()
+	res, pending, err := s.logout(wctx, l, true)
+	if err != nil {
+		return singlesession.LogoutResult{}, fmt.Errorf("singlesession: redisstore: logout of %q: %w", l.UserID, err)
+	}
+	s.cleanup(ctx, pending...)
+	return res, nil
+}
+
+// logout applies l, waiting for replicas when wait is set and the store
+// does, and returns the users with generations left to clean.
+func (s *Store) logout(ctx context.Context, l singlesession.Logout, wait bool) (singlesession.LogoutResult, []string, error) {
+	var res singlesession.LogoutResult
+	run := s.runEnding
+	if !wait {
+		run = func(ctx context.Context, ops ...op) ([]result, error) { return s.pipeline(ctx, ops...), nil }
+	}
 	mode := "ifany"
 	if l.Always {
 		mode = "always"
@@ -34,38 +50,30 @@ func (s *Store) Logout(ctx context.Context, l singlesession.Logout) (singlesessi
 	if l.UserID != "" {
 		p = escape(l.UserID)
 	}
-	var (
-		pending []string
-		err     error
-	)
-	if !s.cluster {
-		key := s.metaKey(p)
-		var a []any
-		a, err = scriptLogoutSingle.Run(wctx, s.client, []string{key}, append([]any{s.prefix, p, mode, l.UserAgent}, pairs(l.Tokens)...)...).Slice()
-		if err == nil && len(a) < 3 {
-			err = errors.New("short reply")
-		}
-		if err == nil {
-			res = singlesession.LogoutResult{Deleted: int(asInt(a[0])), Ended: int(asInt(a[1])), At: micro(a[2])}
-			for _, q := range a[3:] {
-				pending = append(pending, asString(q))
-			}
-		}
-	} else {
-		res, pending, err = s.logoutCluster(wctx, l.Tokens, p, mode, l.UserAgent)
+	if s.cluster {
+		return s.logoutCluster(ctx, run, l.Tokens, p, mode, l.UserAgent)
 	}
-	if err != nil {
-		return singlesession.LogoutResult{}, fmt.Errorf("singlesession: redisstore: logout of %q: %w", l.UserID, err)
+	r, notReplicated := run(ctx, op{script: scriptLogoutSingle, keys: []string{s.metaKey(p)}, args: append([]any{s.prefix, p, mode, l.UserAgent}, pairs(l.Tokens)...)})
+	if r[0].err != nil {
+		return res, nil, r[0].err
 	}
-	s.cleanup(ctx, pending...)
-	return res, nil
+	a, err := asArray(r[0].v)
+	if err != nil || len(a) < 3 {
+		return res, nil, errors.Join(err, errors.New("short reply"))
+	}
+	res = singlesession.LogoutResult{Deleted: int(asInt(a[0])), Ended: int(asInt(a[1])), At: micro(a[2])}
+	var pending []string
+	for _, q := range a[3:] {
+		pending = append(pending, asString(q))
+	}
+	return res, pending, notReplicated
 }
 
 // logoutCluster deletes tokens in their own slots (their anonymous
 // sessions), then in their users' (the signed-in ones), ending the other
 // sessions of the user myp by mode. It returns the users with
 // generations left to clean.
-func (s *Store) logoutCluster(ctx context.Context, tokens []string, myp, mode, userAgent string) (singlesession.LogoutResult, []string, error) {
+func (s *Store) logoutCluster(ctx context.Context, run func(context.Context, ...op) ([]result, error), tokens []string, myp, mode, userAgent string) (singlesession.LogoutResult, []string, error) {
 	var res singlesession.LogoutResult
 	ops := make([]op, len(tokens))
 	for i, t := range tokens {
@@ -108,7 +116,8 @@ func (s *Store) logoutCluster(ctx context.Context, tokens []string, myp, mode, u
 		}
 		ops = append(ops, op{script: scriptLogoutUser, keys: []string{s.metaKey(q)}, args: append([]any{s.prefix, q, m, userAgent}, pairs(groups[q])...)})
 	}
-	replies, err = all(s.pipeline(ctx, ops...))
+	results, notReplicated := run(ctx, ops...)
+	replies, err = all(results)
 	if err != nil {
 		return res, nil, err
 	}
@@ -125,7 +134,7 @@ func (s *Store) logoutCluster(ctx context.Context, tokens []string, myp, mode, u
 			pending = append(pending, order[i])
 		}
 	}
-	return res, pending, nil
+	return res, pending, notReplicated
 }
 
 // usersPerScript bounds how many users one script ends or counts on a
@@ -148,10 +157,11 @@ func (s *Store) EndUsers(ctx context.Context, e singlesession.EndUsers) (singles
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("singlesession: redisstore: end sessions: %w", err)
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout+s.waitTimeout)
 	defer cancel()
 	calls := s.userCalls(scriptEndUsers, users, s.prefix, string(e.Reason), e.UserAgent)
-	replies, err := all(s.pipeline(wctx, calls...))
+	results, notReplicated := s.runEnding(wctx, calls...)
+	replies, err := all(results)
 	if err != nil {
 		return singlesession.EndUsersResult{}, fmt.Errorf("singlesession: redisstore: end sessions: %w", err)
 	}
@@ -174,6 +184,9 @@ func (s *Store) EndUsers(ctx context.Context, e singlesession.EndUsers) (singles
 		}
 	}
 	s.cleanup(ctx, pending...)
+	if notReplicated != nil {
+		return singlesession.EndUsersResult{}, fmt.Errorf("singlesession: redisstore: end sessions: %w", notReplicated)
+	}
 	return res, nil
 }
 
@@ -205,11 +218,11 @@ func (s *Store) userCalls(script *redis.Script, users []string, args ...any) []o
 func (s *Store) EndSessions(ctx context.Context, e singlesession.EndSessions) (singlesession.EndSessionsResult, error) {
 	s.checkEviction(ctx)
 	res, pending, err := s.endSessions(ctx, e)
-	if err != nil {
-		return singlesession.EndSessionsResult{}, fmt.Errorf("singlesession: redisstore: end sessions of %q: %w", e.UserID, err)
-	}
 	if pending {
 		s.cleanup(ctx, escape(e.UserID))
+	}
+	if err != nil {
+		return singlesession.EndSessionsResult{}, fmt.Errorf("singlesession: redisstore: end sessions of %q: %w", e.UserID, err)
 	}
 	return res, nil
 }
@@ -219,7 +232,7 @@ func (s *Store) endSessions(ctx context.Context, e singlesession.EndSessions) (s
 	if err := ctx.Err(); err != nil {
 		return res, false, err
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout+s.waitTimeout)
 	defer cancel()
 	p := escape(e.UserID)
 	byID := ""
@@ -243,14 +256,18 @@ func (s *Store) endSessions(ctx context.Context, e singlesession.EndSessions) (s
 		}
 	}
 	pending := false
+	var notReplicated error
 	for _, ids := range groups {
 		args := []any{s.prefix, p, mode, byID, e.By, string(e.Reason), e.UserAgent, b01(!s.cluster)}
 		for _, id := range ids {
 			args = append(args, id)
 		}
-		a, err := scriptEndSessions.Run(wctx, s.client, []string{s.metaKey(p)}, args...).Slice()
-		if err == nil && len(a) < 3 {
-			err = errors.New("short reply")
+		r, err := s.runEnding(wctx, op{script: scriptEndSessions, keys: []string{s.metaKey(p)}, args: args})
+		notReplicated = cmp.Or(notReplicated, err)
+		a, aerr := asArray(r[0].v)
+		err = r[0].err
+		if err == nil && (aerr != nil || len(a) < 3) {
+			err = errors.Join(aerr, errors.New("short reply"))
 		}
 		if err != nil {
 			return res, pending, err
@@ -262,7 +279,7 @@ func (s *Store) endSessions(ctx context.Context, e singlesession.EndSessions) (s
 		res.At = micro(a[1])
 		pending = pending || asInt(a[2]) == 1
 	}
-	return res, pending, nil
+	return res, pending, notReplicated
 }
 
 // cleanup deletes, in bounded steps (500 sessions a script), what cuts of

@@ -28,7 +28,12 @@ import (
 // It is sent only while ctx is alive, and once sent its reply is awaited
 // even if ctx ends meanwhile, so an error means the login did not happen. A
 // retry of a login that was applied (go-redis retries after a network
-// error) applies nothing twice.
+// error) applies nothing twice. With [Options].WaitReplicas, a login that
+// ended or replaced sessions and that the replicas did not acknowledge
+// returns an error wrapping [ErrNotReplicated]: its endings are applied on
+// the primary, and the new session is deleted again; a login that ended
+// nothing succeeds whatever the replicas say (a failover would lose only
+// the new session: the browser signs in again).
 func (s *Store) Login(ctx context.Context, l singlesession.Login) (singlesession.LoginResult, error) {
 	s.checkEviction(ctx)
 	res, pending, err := s.login(ctx, l)
@@ -48,7 +53,7 @@ func (s *Store) login(ctx context.Context, l singlesession.Login) (singlesession
 	if err := ctx.Err(); err != nil {
 		return singlesession.LoginResult{}, false, err
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout+s.waitTimeout)
 	defer cancel()
 	p := escape(l.UserID)
 	id := singlesession.SessionID(l.Token)
@@ -76,12 +81,13 @@ func (s *Store) login(ctx context.Context, l singlesession.Login) (singlesession
 				return singlesession.LoginResult{}, false, errors.New("too many rounds")
 			}
 		}
-		a, err := script.Run(wctx, s.client, []string{s.metaKey(p)}, s.loginArgs(l, verified, dead)...).Slice()
-		if err != nil {
-			return singlesession.LoginResult{}, false, err
+		r, notReplicated := s.runEnding(wctx, op{script: script, keys: []string{s.metaKey(p)}, args: s.loginArgs(l, verified, dead)})
+		if r[0].err != nil {
+			return singlesession.LoginResult{}, false, r[0].err
 		}
-		if len(a) == 0 {
-			return singlesession.LoginResult{}, false, errors.New("empty reply")
+		a, err := asArray(r[0].v)
+		if err != nil || len(a) == 0 {
+			return singlesession.LoginResult{}, false, errors.Join(err, errors.New("empty reply"))
 		}
 		switch asString(a[0]) {
 		case "again":
@@ -107,6 +113,13 @@ func (s *Store) login(ctx context.Context, l singlesession.Login) (singlesession
 			return singlesession.LoginResult{}, false, errors.New("short reply")
 		}
 		res := singlesession.LoginResult{Ended: int(asInt(a[1])), At: micro(a[2])}
+		if notReplicated != nil && (res.Ended > 0 || len(l.Replaces) > 0) {
+			// It ended sessions, and the replicas may not know: say so. The
+			// new session goes (no replica waited for), so that the error
+			// leaves no session that no browser holds.
+			_, _, _ = s.logout(wctx, singlesession.Logout{Tokens: []string{l.Token}}, false)
+			return singlesession.LoginResult{}, false, notReplicated
+		}
 		if s.cluster {
 			var rest []string
 			for _, r := range l.Replaces {

@@ -76,6 +76,17 @@
 // its first operation the store reads maxmemory-policy on every node and
 // logs one warning when it is not noeviction.
 //
+// # Replicas
+//
+// Redis replicates asynchronously: a change the primary acknowledged may be
+// lost by a failover (Sentinel or Cluster promoting a replica that did not
+// have it yet), and an ended session is then signed in again. With
+// [Options].WaitReplicas, every operation that ends sessions sends WAIT on
+// the connection that ran it, in the same pipeline, and returns an error
+// wrapping [ErrNotReplicated] when fewer replicas acknowledged within
+// Options.WaitTimeout; the README's "Replicas and failover" says what that
+// does and does not guarantee.
+//
 // # Scripts and round trips
 //
 // Every change is a Lua script (EVALSHA; go-redis sends the script's text
@@ -158,6 +169,9 @@ type Store struct {
 	logger   *slog.Logger
 	pointers pointerCache
 	eviction evictionCheck
+
+	waitReplicas int           // WAIT for this many replicas after each change that ends sessions
+	waitTimeout  time.Duration // for that long
 }
 
 // Options configures a [Store] made by [NewWithOptions]. A zero Options
@@ -172,6 +186,22 @@ type Options struct {
 	// step of a Cluster login failed in another slot; a cleanup failed) and
 	// debug messages. nil means slog.Default(), at the time of each message.
 	Logger *slog.Logger
+
+	// WaitReplicas, when positive, makes every operation that ends
+	// sessions (Login, Logout, EndUsers, EndSessions) wait until that many
+	// replicas of the primary acknowledged it (Redis's WAIT, sent on the
+	// same connection, in the same pipeline when the client's read timeout
+	// allows), and return an error wrapping [ErrNotReplicated] when fewer
+	// did within WaitTimeout. 0 (the default) waits for none: replication
+	// is asynchronous, and a failover may lose a change the primary
+	// acknowledged (see the README's "Replicas and failover"). It needs a
+	// [*redis.Client] or a [*redis.ClusterClient].
+	WaitReplicas int
+
+	// WaitTimeout bounds each wait for replicas; 0 means one second. Keep
+	// it under the client's ReadTimeout (3 s by default) for the WAIT to
+	// ride in the same round trip as the change.
+	WaitTimeout time.Duration
 }
 
 var (
@@ -202,12 +232,26 @@ func NewWithOptions(client redis.UniversalClient, opts Options) (*Store, error) 
 	if client == nil {
 		return nil, errors.New("singlesession: redisstore: the client is nil")
 	}
+	if opts.WaitReplicas < 0 || opts.WaitTimeout < 0 {
+		return nil, fmt.Errorf("singlesession: redisstore: negative WaitReplicas (%d) or WaitTimeout (%v)", opts.WaitReplicas, opts.WaitTimeout)
+	}
+	if opts.WaitReplicas > 0 {
+		switch client.(type) {
+		case *redis.Client, *redis.ClusterClient:
+		default:
+			return nil, fmt.Errorf("singlesession: redisstore: WaitReplicas needs a *redis.Client or a *redis.ClusterClient, not a %T", client)
+		}
+	}
 	prefix := opts.Prefix
 	if prefix == "" {
 		prefix = "singlesession:"
 	}
 	s := NewWithPrefix(client, prefix)
 	s.logger = opts.Logger
+	s.waitReplicas, s.waitTimeout = opts.WaitReplicas, opts.WaitTimeout
+	if s.waitTimeout == 0 {
+		s.waitTimeout = defaultWaitTimeout
+	}
 	return s, nil
 }
 
