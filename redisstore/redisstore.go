@@ -76,6 +76,18 @@
 // its first operation the store reads maxmemory-policy on every node and
 // logs one warning when it is not noeviction.
 //
+// # Live endings
+//
+// The store is a [singlesession.NotifyingStore]: every script that ends
+// live sessions PUBLISHes a notice on the channel P+"ended" as it commits
+// (a small JSON object: the user, the sessions' IDs, or none for a cut,
+// the reason, when, the acting user agent), and [Store.Listen] subscribes
+// to it on one connection, so that [singlesession.Manager.SessionContext]
+// learns at once, on every instance, that a session ended. On Cluster
+// PUBLISH reaches every node, and Listen subscribes on one. Two prefixes do
+// not hear each other. Sessions that an eviction ends are published when
+// the store meets them (a page, a count, a login), with no reason.
+//
 // # Replicas
 //
 // Redis replicates asynchronously: a change the primary acknowledged may be
