@@ -120,7 +120,7 @@
 // that involves a token's slot and a user's slot takes a step in each; the
 // store caches, in process, which user each signed-in token it has seen
 // belongs to (a token's pointer never changes; at most 100,000 entries,
-// keyed by hashes, no tokens):
+// keyed by SessionIDs, no tokens):
 //
 //   - Find: 1 round trip for an anonymous or unknown token and for a
 //     signed-in or ended one this process knows (the user's script and an
@@ -131,8 +131,9 @@
 //     time. Touch: 1 for a known token, 2 the first time.
 //   - Login: 2 (the new token's pointer, then one script in the user's slot
 //     that does everything the single-Redis login does for that user); 2
-//     more when the user is full under a limit of Max 2 or more (the
-//     pointers of the sessions that decide, then the script again); and,
+//     more when the user is full under a limit that keeps sessions
+//     (RejectNew, or a Max of 2 or more: the pointers of the sessions that
+//     decide, then the script again); and,
 //     when the browser's previous session was anonymous or another user's,
 //     its end in its own slot (1 more, and 1 more again for another
 //     user's). The pointer is written first: on its own it is harmless. If
@@ -143,7 +144,7 @@
 //   - EndUsers: 1 (one script per user, in one pipeline). EndSessions: 1;
 //     2 when a session asks (its pointer first).
 //   - Sessions: 2 (the page, then its pointers). CountSessions: 1, and 1
-//     more when a counted user has sessions (their pointers).
+//     more when a counted user has 1 to 100 sessions (their pointers).
 //
 // Each user's part is atomic, which is what the rules need: limits are
 // exact and no ended session comes back on Cluster too. EndUsers over many
