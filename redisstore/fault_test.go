@@ -3,8 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,66 +17,14 @@ import (
 	"github.com/go-singlesession/singlesession/redisstore"
 )
 
-// privateRedis is a redis-server of the test's own, on a free loopback port,
-// with an append-only file fsynced at every write (what survives a restart
-// is every acknowledged script, whole).
-type privateRedis struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startPrivateRedis(t *testing.T) *privateRedis {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		unreachable(t, "redis-server (apt-get install redis-server)", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	r := &privateRedis{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(func() {
-		if r.cmd != nil && r.cmd.Process != nil {
-			_ = r.cmd.Process.Kill()
-			_ = r.cmd.Wait()
-		}
-	})
-	return r
-}
-
-func (r *privateRedis) start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", r.dir)
-	require.NoError(r.t, r.cmd.Start())
-	c := redis.NewClient(&redis.Options{Addr: r.addr()})
-	defer c.Close()
-	require.Eventually(r.t, func() bool { return c.Ping(context.Background()).Err() == nil }, 10*time.Second, 20*time.Millisecond)
-}
-
-func (r *privateRedis) addr() string { return fmt.Sprintf("127.0.0.1:%d", r.port) }
-
-// restart shuts the server down with redis-cli shutdown nosave, and starts
-// it again on its files.
-func (r *privateRedis) restart() {
-	r.t.Helper()
-	out, err := exec.Command("redis-cli", "-p", fmt.Sprint(r.port), "shutdown", "nosave").CombinedOutput()
-	if err != nil {
-		r.t.Logf("redis-cli shutdown: %v %s", err, out)
-	}
-	_ = r.cmd.Wait()
-	r.start()
-}
-
 // Redis restarted in the middle of logins, saves and logouts: afterwards
 // every session that claims a user is in that user's index and has its
 // pointer, every index entry has its session, no user holds more sessions
 // than the limit, and DeleteExpired leaves no orphaned index entry.
 func TestRedisRestartMidLoad(t *testing.T) {
-	srv := startPrivateRedis(t)
+	// An append-only file fsynced at every write: what survives a restart
+	// is every acknowledged script, whole.
+	srv := startPrivateRedis(t, "--appendonly", "yes", "--appendfsync", "always")
 	newClient := func() *redis.Client {
 		c := redis.NewClient(&redis.Options{Addr: srv.addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 		t.Cleanup(func() { c.Close() })
@@ -144,26 +90,32 @@ func TestRedisRestartMidLoad(t *testing.T) {
 	check := func() {
 		for _, u := range users {
 			base := prefix + "u:{" + u + "}"
-			index, err := c.ZRangeWithScores(ctx, base+":i", 0, -1).Result()
+			g := generation(t, c, prefix, u)
+			byExpiry, err := c.ZRange(ctx, base+":x:"+g, 0, -1).Result()
 			require.NoError(t, err)
+			byLastSeen, err := c.ZRange(ctx, base+":l:"+g, 0, -1).Result()
+			require.NoError(t, err)
+			assert.ElementsMatch(t, byExpiry, byLastSeen, "%s: the two indexes agree", u)
 			inIndex := map[string]bool{}
-			for _, z := range index {
-				tok := z.Member.(string)
-				inIndex[tok] = true
-				n, err := c.Exists(ctx, base+":s:"+tok).Result()
-				require.NoError(t, err)
-				assert.EqualValues(t, 1, n, "index entry %s of %s has no session", tok, u)
+			for _, id := range byExpiry {
+				inIndex[id] = true
+				gen, err := c.HGet(ctx, base+":s:"+id, "g").Result()
+				require.NoError(t, err, "index entry %s of %s has no session", id, u)
+				assert.Equal(t, g, gen, "index entry %s of %s", id, u)
 			}
-			assert.LessOrEqual(t, len(index), 2, "%s holds more sessions than the limit", u)
-			sessions, err := c.Keys(ctx, base+":s:*").Result()
-			require.NoError(t, err)
-			for _, k := range sessions {
-				tok := k[strings.LastIndex(k, ":")+1:]
-				assert.True(t, inIndex[tok], "session %s of %s is not in the index (a half login)", tok, u)
-				f, err := stores[0].Find(ctx, tok, time.Minute)
+			assert.LessOrEqual(t, len(byExpiry), 2, "%s holds more sessions than the limit", u)
+			for _, k := range keys(t, c, prefix, "u:{"+u+"}:s:*") {
+				f, err := c.HMGet(ctx, k, "g", "t").Result()
 				require.NoError(t, err)
-				assert.True(t, f.Found, "session %s of %s cannot be loaded (no pointer)", tok, u)
-				assert.Equal(t, u, f.UserID)
+				id := k[strings.LastIndex(k, ":")+1:]
+				if f[0] != g {
+					continue // of an old generation: ended, cleaned later
+				}
+				assert.True(t, inIndex[id], "session %s of %s is not in the index (a half login)", id, u)
+				found, err := stores[0].Find(ctx, f[1].(string), time.Minute)
+				require.NoError(t, err)
+				assert.True(t, found.Found, "session %s of %s cannot be loaded (no pointer)", id, u)
+				assert.Equal(t, u, found.UserID)
 			}
 		}
 	}

@@ -3,7 +3,6 @@ module github.com/go-singlesession/singlesession/redisstore
 go 1.26.0
 
 require (
-	github.com/alexedwards/scs/goredisstore v0.0.0-20250212122300-421ef1d8611c
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/go-singlesession/singlesession v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0

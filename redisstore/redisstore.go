@@ -1,6 +1,6 @@
 // Package redisstore is a [singlesession.Store] over Redis, for
-// applications whose sessions live in Redis, on one server (or a
-// primary with replicas, through Sentinel) or on Redis Cluster.
+// applications whose sessions live in Redis, on one server (or a primary
+// with replicas, through Sentinel) or on Redis Cluster.
 //
 // Create it with [New] over a go-redis client and hand it to
 // singlesession.New, as any store:
@@ -10,84 +10,159 @@
 //
 // # Keys
 //
-// With the prefix P ("singlesession:" by default) and a user's ID escaped
-// (U: '%', '{' and '}' as %25, %7B, %7D) and H a SHA-256 of a token, the
-// store keeps:
+// With the prefix P ("singlesession:" by default), a user's ID escaped (U:
+// '%', '{' and '}' as %25, %7B, %7D), ID a session's [singlesession.SessionID]
+// and G a generation (below), the store keeps:
 //
-//	P a:{H}:token      an anonymous session's data (string, PXAT its expiry)
-//	P t:{H}            the user a signed-in session's token belongs to: U (string, PXAT)
-//	P u:{U}:s:token    a signed-in session (hash: data, user, ID, IP, User-Agent,
-//	                   created, last seen, expiry; PXAT its expiry)
-//	P u:{U}:i          the user's index (sorted set: token → expiry; PXAT its latest session's)
-//	P u:{U}:e:H        why a session of the user ended, keyed by the hash of its
-//	                   token (hash: reason, at, User-Agent; PXAT the session's expiry)
+//	P a:{ID}:token  an anonymous session's data (string)
+//	P t:{ID}        a signed-in session's pointer: U (string)
+//	P u:{U}:m       the user's meta: its current generation G (hash)
+//	P u:{U}:s:ID    a signed-in session (hash: data, token, expiry, created,
+//	                last seen, generation, IP, User-Agent)
+//	P u:{U}:x:G     generation G's index by expiry (sorted set: ID → expiry)
+//	P u:{U}:l:G     generation G's index by last seen (sorted set: ID → last seen)
+//	P u:{U}:e:ID    why a session ended: reason, at, User-Agent (string), or
+//	                "@G": the reason of its generation's grave
+//	P u:{U}:c:G     the grave of generation G, ended by a cut: why (string)
+//	P u:{U}:o       the user's generations left to clean (set)
 //
 // Everything of one user shares the hash tag {U}, so on Redis Cluster one
 // script can see and change all of it. A token cannot carry its user's tag
-// (scs makes tokens before anyone signs in), so the token's own slot ({H})
-// holds only the pointer to the user, and anonymous sessions. Pointers are never trusted: a pointer whose
-// session is gone (a stale pointer) means "not found", and it expires with
-// the session. Every key has an absolute expiry (PXAT, PEXPIREAT), so
-// nothing outlives its session even if [Store.DeleteExpired] never runs.
+// (scs makes tokens before anyone signs in), so the token's own slot ({ID})
+// holds only its anonymous session and its pointer to the user. Every key
+// has an absolute expiry (PXAT, PEXPIREAT): a session's keys expire with it,
+// and every key that a session needs to be loaded (its pointer and its
+// user's meta and indexes) is extended with it when a save extends the
+// session (scs's IdleTimeout), never shortened. No key or value holds the
+// token of an ended session.
+//
+// # Generations and cuts
+//
+// A user's signed-in sessions belong to a generation, a time from Redis's
+// clock in microseconds: the meta names the current one, each session
+// records its own, and the generation's two indexes list its sessions. A
+// session is served only when it is of its user's current generation and
+// in its indexes. Ending many sessions at once (a logout, an operators'
+// sign-out, EndOtherSessions, a login under a limit that ends more than
+// 100) is a cut: one script starts a new generation, moves the sessions
+// that stay into it (at most the limit), and records the reason in the old
+// generation's grave. Every other session of the old generation is ended
+// at that moment, whatever their number. Cleanup then deletes them, 500 to
+// a script, writing each one's ending; it runs right after the operation,
+// and if it is interrupted the user's next operation that ends sessions, or
+// [Store.DeleteExpired], resumes it (and the keys expire anyway). Up to 100
+// sessions end one by one instead, in the operation's own script.
+//
+// So no script the store sends looks at more than a bounded number of
+// sessions, whatever a user's pile: a login with no limit looks at none; a
+// login under a limit at most Max + 500 (and deletes the user's expired
+// sessions first, 500 to a script); a page of Sessions at most its limit +
+// 500; a count at most 100; a cut only the sessions that stay. Scripts hold
+// all of Redis while they run; with 100,000 sessions of one user, none of
+// them runs 50 ms (see TestBigPileSlowlog).
+//
+// # Eviction
+//
+// Redis deletes keys before they expire only under maxmemory with a policy
+// other than noeviction. The store fails closed: a session whose hash,
+// pointer or index entry is gone, or whose user's meta or an index is gone,
+// is never served again (on Cluster, Find checks the pointer in the same
+// round trip even when it knows the user); a page of Sessions, a count of a
+// user with at most 100 sessions, and a login under a limit that is full
+// check each session they count as Find does and end those a browser can
+// no longer reach, so that such a session never takes a slot (a RejectNew
+// user can always sign in) and lists show what Find serves. What an
+// eviction costs is that sessions end early, without a recorded reason. At
+// its first operation the store reads maxmemory-policy on every node and
+// logs one warning when it is not noeviction.
+//
+// # Live endings
+//
+// The store is a [singlesession.NotifyingStore]: every script that ends
+// live sessions PUBLISHes a notice on the channel P+"ended" as it commits
+// (a small JSON object: the user, the sessions' IDs, or none for a cut,
+// the reason, when, the acting user agent), and [Store.Listen] subscribes
+// to it on one connection, so that [singlesession.Manager.SessionContext]
+// learns at once, on every instance, that a session ended. On Cluster
+// PUBLISH reaches every node, and Listen subscribes on one. Two prefixes do
+// not hear each other. Sessions that an eviction ends are published when
+// the store meets them (a page, a count, a login), with no reason.
+//
+// # Replicas
+//
+// Redis replicates asynchronously: a change the primary acknowledged may be
+// lost by a failover (Sentinel or Cluster promoting a replica that did not
+// have it yet), and an ended session is then signed in again. With
+// [Options].WaitReplicas, every operation that ends sessions sends WAIT on
+// the connection that ran it, in the same pipeline, and returns an error
+// wrapping [ErrNotReplicated] when fewer replicas acknowledged within
+// Options.WaitTimeout; the README's "Replicas and failover" says what that
+// does and does not guarantee.
 //
 // # Scripts and round trips
 //
-// Every change is a Lua script, which Redis runs whole with nothing in
-// between: the script that changes a user's sessions is that user's lock,
-// across every process that shares the Redis. The times the store records
-// and compares come from Redis's clock (TIME). A script reads every key it
-// writes before its first write, so a script that fails changes nothing.
+// Every change is a Lua script (EVALSHA; go-redis sends the script's text
+// only when a node does not have it yet), which Redis runs whole with
+// nothing in between: the script that changes a user's sessions is that
+// user's lock, across every process that shares the Redis. The times the
+// store records and compares come from Redis's clock (TIME). A script reads
+// every key it writes before its first write, so a script that fails
+// changes nothing.
 //
 // On a single Redis (a [*redis.Client], Sentinel's included) every method
-// but All and DeleteExpired is one script, one round trip, and atomic:
-// Find reads the session, its link and, for an ended session, why it ended;
-// Login prunes the user's index, applies the limit, ends the least recently
-// used sessions, deletes the browser's previous tokens and adds the session.
+// but All and DeleteExpired is one script, one round trip (EndUsers and
+// CountSessions: one script per 10 users, in one pipeline), plus the
+// cleanup steps after a cut, and, rarely, a bounded step first (more than
+// 500 expired sessions to delete, sessions an eviction left to repair).
 //
-// On Redis Cluster (any other client: [*redis.ClusterClient], [*redis.Ring])
-// one script may only touch one hash slot, so an operation that involves a
-// token's slot and a user's slot takes a step in each:
+// On Redis Cluster (any other client: [*redis.ClusterClient],
+// [*redis.Ring]) one script may only touch one hash slot, so an operation
+// that involves a token's slot and a user's slot takes a step in each; the
+// store caches, in process, which user each signed-in token it has seen
+// belongs to (a token's pointer never changes; at most 100,000 entries,
+// keyed by SessionIDs, no tokens):
 //
-//   - Find: 1 round trip for an anonymous or unknown token; for a signed-in
-//     or ended one, 1 when this process knows the token's user (it signed
-//     the token in, or loaded it before: the store caches each token's
-//     pointer, which never changes), and 2 the first time (the pointer, then
-//     the user's slot).
-//   - Update and Touch: 1 for an anonymous session or a known token, 2 the
-//     first time for a signed-in one.
+//   - Find: 1 round trip for an anonymous or unknown token and for a
+//     signed-in or ended one this process knows (the user's script and an
+//     EXISTS of the pointer, to their two nodes in one pipeline); 2 the
+//     first time (the pointer, then the user's slot).
+//   - Insert: 1. Update: 1 for an anonymous session or a known token (the
+//     save and the extension of the pointer in one pipeline), 2 the first
+//     time. Touch: 1 for a known token, 2 the first time.
 //   - Login: 2 (the new token's pointer, then one script in the user's slot
-//     that does everything the single-Redis login does for that user), plus,
+//     that does everything the single-Redis login does for that user); 2
+//     more when the user is full under a limit that keeps sessions
+//     (RejectNew, or a Max of 2 or more: the pointers of the sessions that
+//     decide, then the script again); and,
 //     when the browser's previous session was anonymous or another user's,
-//     a cleanup of that session in its own slot (1 more, and 1 more again
-//     for another user's).
-//   - Logout: the browser's tokens' slots, then the users' slots (2).
-//   - End and CountSessions: one script per user, sent in one pipeline;
-//     Revoke and Sessions: 1.
+//     its end in its own slot (1 more, and 1 more again for another
+//     user's). The pointer is written first: on its own it is harmless. If
+//     the step in another slot fails, the login has still happened; that
+//     session stays until it expires, and the store logs a warning with its
+//     ID and user.
+//   - Logout: 2 (the browser's tokens' slots, then the users' slots).
+//   - EndUsers: 1 (one script per user, in one pipeline). EndSessions: 1;
+//     2 when a session asks (its pointer first).
+//   - Sessions: 2 (the page, then its pointers). CountSessions: 1, and 1
+//     more when a counted user has 1 to 100 sessions (their pointers).
 //
-// Each user's part is atomic, which is what the rules need: limits are exact
-// and no ended session comes back on Cluster too. What is not atomic on
-// Cluster is the part in another slot: the pointer is written before the
-// login (a login that then fails leaves a stale pointer, which is harmless),
-// and the browser's previous anonymous or other user's session is deleted
-// after it (if that step fails, that session stays until it expires or its
-// user signs in again; the login itself has happened and is reported). End
-// over many users is atomic per user, not across users.
+// Each user's part is atomic, which is what the rules need: limits are
+// exact and no ended session comes back on Cluster too. EndUsers over many
+// users is atomic per user, not across users.
 //
 // All and DeleteExpired SCAN the prefix's keys on every node (every master
 // on Cluster): their cost grows with the whole keyspace of the database, not
 // with the number of sessions. Run DeleteExpired (singlesession's
 // RunCleanup) rarely: Redis expires sessions, endings and indexes itself,
-// and DeleteExpired only prunes index entries of expired sessions early.
+// and DeleteExpired only deletes index entries of expired sessions early
+// and finishes interrupted cleanups.
 package redisstore
 
 import (
-	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"slices"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,22 +173,115 @@ import (
 	"github.com/go-singlesession/singlesession"
 )
 
-// Store is a [singlesession.Store] over Redis. Create it with [New] or
-// [NewWithPrefix]; it is safe for concurrent use.
+// Store is a [singlesession.Store] over Redis. Create it with [New],
+// [NewWithPrefix] or [NewWithOptions]; it is safe for concurrent use.
 type Store struct {
 	client   redis.UniversalClient
 	prefix   string
 	cluster  bool // one script per hash slot (see the package documentation)
+	logger   *slog.Logger
 	pointers pointerCache
+	eviction evictionCheck
+
+	waitReplicas int           // WAIT for this many replicas after each change that ends sessions
+	waitTimeout  time.Duration // for that long
+}
+
+// Options configures a [Store] made by [NewWithOptions]. A zero Options
+// makes the store that [New] makes.
+type Options struct {
+	// Prefix is the key prefix; "" means "singlesession:" (use
+	// [NewWithPrefix] for no prefix at all). Braces are escaped, as
+	// NewWithPrefix does.
+	Prefix string
+
+	// Logger receives the store's warnings (Redis may evict its keys; a
+	// step of a Cluster login failed in another slot; a cleanup failed) and
+	// debug messages. nil means slog.Default(), at the time of each message.
+	Logger *slog.Logger
+
+	// WaitReplicas, when positive, makes every operation that ends
+	// sessions (Login, Logout, EndUsers, EndSessions) wait until that many
+	// replicas of the primary acknowledged it (Redis's WAIT, sent on the
+	// same connection, in the same pipeline when the client's read timeout
+	// allows), and return an error wrapping [ErrNotReplicated] when fewer
+	// did within WaitTimeout. 0 (the default) waits for none: replication
+	// is asynchronous, and a failover may lose a change the primary
+	// acknowledged (see the README's "Replicas and failover"). It needs a
+	// [*redis.Client] or a [*redis.ClusterClient].
+	WaitReplicas int
+
+	// WaitTimeout bounds each wait for replicas; 0 means one second. Keep
+	// it under the client's ReadTimeout (3 s by default) for the WAIT to
+	// ride in the same round trip as the change.
+	WaitTimeout time.Duration
+}
+
+var (
+	_ singlesession.Store         = (*Store)(nil)
+	_ singlesession.IterableStore = (*Store)(nil)
+	_ singlesession.CleanupStore  = (*Store)(nil)
+)
+
+// New returns a store over client with the key prefix "singlesession:".
+// A [*redis.Client] is treated as a single Redis (one script per
+// operation); any other client (a [*redis.ClusterClient], a [*redis.Ring])
+// as a cluster, where each script touches one hash slot.
+func New(client redis.UniversalClient) *Store {
+	return NewWithPrefix(client, "singlesession:")
+}
+
+// NewWithPrefix is [New] with another key prefix, so that several
+// applications can share one Redis. Braces in prefix are escaped (as %7B and
+// %7D), because Redis Cluster reads the first {...} of a key as its hash tag.
+func NewWithPrefix(client redis.UniversalClient, prefix string) *Store {
+	_, single := client.(*redis.Client)
+	return &Store{client: client, prefix: escape(prefix), cluster: !single}
+}
+
+// NewWithOptions is [New] configured by opts. It returns an error for a nil
+// client or options it cannot use.
+func NewWithOptions(client redis.UniversalClient, opts Options) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("singlesession: redisstore: the client is nil")
+	}
+	if opts.WaitReplicas < 0 || opts.WaitTimeout < 0 {
+		return nil, fmt.Errorf("singlesession: redisstore: negative WaitReplicas (%d) or WaitTimeout (%v)", opts.WaitReplicas, opts.WaitTimeout)
+	}
+	if opts.WaitReplicas > 0 {
+		switch client.(type) {
+		case *redis.Client, *redis.ClusterClient:
+		default:
+			return nil, fmt.Errorf("singlesession: redisstore: WaitReplicas needs a *redis.Client or a *redis.ClusterClient, not a %T", client)
+		}
+	}
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = "singlesession:"
+	}
+	s := NewWithPrefix(client, prefix)
+	s.logger = opts.Logger
+	s.waitReplicas, s.waitTimeout = opts.WaitReplicas, opts.WaitTimeout
+	if s.waitTimeout == 0 {
+		s.waitTimeout = defaultWaitTimeout
+	}
+	return s, nil
+}
+
+func (s *Store) log() *slog.Logger {
+	if s.logger != nil {
+		return s.logger
+	}
+	return slog.Default()
 }
 
 // pointerCache remembers, on Cluster, which user each signed-in token that
 // this process has seen belongs to, so that a load or save goes straight to
-// the user's slot: one round trip instead of two. A token's pointer never
-// changes while the token lives (a login always takes a new token), so the
-// cache is never wrong; a cached pointer whose session is gone means "not
-// found", as a stale pointer does. It is keyed by the pointer's key, a hash,
-// so it holds no token, and it is bounded: past maxPointers it starts again
+// the user's slot. A token's pointer never changes while the token lives (a
+// login always takes a new token), so the cache is never wrong about the
+// user; whether the pointer still exists (an eviction) is checked in the
+// same round trip as the load. It is keyed by the pointer's key, which
+// holds no token, and it is bounded: past maxPointers it starts again
 // empty.
 type pointerCache struct {
 	mu sync.Mutex
@@ -139,45 +307,31 @@ func (c *pointerCache) put(key, p string) {
 	c.m[key] = p
 }
 
-var _ singlesession.Store = (*Store)(nil)
-
-// New returns a store over client with the key prefix "singlesession:".
-// A [*redis.Client] is treated as a single Redis (one script per
-// operation); any other client (a [*redis.ClusterClient], a [*redis.Ring])
-// as a cluster, where each script touches one hash slot.
-func New(client redis.UniversalClient) *Store {
-	return NewWithPrefix(client, "singlesession:")
-}
-
-// NewWithPrefix is [New] with another key prefix, so that several
-// applications can share one Redis. Braces in prefix are escaped (as %7B and
-// %7D), because Redis Cluster reads the first {...} of a key as its hash tag.
-func NewWithPrefix(client redis.UniversalClient, prefix string) *Store {
-	_, single := client.(*redis.Client)
-	return &Store{client: client, prefix: escape(prefix), cluster: !single}
+func (c *pointerCache) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
 }
 
 // writeTimeout bounds a change that has been sent: it is not cut short by
 // the caller's context, so that an error means the change did not happen.
 const writeTimeout = 5 * time.Second
 
+// maxRounds bounds the bounded steps one operation may take (pruning,
+// repairs, verifications of pointers): far more than any pile needs.
+const maxRounds = 10_000
+
 // --- keys --------------------------------------------------------------------
 
-// The token's slot is that of a hash of the token, so that the pointer,
-// which outlives its session, holds no token.
-// tokenKeys are a token's keys and the hash of its ending, from one hash of
-// the token: Find and Update need all three on every request.
-type tokenKeys struct{ anon, ptr, hash string }
+// A token's keys live in the slot of its SessionID, so that its pointer,
+// which outlives its session, names no token.
+func (s *Store) anonKey(id, token string) string { return s.prefix + "a:{" + id + "}:" + token }
+func (s *Store) ptrKey(id string) string         { return s.prefix + "t:{" + id + "}" }
 
-func (s *Store) tokenKeys(token string) tokenKeys {
-	h := endingHash(token)
-	return tokenKeys{anon: s.prefix + "a:{" + h + "}:" + token, ptr: s.prefix + "t:{" + h + "}", hash: h}
-}
+// A user's keys share the hash tag of its escaped ID; the meta key stands
+// for the user's slot in KEYS.
 func (s *Store) userBase(p string) string { return s.prefix + "u:{" + p + "}" }
-func (s *Store) indexKey(p string) string { return s.userBase(p) + ":i" }
-func (s *Store) sessionKey(p, token string) string {
-	return s.userBase(p) + ":s:" + token
-}
+func (s *Store) metaKey(p string) string  { return s.userBase(p) + ":m" }
 
 // escape makes s safe inside a hash tag: no '{' or '}' (and '%', which
 // escapes them).
@@ -185,15 +339,20 @@ func escape(s string) string {
 	if !strings.ContainsAny(s, "%{}") {
 		return s
 	}
-	r := strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
-	return r.Replace(s)
+	return escaper.Replace(s)
 }
 
-// endingHash is the key of the ending of the session with token: a hash,
-// so that Redis keeps no token of an ended session.
-func endingHash(token string) string {
-	h := sha256.Sum256([]byte("singlesession:ended:" + token))
-	return base64.RawURLEncoding.EncodeToString(h[:])
+var (
+	escaper   = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
+	unescaper = strings.NewReplacer("%25", "%", "%7B", "{", "%7D", "}")
+)
+
+// unescape is escape undone.
+func unescape(p string) string {
+	if !strings.Contains(p, "%") {
+		return p
+	}
+	return unescaper.Replace(p)
 }
 
 // ms is expiry as PXAT takes it: never 0 or less, which Redis refuses (and a
@@ -207,6 +366,41 @@ func b01(b bool) string {
 		return "1"
 	}
 	return "0"
+}
+
+// pairs returns, for each token, its SessionID and the token, as the
+// scripts take them.
+func pairs(tokens []string) []any {
+	out := make([]any, 0, 2*len(tokens))
+	for _, t := range tokens {
+		out = append(out, singlesession.SessionID(t), t)
+	}
+	return out
+}
+
+func distinct(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// chunks splits s into slices of at most n.
+func chunks[T any](s []T, n int) [][]T {
+	var out [][]T
+	for len(s) > n {
+		out = append(out, s[:n:n])
+		s = s[n:]
+	}
+	if len(s) > 0 {
+		out = append(out, s)
+	}
+	return out
 }
 
 // --- replies -----------------------------------------------------------------
@@ -239,612 +433,105 @@ func asString(v any) string {
 
 func micro(v any) time.Time { return time.UnixMicro(asInt(v)) }
 
-// call is one script invocation.
-type call struct {
-	keys []string
-	args []any
+// --- sending -----------------------------------------------------------------
+
+// op is one command of a pipeline: a script, or a plain command (args).
+type op struct {
+	script *redis.Script
+	keys   []string
+	args   []any
 }
 
-// runAll runs script once per call, in one pipeline (on Cluster, go-redis
-// sends each node its share at once), and returns the replies in order.
-func (s *Store) runAll(ctx context.Context, script *redis.Script, calls []call) ([]any, error) {
-	if len(calls) == 0 {
-		return nil, nil
-	}
-	cmds := make([]*redis.Cmd, len(calls))
+// result is the reply of an op, or its error.
+type result struct {
+	v   any
+	err error
+}
+
+// pipeline sends ops in one pipeline (on Cluster, go-redis sends each node
+// its share at once: one round trip of latency) and returns their results
+// in order. A script not yet loaded on its node (NOSCRIPT) did not run; it
+// is run again with its source.
+func (s *Store) pipeline(ctx context.Context, ops ...op) []result {
+	cmds := make([]*redis.Cmd, len(ops))
 	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, c := range calls {
-			cmds[i] = script.EvalSha(ctx, p, c.keys, c.args...)
+		for i, o := range ops {
+			if o.script == nil {
+				cmds[i] = p.Do(ctx, o.args...)
+			} else {
+				cmds[i] = o.script.EvalSha(ctx, p, o.keys, o.args...)
+			}
 		}
 		return nil
 	})
-	out := make([]any, len(calls))
+	out := make([]result, len(ops))
 	for i, cmd := range cmds {
 		v, err := cmd.Result()
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-			// Not loaded on that node yet: it did not run; run it with its source.
-			v, err = script.Run(ctx, s.client, calls[i].keys, calls[i].args...).Result()
+		if err != nil && ops[i].script != nil && (errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT")) {
+			v, err = ops[i].script.Run(ctx, s.client, ops[i].keys, ops[i].args...).Result()
 		}
-		if err != nil {
-			return nil, err
+		if errors.Is(err, redis.Nil) {
+			v, err = nil, nil
 		}
-		out[i] = v
-	}
-	return out, nil
-}
-
-// --- the Store ---------------------------------------------------------------
-
-// Find implements [singlesession.Store.Find]: one script on a single Redis;
-// on Cluster one for the token's slot and, for a signed-in or ended session,
-// one for its user's.
-func (s *Store) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
-	f, err := s.find(ctx, token, staleAfter)
-	if err != nil {
-		return singlesession.FindResult{}, fmt.Errorf("singlesession: redisstore: find session: %w", err)
-	}
-	return f, nil
-}
-
-func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
-	tk := s.tokenKeys(token)
-	keys := []string{tk.anon, tk.ptr}
-	stale := strconv.FormatInt(staleAfter.Microseconds(), 10)
-	var (
-		v   any
-		err error
-	)
-	if !s.cluster {
-		v, err = scriptFindSingle.Run(ctx, s.client, keys, s.prefix, token, tk.hash, stale).Result()
-	} else {
-		p, ok := s.pointers.get(tk.ptr)
-		if !ok {
-			// The token's slot: an anonymous session, nothing, or its user.
-			v, err = scriptFindToken.Run(ctx, s.client, keys, s.prefix).Result()
-			if a, _ := asArray(v); err == nil && len(a) == 2 && asInt(a[0]) == 3 {
-				p, ok = asString(a[1]), true
-				s.pointers.put(tk.ptr, p)
-			}
-		}
-		if ok {
-			v, err = scriptFindUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token, tk.hash, stale).Result()
-		}
-	}
-	if err != nil {
-		return singlesession.FindResult{}, err
-	}
-	a, err := asArray(v)
-	if err != nil || len(a) == 0 {
-		return singlesession.FindResult{}, errors.Join(err, errors.New("empty reply"))
-	}
-	switch asInt(a[0]) {
-	case 1:
-		if len(a) < 5 {
-			return singlesession.FindResult{}, errors.New("short reply")
-		}
-		return singlesession.FindResult{Found: true, Data: []byte(asString(a[1])), UserID: asString(a[2]), Stale: asInt(a[3]) == 1, Expiry: time.UnixMilli(asInt(a[4]))}, nil
-	case 2:
-		if len(a) < 4 {
-			return singlesession.FindResult{}, errors.New("short reply")
-		}
-		return singlesession.FindResult{Ending: &singlesession.Ending{Reason: singlesession.Reason(asString(a[1])), At: micro(a[2]), UserAgent: asString(a[3])}}, nil
-	}
-	return singlesession.FindResult{}, nil
-}
-
-// Insert implements [singlesession.Store.Insert] with SET NX PXAT: one
-// command.
-func (s *Store) Insert(ctx context.Context, token string, data []byte, expiry time.Time) error {
-	err := s.client.Do(ctx, "SET", s.tokenKeys(token).anon, data, "NX", "PXAT", ms(expiry)).Err()
-	if errors.Is(err, redis.Nil) {
-		err = errors.New("token already exists")
-	}
-	if err != nil {
-		return fmt.Errorf("singlesession: redisstore: insert session: %w", err)
-	}
-	return nil
-}
-
-// Update implements [singlesession.Store.Update]: it writes only a session
-// that exists (SET XX for an anonymous one, a script that checks the
-// signed-in one), so an ended session never comes back.
-func (s *Store) Update(ctx context.Context, u singlesession.Update) (bool, error) {
-	found, err := s.update(ctx, u)
-	if err != nil {
-		return false, fmt.Errorf("singlesession: redisstore: update session: %w", err)
-	}
-	return found, nil
-}
-
-func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error) {
-	tk := s.tokenKeys(u.Token)
-	keys := []string{tk.anon, tk.ptr}
-	x := ms(u.Expiry)
-	if !s.cluster {
-		n, err := scriptUpdateSingle.Run(ctx, s.client, keys, s.prefix, u.Token, u.Data, x, b01(u.Touch)).Int()
-		return n == 1, err
-	}
-	p, ok := s.pointers.get(tk.ptr)
-	if !ok {
-		v, err := scriptUpdateToken.Run(ctx, s.client, keys, s.prefix, u.Data, x).Result()
-		if err != nil {
-			return false, err
-		}
-		a, err := asArray(v)
-		if err != nil || len(a) == 0 {
-			return false, errors.Join(err, errors.New("empty reply"))
-		}
-		if asInt(a[0]) != 2 {
-			return asInt(a[0]) == 1, nil // saved anonymous, or no session
-		}
-		p = asString(a[1])
-		s.pointers.put(tk.ptr, p)
-	}
-	n, err := scriptUpdateUser.Run(ctx, s.client, []string{s.sessionKey(p, u.Token)}, s.prefix, p, u.Token, u.Data, x, b01(u.Touch)).Int()
-	return n == 1, err
-}
-
-// Touch implements [singlesession.Store.Touch].
-func (s *Store) Touch(ctx context.Context, token string) error {
-	var err error
-	ptr := s.tokenKeys(token).ptr
-	if !s.cluster {
-		err = scriptTouchSingle.Run(ctx, s.client, []string{ptr}, s.prefix, token).Err()
-	} else {
-		p, ok := s.pointers.get(ptr)
-		if !ok {
-			p, err = s.client.Get(ctx, ptr).Result()
-			if errors.Is(err, redis.Nil) {
-				return nil
-			}
-			if err == nil {
-				s.pointers.put(ptr, p)
-			}
-		}
-		if err == nil {
-			err = scriptTouchUser.Run(ctx, s.client, []string{s.sessionKey(p, token)}, s.prefix, p, token).Err()
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("singlesession: redisstore: touch session: %w", err)
-	}
-	return nil
-}
-
-// Login implements [singlesession.Store.Login]: one script (see the package
-// documentation for Cluster). It is sent only while ctx is alive, and once
-// sent its reply is awaited even if ctx ends meanwhile, so an error means
-// the login did not happen. A retry of a login that was applied (go-redis
-// retries after a network error) applies nothing twice.
-func (s *Store) Login(ctx context.Context, l singlesession.Login) (singlesession.LoginResult, error) {
-	res, err := s.login(ctx, l)
-	if err != nil {
-		return singlesession.LoginResult{}, fmt.Errorf("singlesession: redisstore: login of %q: %w", l.UserID, err)
-	}
-	return res, nil
-}
-
-func (s *Store) login(ctx context.Context, l singlesession.Login) (singlesession.LoginResult, error) {
-	if l.Limit.Max < 0 {
-		return singlesession.LoginResult{}, fmt.Errorf("negative limit %d", l.Limit.Max)
-	}
-	if err := ctx.Err(); err != nil {
-		return singlesession.LoginResult{}, err
-	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-	defer cancel()
-	p := escape(l.UserID)
-	x := ms(l.Expiry)
-	tk := s.tokenKeys(l.Token)
-	args := []any{s.prefix, p, l.UserID, l.Token, l.Data, x, l.Limit.Max, b01(l.Limit.RejectNew),
-		l.IP, l.UserAgent, tk.hash, singlesession.SessionID(l.Token)}
-	for _, r := range l.Replaces {
-		args = append(args, r)
-	}
-	var (
-		v   any
-		err error
-	)
-	if !s.cluster {
-		keys := []string{tk.ptr}
-		for _, r := range l.Replaces {
-			rk := s.tokenKeys(r)
-			keys = append(keys, rk.anon, rk.ptr)
-		}
-		v, err = scriptLoginSingle.Run(wctx, s.client, keys, args...).Result()
-	} else {
-		// The pointer first: on its own it is harmless (stale until the
-		// login adds the session it points to).
-		err = s.client.Do(wctx, "SET", tk.ptr, p, "PXAT", x).Err()
-		if err == nil {
-			s.pointers.put(tk.ptr, p)
-			err = ctx.Err()
-		}
-		if err == nil {
-			v, err = scriptLoginUser.Run(wctx, s.client, []string{s.indexKey(p)}, args...).Result()
-		}
-	}
-	if err != nil {
-		return singlesession.LoginResult{}, err
-	}
-	a, err := asArray(v)
-	if err != nil || len(a) < 2 {
-		return singlesession.LoginResult{}, errors.Join(err, errors.New("short reply"))
-	}
-	if asString(a[0]) == "full" {
-		return singlesession.LoginResult{}, fmt.Errorf("%w (%d of %d)", singlesession.ErrTooManySessions, asInt(a[1]), l.Limit.Max)
-	}
-	if len(a) < 3 {
-		return singlesession.LoginResult{}, errors.New("short reply")
-	}
-	res := singlesession.LoginResult{Ended: int(asInt(a[1])), At: micro(a[2])}
-	if s.cluster {
-		// The browser's previous sessions in other slots (anonymous, or
-		// another user's). The login has happened whatever this does.
-		var rest []string
-		for _, r := range l.Replaces {
-			if !slices.ContainsFunc(a[3:], func(v any) bool { return asString(v) == r }) {
-				rest = append(rest, r)
-			}
-		}
-		_, _ = s.logoutCluster(wctx, rest, "", "none", "", p)
-	}
-	return res, nil
-}
-
-// Logout implements [singlesession.Store.Logout]: one script on a single
-// Redis; on Cluster, one script per token slot then one per user, in two
-// pipelines.
-func (s *Store) Logout(ctx context.Context, l singlesession.Logout) (singlesession.LogoutResult, error) {
-	var res singlesession.LogoutResult
-	if len(l.Tokens) == 0 && (l.UserID == "" || !l.Always) {
-		return res, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("singlesession: redisstore: logout of %q: %w", l.UserID, err)
-	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-	defer cancel()
-	mode := "ifany"
-	if l.Always {
-		mode = "always"
-	}
-	p := ""
-	if l.UserID != "" {
-		p = escape(l.UserID)
-	}
-	var err error
-	if !s.cluster {
-		keys := make([]string, 0, 2*len(l.Tokens))
-		args := []any{s.prefix, p, mode, l.UserAgent}
-		for _, t := range l.Tokens {
-			k := s.tokenKeys(t)
-			keys = append(keys, k.anon, k.ptr)
-			args = append(args, t)
-		}
-		if len(keys) == 0 {
-			keys = []string{s.indexKey(p)}
-		}
-		var a []any
-		a, err = scriptLogoutSingle.Run(wctx, s.client, keys, args...).Slice()
-		if err == nil && len(a) == 3 {
-			res = singlesession.LogoutResult{Deleted: int(asInt(a[0])), Ended: int(asInt(a[1])), At: micro(a[2])}
-		}
-	} else {
-		res, err = s.logoutCluster(wctx, l.Tokens, p, mode, l.UserAgent, "")
-	}
-	if err != nil {
-		return singlesession.LogoutResult{}, fmt.Errorf("singlesession: redisstore: logout of %q: %w", l.UserID, err)
-	}
-	return res, nil
-}
-
-// logoutCluster deletes tokens in their own slots, then in their users'
-// (but skip's), ending the other sessions of the user myp by mode.
-func (s *Store) logoutCluster(ctx context.Context, tokens []string, myp, mode, userAgent, skip string) (singlesession.LogoutResult, error) {
-	var res singlesession.LogoutResult
-	calls := make([]call, len(tokens))
-	for i, t := range tokens {
-		k := s.tokenKeys(t)
-		calls[i] = call{keys: []string{k.anon, k.ptr}, args: []any{s.prefix}}
-	}
-	replies, err := s.runAll(ctx, scriptTake, calls)
-	if err != nil {
-		return res, err
-	}
-	groups := map[string][]any{}
-	var order []string
-	for i, v := range replies {
-		a, err := asArray(v)
-		if err != nil || len(a) < 3 {
-			return res, errors.Join(err, errors.New("short reply"))
-		}
-		res.Deleted += int(asInt(a[0]))
-		res.At = micro(a[2])
-		if q := asString(a[1]); q != "" && q != skip {
-			if _, ok := groups[q]; !ok {
-				order = append(order, q)
-			}
-			groups[q] = append(groups[q], tokens[i])
-		}
-	}
-	if _, ok := groups[myp]; myp != "" && !ok {
-		order = append(order, myp)
-	}
-	calls = calls[:0]
-	for _, q := range order {
-		m := "none"
-		if q == myp {
-			m = mode
-		}
-		calls = append(calls, call{keys: []string{s.indexKey(q)}, args: append([]any{s.prefix, q, m, userAgent}, groups[q]...)})
-	}
-	replies, err = s.runAll(ctx, scriptLogoutUser, calls)
-	if err != nil {
-		return res, err
-	}
-	for _, v := range replies {
-		a, err := asArray(v)
-		if err != nil || len(a) < 3 {
-			return res, errors.Join(err, errors.New("short reply"))
-		}
-		res.Deleted += int(asInt(a[0]))
-		res.Ended += int(asInt(a[1]))
-		res.At = micro(a[2])
-	}
-	return res, nil
-}
-
-// EndUsers implements [singlesession.Store.EndUsers]: one script for every user on a
-// single Redis; on Cluster one script per user (atomic for each user, not
-// across users), all in one pipeline.
-func (s *Store) EndUsers(ctx context.Context, e singlesession.EndUsers) (singlesession.EndUsersResult, error) {
-	res := singlesession.EndUsersResult{Ended: map[string]int{}}
-	users := distinct(e.UserIDs)
-	if len(users) == 0 {
-		return res, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("singlesession: redisstore: end sessions: %w", err)
-	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-	defer cancel()
-	replies, err := s.runAll(wctx, scriptEnd, s.userCalls(users, s.prefix, string(e.Reason), e.UserAgent))
-	if err != nil {
-		return singlesession.EndUsersResult{}, fmt.Errorf("singlesession: redisstore: end sessions: %w", err)
-	}
-	i := 0
-	for _, v := range replies {
-		a, _ := asArray(v)
-		if len(a) == 0 {
-			return singlesession.EndUsersResult{}, errors.New("singlesession: redisstore: end sessions: empty reply")
-		}
-		res.At = micro(a[0])
-		for _, n := range a[1:] {
-			if n := int(asInt(n)); n > 0 && i < len(users) {
-				res.Ended[users[i]] = n
-			}
-			i++
-		}
-	}
-	return res, nil
-}
-
-// userCalls are the calls of a script that takes args then escaped users:
-// one call for every user on a single Redis, one per user on Cluster (a
-// script touches one slot). Each call's key is its first user's index.
-func (s *Store) userCalls(users []string, args ...any) []call {
-	if !s.cluster {
-		c := call{keys: []string{s.indexKey(escape(users[0]))}, args: slices.Clip(args)}
-		for _, u := range users {
-			c.args = append(c.args, escape(u))
-		}
-		return []call{c}
-	}
-	calls := make([]call, len(users))
-	for i, u := range users {
-		calls[i] = call{keys: []string{s.indexKey(escape(u))}, args: append(slices.Clip(args), escape(u))}
-	}
-	return calls
-}
-
-func distinct(ids []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
+		out[i] = result{v, err}
 	}
 	return out
 }
 
-// EndSessions implements [singlesession.Store.EndSessions]: one script in
-// the user's slot.
-func (s *Store) EndSessions(ctx context.Context, e singlesession.EndSessions) (singlesession.EndSessionsResult, error) {
-	if err := ctx.Err(); err != nil {
-		return singlesession.EndSessionsResult{}, fmt.Errorf("singlesession: redisstore: end sessions of %q: %w", e.UserID, err)
+// all returns the replies of results, or the first error.
+func all(results []result) ([]any, error) {
+	out := make([]any, len(results))
+	for i, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		out[i] = r.v
 	}
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
-	defer cancel()
-	p := escape(e.UserID)
-	mode := "keep"
-	if e.IDs != nil {
-		mode = "ids"
-	}
-	args := []any{s.prefix, p, mode, e.By, string(e.Reason), e.UserAgent}
-	for _, id := range e.IDs {
-		args = append(args, id)
-	}
-	a, err := scriptRevoke.Run(wctx, s.client, []string{s.indexKey(p)}, args...).Slice()
-	if err == nil && len(a) < 2 {
-		err = errors.New("short reply")
-	}
-	if err == nil && asInt(a[0]) < 0 {
-		err = fmt.Errorf("the asking session: %w", singlesession.ErrSessionNotFound)
-	}
-	if err != nil {
-		return singlesession.EndSessionsResult{}, fmt.Errorf("singlesession: redisstore: end sessions of %q: %w", e.UserID, err)
-	}
-	return singlesession.EndSessionsResult{Ended: int(asInt(a[0])), At: micro(a[1])}, nil
+	return out, nil
 }
 
-// Sessions implements [singlesession.Store.Sessions]: one script in the
-// user's slot.
-func (s *Store) Sessions(ctx context.Context, q singlesession.SessionsQuery) (singlesession.SessionsResult, error) {
-	p := escape(q.UserID)
-	a, err := scriptSessions.Run(ctx, s.client, []string{s.indexKey(p)}, s.prefix, p).Slice()
+// reachable reads, in one round trip, the pointers of the sessions ids of
+// the user p, and splits them into those a browser can still reach (the
+// pointer leads to p) and those it cannot (evicted: gone for good, since a
+// pointer is written only at its session's login).
+func (s *Store) reachable(ctx context.Context, p string, ids []string) (good, gone []string, err error) {
+	ops := make([]op, len(ids))
+	for i, id := range ids {
+		ops[i] = op{args: []any{"get", s.ptrKey(id)}}
+	}
+	replies, err := all(s.pipeline(ctx, ops...))
 	if err != nil {
-		return singlesession.SessionsResult{}, fmt.Errorf("singlesession: redisstore: sessions of %q: %w", q.UserID, err)
+		return nil, nil, err
 	}
-	var list []singlesession.SessionInfo
-	for i := 0; i+6 <= len(a); i += 6 {
-		list = append(list, singlesession.SessionInfo{
-			ID: asString(a[i]), Created: micro(a[i+1]), Expiry: time.UnixMilli(asInt(a[i+2])),
-			LastSeen: micro(a[i+3]), IP: asString(a[i+4]), UserAgent: asString(a[i+5]),
-		})
-	}
-	slices.SortFunc(list, func(a, b singlesession.SessionInfo) int {
-		return cmp.Or(b.LastSeen.Compare(a.LastSeen), cmp.Compare(b.ID, a.ID))
-	})
-	res := singlesession.SessionsResult{Total: len(list)}
-	for _, info := range list {
-		if len(res.Sessions) == q.Limit {
-			break
-		}
-		if q.After.IsZero() || info.LastSeen.Before(q.After.LastSeen) ||
-			(info.LastSeen.Equal(q.After.LastSeen) && info.ID < q.After.ID) {
-			res.Sessions = append(res.Sessions, info)
+	for i, v := range replies {
+		if asString(v) == p {
+			good = append(good, ids[i])
+		} else {
+			gone = append(gone, ids[i])
 		}
 	}
-	return res, nil
+	return good, gone, nil
 }
 
-// CountSessions implements [singlesession.Store.CountSessions]: one script
-// on a single Redis, one per user in one pipeline on Cluster.
-func (s *Store) CountSessions(ctx context.Context, userIDs []string) (map[string]int, error) {
-	counts := map[string]int{}
-	users := distinct(userIDs)
-	if len(users) == 0 {
-		return counts, nil
+// forEachNode calls f for the client's node, or for every master (every
+// shard) of a cluster (a ring), concurrently.
+func (s *Store) forEachNode(ctx context.Context, f func(context.Context, *redis.Client) error) error {
+	switch c := s.client.(type) {
+	case *redis.Client:
+		return f(ctx, c)
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, f)
+	case *redis.Ring:
+		return c.ForEachShard(ctx, f)
 	}
-	replies, err := s.runAll(ctx, scriptCount, s.userCalls(users, s.prefix))
-	if err != nil {
-		return nil, fmt.Errorf("singlesession: redisstore: count sessions: %w", err)
-	}
-	i := 0
-	for _, v := range replies {
-		a, _ := asArray(v)
-		for _, n := range a {
-			if n := int(asInt(n)); n > 0 && i < len(users) {
-				counts[users[i]] = n
-			}
-			i++
-		}
-	}
-	return counts, nil
-}
-
-// All implements [singlesession.IterableStore] with SCAN over the prefix's keys
-// on every node: its cost grows with the whole keyspace.
-func (s *Store) All(ctx context.Context) (map[string][]byte, error) {
-	all, err := s.all(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("singlesession: redisstore: all sessions: %w", err)
-	}
-	return all, nil
-}
-
-func (s *Store) all(ctx context.Context) (map[string][]byte, error) {
-	var anon, signed []string
-	err := s.scan(ctx, globEscape(s.prefix)+"a:{*", "string", func(keys []string) { anon = append(anon, keys...) })
-	if err == nil {
-		err = s.scan(ctx, globEscape(s.prefix)+"u:{*}:s:*", "hash", func(keys []string) { signed = append(signed, keys...) })
-	}
-	if err != nil {
-		return nil, err
-	}
-	now, err := s.client.Time(ctx).Result()
-	if err != nil {
-		return nil, err
-	}
-	nowms := now.UnixMilli()
-	gets := make([]*redis.StringCmd, len(anon))
-	hgets := make([]*redis.SliceCmd, len(signed))
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, k := range anon {
-			gets[i] = p.Get(ctx, k)
-		}
-		for i, k := range signed {
-			hgets[i] = p.HMGet(ctx, k, "d", "x")
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, err
-	}
-	all := map[string][]byte{}
-	for i, k := range anon {
-		if d, err := gets[i].Result(); err == nil {
-			if _, token, ok := strings.Cut(k[len(s.prefix)+3:], "}:"); ok {
-				all[token] = []byte(d)
-			}
-		}
-	}
-	for i, k := range signed {
-		f, err := hgets[i].Result()
-		if err != nil || len(f) < 2 || f[0] == nil {
-			continue
-		}
-		rest := k[len(s.prefix)+3:]
-		j := strings.Index(rest, "}:s:")
-		if j < 0 || asInt(f[1]) <= nowms {
-			continue
-		}
-		all[rest[j+4:]] = []byte(asString(f[0]))
-	}
-	return all, nil
-}
-
-// DeleteExpired implements [singlesession.CleanupStore]: it SCANs
-// the users' indexes on every node and prunes each with a script that
-// deletes its expired sessions. Sessions, endings and indexes also expire
-// by themselves; anonymous sessions are left to Redis and not counted.
-func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
-	var indexes []string
-	err := s.scan(ctx, globEscape(s.prefix)+"u:{*}:i", "zset", func(keys []string) { indexes = append(indexes, keys...) })
-	if err != nil {
-		return 0, fmt.Errorf("singlesession: redisstore: delete expired sessions: %w", err)
-	}
-	total := 0
-	for len(indexes) > 0 {
-		batch := indexes[:min(len(indexes), 500)]
-		indexes = indexes[len(batch):]
-		var calls []call
-		for _, k := range batch {
-			p := strings.TrimSuffix(k[len(s.prefix)+3:], "}:i")
-			if strings.Contains(p, "}") {
-				continue
-			}
-			calls = append(calls, call{keys: []string{k}, args: []any{s.prefix, p}})
-		}
-		replies, err := s.runAll(ctx, scriptPrune, calls)
-		if err != nil {
-			return total, fmt.Errorf("singlesession: redisstore: delete expired sessions: %w", err)
-		}
-		for _, v := range replies {
-			total += int(asInt(v))
-		}
-	}
-	return total, nil
+	return fmt.Errorf("cannot reach the nodes of a %T", s.client)
 }
 
 // scan calls found with the keys of every node (every master of a cluster)
 // that match pattern and have type typ.
 func (s *Store) scan(ctx context.Context, pattern, typ string, found func([]string)) error {
 	var mu sync.Mutex
-	each := func(ctx context.Context, c *redis.Client) error {
+	return s.forEachNode(ctx, func(ctx context.Context, c *redis.Client) error {
 		var cursor uint64
 		for {
 			keys, next, err := c.ScanType(ctx, cursor, pattern, 1000, typ).Result()
@@ -859,16 +546,7 @@ func (s *Store) scan(ctx context.Context, pattern, typ string, found func([]stri
 			}
 			cursor = next
 		}
-	}
-	switch c := s.client.(type) {
-	case *redis.Client:
-		return each(ctx, c)
-	case *redis.ClusterClient:
-		return c.ForEachMaster(ctx, each)
-	case *redis.Ring:
-		return c.ForEachShard(ctx, each)
-	}
-	return fmt.Errorf("cannot scan the nodes of a %T", s.client)
+	})
 }
 
 // globEscape makes s match itself in a SCAN pattern.

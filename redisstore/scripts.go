@@ -8,230 +8,573 @@ import "github.com/redis/go-redis/v9"
 // Every script reads (and so type-checks) every key it is going to write
 // before its first write, and writes only in ways that cannot fail: Redis
 // does not roll a script back, so a script that fails (a key of the wrong
-// type, a bug) must fail before it has changed anything.
+// type, a bug) must fail before it has changed anything. The scripts that
+// change sessions are therefore written as a plan, which reads and decides,
+// and an apply function, which writes. (Redis refuses a script for lack of
+// memory only before its first write, too.)
+//
+// Every script is bounded: it looks at no more than a fixed number of
+// sessions (B, E and the limit), whatever the user's pile, so that no script
+// holds Redis for long. Big work (ending 100,000 sessions) is a cut, one
+// bounded script, followed by bounded cleanup steps that the Go side runs
+// and that stay correct if they are interrupted.
 //
 // Every script receives the key prefix as ARGV[1]. A user's keys all share
 // the hash tag {<escaped user ID>}, so on Redis Cluster every script that
 // touches one user touches one hash slot; the scripts named ...Single touch
 // several users or tokens and run only on a single Redis (see Store).
 //
-// Numbers: times are microseconds since the epoch (created, last seen, the
-// ends' At), expiries milliseconds (PXAT); both fit a Lua double exactly, and
-// num formats them without an exponent.
+// Numbers: times are microseconds since the epoch (created, last seen, a
+// generation, the At of endings), expiries milliseconds (PXAT); both fit a
+// Lua double exactly, and num formats them without an exponent.
+//
+// The keys (see the package documentation): under the user's base
+// P..'u:{'..U..'}': ':m' the meta hash (g: the current generation), ':s:'..ID
+// a session hash (d data, t token, x expiry, c created, l last seen, g its
+// generation, ip, ua), ':x:'..G and ':l:'..G the generation's indexes (ID by
+// expiry, ID by last seen), ':e:'..ID why a session ended (a record, or
+// '@'..G for its generation's grave), ':c:'..G the grave of a generation
+// that was cut (a record), ':o' the generations left to clean. In the
+// token's slot {ID}: 'a:{'..ID..'}:'..token an anonymous session,
+// 't:{'..ID..'}' the pointer to the escaped user.
 
 // lib is the prelude of every script.
 const lib = `
 local P = ARGV[1]
+local B = 500 -- sessions per batch: pruning, cleaning, walking
+local E = 100 -- up to this many sessions end one by one; more: a cut
+local floor = math.floor
+
 local function now_us()
 	local t = redis.call('TIME')
 	return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 local function num(n) return string.format('%.0f', n) end
-local function ubase(p) return P .. 'u:{' .. p .. '}' end
+local function ptr(id) return P .. 't:{' .. id .. '}' end
+local function anon(id, tok) return P .. 'a:{' .. id .. '}:' .. tok end
 
--- members reads a user's index and the fields of each indexed session.
-local function members(ub, nowms)
-	local list = {}
-	for _, tok in ipairs(redis.call('ZRANGE', ub .. ':i', 0, -1)) do
-		local f = redis.call('HMGET', ub .. ':s:' .. tok, 'x', 'l', 'c', 'id', 'e')
-		local m = {tok = tok, exists = f[1] ~= false, live = false, l = 0, c = 0}
-		if m.exists then
-			m.x = tonumber(f[1]); m.l = tonumber(f[2]) or 0; m.c = tonumber(f[3]) or 0
-			m.id = f[4]; m.e = f[5]
-			m.live = m.x > nowms
+-- unescape is redisstore's escape undone: the user ID of an escaped one.
+local codes = {['25'] = '%', ['7B'] = '{', ['7D'] = '}'}
+local function unescape(p) return (string.gsub(p, '%%(%x%x)', codes)) end
+
+-- before reports whether a sorts before b byte by byte, as Go and Redis's
+-- sorted sets compare strings (Lua's < follows the server's locale).
+local function before(a, b)
+	for i = 1, math.min(#a, #b) do
+		local x, y = string.byte(a, i), string.byte(b, i)
+		if x ~= y then return x < y end
+	end
+	return #a < #b
+end
+
+local function words(s)
+	local t = {}
+	for w in string.gmatch(s, '%S+') do t[w] = true end
+	return t
+end
+
+-- user reads a user's meta: its current generation and, when a script
+-- writes (write), type-checks every key of the user a script may write but
+-- sessions. A generation whose two indexes disagree lost one to eviction:
+-- it is broken, and every session of it is ended (fail closed).
+local function user(p, write)
+	local b = P .. 'u:{' .. p .. '}'
+	local u = {p = p, raw = unescape(p), b = b, m = b .. ':m', o = b .. ':o', n = 0, broken = false}
+	u.gen = redis.call('HGET', u.m, 'g')
+	if write then redis.call('SCARD', u.o) end
+	if u.gen then
+		u.x, u.l = b .. ':x:' .. u.gen, b .. ':l:' .. u.gen
+		if write then
+			u.n = redis.call('ZCARD', u.x)
+			u.broken = u.n ~= redis.call('ZCARD', u.l)
 		end
-		list[#list + 1] = m
 	end
-	return list
+	return u
 end
+local function skey(u, id) return u.b .. ':s:' .. id end
 
--- drop deletes a session and its index entry and, when the session was
--- live and reason is not empty, records why it ended until it would have
--- expired. It returns 1 for a live session, 0 otherwise.
-local function drop(ub, m, reason, ua, now)
-	redis.call('DEL', ub .. ':s:' .. m.tok)
-	redis.call('ZREM', ub .. ':i', m.tok)
-	if not m.live then return 0 end
-	if reason ~= '' and m.e then
-		local ek = ub .. ':e:' .. m.e
-		redis.call('DEL', ek)
-		redis.call('HSET', ek, 'r', reason, 'a', num(now), 'ua', ua)
-		redis.call('PEXPIREAT', ek, num(m.x))
-	end
-	return 1
-end
-
--- keep_index makes a user's index outlive its latest session, and no more:
--- an index whose sessions all expired goes away by itself.
-local function keep_index(ub, x)
-	local idx = ub .. ':i'
-	if redis.call('PTTL', idx) == -1 then
-		redis.call('PEXPIREAT', idx, x)
-	else
-		redis.call('PEXPIREAT', idx, x, 'GT')
+-- keep makes key live at least until x (ms), and never shortens it.
+local function keep(key, x)
+	if redis.call('PEXPIREAT', key, num(x), 'GT') == 0 and redis.call('PTTL', key) == -1 then
+		redis.call('PEXPIREAT', key, num(x))
 	end
 end
 
--- find_user reads a linked session, or why it ended.
-local function find_user(p, tok, eh, stale, now)
-	local ub = ubase(p)
-	local f = redis.call('HMGET', ub .. ':s:' .. tok, 'd', 'u', 'x', 'l')
-	if f[1] and tonumber(f[3]) > math.floor(now / 1000) then
-		local st = 0
-		if now - (tonumber(f[4]) or 0) >= stale then st = 1 end
-		return {1, f[1], f[2], st, f[3]}
-	end
-	local e = redis.call('HMGET', ub .. ':e:' .. eh, 'r', 'a', 'ua')
-	if e[1] then return {2, e[1], e[2], e[3]} end
+-- publish tells every process that listens that sessions of u ended: ids,
+-- or nil for some of them, unnamed (a cut).
+local function publish(u, ids, reason, ua, now)
+	local n = {u = u.raw, r = reason, a = num(now)}
+	if ua ~= '' then n.ua = ua end
+	if ids then n.i = ids end
+	redis.call('PUBLISH', P .. 'ended', cjson.encode(n))
+end
+
+-- An ending record: reason, at (µs) and user agent, one per line.
+local function record(reason, now, ua) return reason .. '\n' .. num(now) .. '\n' .. ua end
+local function parse(v)
+	local r, a, ua = string.match(v, '^([^\n]*)\n([^\n]*)\n(.*)$')
+	if r then return {2, r, a, ua} end
 	return {0}
 end
 
--- update_user saves a linked session that exists, and never creates one.
-local function update_user(p, tok, data, x, touch, now)
-	local ub = ubase(p)
-	local sk = ub .. ':s:' .. tok
-	if redis.call('HEXISTS', sk, 'd') == 0 then return 0 end
-	redis.call('ZSCORE', ub .. ':i', tok)
-	redis.call('PTTL', ub .. ':i')
+-- ended_reply is why the session id of u ended, from its own ending or
+-- from the grave of its generation g (when it was cut and not yet
+-- cleaned).
+local function ended_reply(u, id, g)
+	local v
+	if g then
+		v = redis.call('GET', u.b .. ':c:' .. g)
+	else
+		v = redis.call('GET', u.b .. ':e:' .. id)
+		if v and string.sub(v, 1, 1) == '@' then v = redis.call('GET', u.b .. ':c:' .. string.sub(v, 2)) end
+	end
+	if v then return parse(v) end
+	return {0}
+end
+
+-- newgen returns the generation that replaces u's: Redis's time, strictly
+-- after the current one, with its indexes type-checked.
+local function newgen(u, now)
+	local g = now
+	if u.gen and tonumber(u.gen) >= g then g = tonumber(u.gen) + 1 end
+	g = num(g)
+	redis.call('ZCARD', u.b .. ':x:' .. g)
+	redis.call('ZCARD', u.b .. ':l:' .. g)
+	return g
+end
+
+-- cut ends every session of u's current generation but the survivors
+-- ({id, x, l}, read and verified by the caller) by moving the survivors to
+-- a new generation g: what is left in the old one is ended at once (Find
+-- compares a session's g with its user's), and deleted later by clean, in
+-- bounded steps. With a reason, the old generation's grave records it until
+-- its last session would have expired. It returns how many live sessions
+-- it ended.
+local function cut(u, survivors, reason, ua, now, nowms, g)
+	local nx, nl = u.b .. ':x:' .. g, u.b .. ':l:' .. g
+	local ended, latest = 0, 0
+	if u.gen then
+		for _, s in ipairs(survivors) do
+			redis.call('ZREM', u.x, s.id)
+			redis.call('ZREM', u.l, s.id)
+		end
+		ended = redis.call('ZCOUNT', u.x, '(' .. num(nowms), '+inf')
+		local top = redis.call('ZRANGE', u.x, 0, 0, 'REV', 'WITHSCORES')
+		local ex = math.max(redis.call('PEXPIRETIME', u.x), redis.call('PEXPIRETIME', u.l))
+		if ex > 0 then
+			redis.call('SADD', u.o, u.gen)
+			keep(u.o, ex)
+			if reason ~= '' and ended > 0 and top[2] then
+				redis.call('SET', u.b .. ':c:' .. u.gen, record(reason, now, ua), 'PXAT', num(tonumber(top[2])))
+			end
+			publish(u, nil, reason, ua, now)
+		end
+	end
+	for _, s in ipairs(survivors) do
+		redis.call('HSET', skey(u, s.id), 'g', g)
+		redis.call('ZADD', nx, num(s.x), s.id)
+		redis.call('ZADD', nl, num(s.l), s.id)
+		latest = math.max(latest, s.x)
+	end
+	redis.call('HSET', u.m, 'g', g)
+	if latest > 0 then
+		keep(u.m, latest)
+		keep(nx, latest)
+		keep(nl, latest)
+	end
+	u.gen, u.x, u.l, u.n, u.broken = g, nx, nl, #survivors, false
+	return ended
+end
+
+-- drop deletes the session id of the generation whose indexes are xk and
+-- lk (its hash when it exists, its index entries), and reports whether it
+-- was live; with rec, it records why it ended until its expiry x.
+local function drop(u, xk, lk, id, x, exists, nowms, rec)
+	if exists then redis.call('DEL', skey(u, id)) end
+	redis.call('ZREM', xk, id)
+	redis.call('ZREM', lk, id)
+	local live = exists and x > nowms
+	if live and rec then redis.call('SET', u.b .. ':e:' .. id, rec, 'PXAT', num(x)) end
+	return live
+end
+
+-- plan_end_all plans the end of every session of u's current generation
+-- but the survivors and those in skip (which the caller deletes itself
+-- first): one by one when there are at most E, otherwise by a cut. It
+-- returns the function that applies it and returns how many live sessions
+-- ended, and how many sessions (expired ones included) it deletes at once.
+local function plan_end_all(u, survivors, skip, nskip, reason, ua, now, nowms)
+	if not u.gen then return function() return 0 end, 0 end
+	if u.broken or u.n - #survivors - nskip > E then
+		local g = newgen(u, now)
+		local n = u.n
+		if u.broken then survivors = {} end
+		return function() return cut(u, survivors, reason, ua, now, nowms, g) end, n - #survivors
+	end
+	local keepset = {}
+	for _, s in ipairs(survivors) do keepset[s.id] = true end
+	local list = {}
+	local z = redis.call('ZRANGE', u.x, 0, -1, 'WITHSCORES')
+	for i = 1, #z, 2 do
+		local id = z[i]
+		if not keepset[id] and not skip[id] then
+			list[#list + 1] = {id = id, x = tonumber(z[i + 1]), exists = redis.call('EXISTS', skey(u, id)) == 1}
+		end
+	end
+	return function()
+		local rec
+		if reason ~= '' then rec = record(reason, now, ua) end
+		local ids = {}
+		for _, m in ipairs(list) do
+			if drop(u, u.x, u.l, m.id, m.x, m.exists, nowms, rec) then ids[#ids + 1] = m.id end
+		end
+		if #ids > 0 then publish(u, ids, reason, ua, now) end
+		return #ids
+	end, #list
+end
+
+-- candidate reads the session id, met in u's current generation, and
+-- tells whether a browser can still reach it: 'good' (its hash is there,
+-- of this generation, and on a single Redis, check_ptr, its pointer leads
+-- to u; on Cluster, the caller verified its pointer: verified), 'check' (on
+-- Cluster: its pointer is to be verified), 'dead' (evicted: its hash, or
+-- its pointer, is gone) or 'expired'. It returns the session's id, expiry
+-- and last seen.
+local function candidate(u, id, nowms, a, check_ptr)
+	local s = {id = id}
+	local f = redis.call('HMGET', skey(u, id), 'g', 'x', 'l', 't')
+	if f[1] ~= u.gen or not f[4] then return 'dead', s end
+	s.x, s.l = tonumber(f[2]), tonumber(f[3])
+	if a.dead[id] then return 'dead', s end
+	if s.x <= nowms then return 'expired', s end
+	if check_ptr then
+		if redis.call('GET', ptr(id)) ~= u.p then return 'dead', s end
+		return 'good', s
+	end
+	if a.verified[id] then return 'good', s end
+	return 'check', s
+end
+
+-- walk reads u's current generation from the most recently used session
+-- down, skipping those in skip, until want of them are good or to check,
+-- or it has met cap sessions. It returns the good, dead, expired and
+-- to-check sessions it met, and whether it stopped at the cap.
+local function walk(u, want, skip, nowms, a, check_ptr, cap)
+	local got = {good = {}, dead = {}, expired = {}, check = {}}
+	local seen, start = 0, 0
+	while #got.good + #got.check < want do
+		local ids = redis.call('ZRANGE', u.l, start, start + 99, 'REV')
+		if #ids == 0 then return got, false end
+		start = start + #ids
+		for _, id in ipairs(ids) do
+			if not skip[id] then
+				local k, s = candidate(u, id, nowms, a, check_ptr)
+				table.insert(got[k], s)
+				seen = seen + 1
+				if #got.good + #got.check >= want then return got, false end
+				if seen >= cap then return got, true end
+			end
+		end
+	end
+	return got, false
+end
+
+-- repair deletes sessions of u's current generation that a browser can no
+-- longer reach (evicted hash or pointer) and expired ones; it publishes the
+-- former, with no reason (eviction is no one's action).
+local function repair(u, dead, expired, now, nowms)
+	local ids = {}
+	for _, s in ipairs(dead) do
+		if redis.call('ZSCORE', u.x, s.id) then ids[#ids + 1] = s.id end
+		drop(u, u.x, u.l, s.id, 0, s.x ~= nil, nowms, nil)
+	end
+	for _, s in ipairs(expired) do drop(u, u.x, u.l, s.id, 0, true, nowms, nil) end
+	if #ids > 0 then publish(u, ids, '', '', now) end
+	return #ids
+end
+
+-- find_user reads a signed-in session, or why it ended. A session is
+-- served only when it is of its user's current generation and in both its
+-- indexes: anything else an eviction left is ended (fail closed).
+local function find_user(p, id, tok, stale, now)
+	local u = user(p, false)
+	local f = redis.call('HMGET', skey(u, id), 'd', 't', 'x', 'l', 'g')
+	if f[1] and f[2] == tok then
+		if tonumber(f[3]) <= floor(now / 1000) then return {0} end
+		if f[5] == u.gen and redis.call('ZSCORE', u.x, id) and redis.call('ZSCORE', u.l, id) then
+			local st = 0
+			if now - (tonumber(f[4]) or 0) >= stale then st = 1 end
+			return {1, f[1], p, st, f[3]}
+		end
+		if f[5] ~= u.gen then return ended_reply(u, id, f[5]) end
+		return {0}
+	end
+	if f[1] then return {0} end
+	return ended_reply(u, id, nil)
+end
+
+-- update_user saves a signed-in session that is served, and never creates
+-- one.
+local function update_user(p, id, tok, data, x, touch, now)
+	local u = user(p, true)
+	local sk = skey(u, id)
+	local f = redis.call('HMGET', sk, 't', 'g')
+	if f[1] ~= tok or not u.gen or f[2] ~= u.gen or u.broken or not redis.call('ZSCORE', u.x, id) then return 0 end
 	if touch then
 		redis.call('HSET', sk, 'd', data, 'x', x, 'l', num(now))
+		redis.call('ZADD', u.l, 'XX', num(now), id)
 	else
 		redis.call('HSET', sk, 'd', data, 'x', x)
 	end
 	redis.call('PEXPIREAT', sk, x)
-	redis.call('ZADD', ub .. ':i', 'XX', x, tok)
-	keep_index(ub, x)
+	redis.call('ZADD', u.x, 'XX', x, id)
+	keep(u.x, x)
+	keep(u.l, x)
+	keep(u.m, x)
 	return 1
 end
 
-local function touch_user(p, tok, now)
-	local sk = ubase(p) .. ':s:' .. tok
-	if redis.call('HEXISTS', sk, 'd') == 1 then redis.call('HSET', sk, 'l', num(now)) end
+local function touch_user(p, id, tok, now)
+	local u = user(p, true)
+	local sk = skey(u, id)
+	local f = redis.call('HMGET', sk, 't', 'g')
+	if f[1] == tok and u.gen and f[2] == u.gen and not u.broken and redis.call('ZSCORE', u.l, id) then
+		redis.call('HSET', sk, 'l', num(now))
+		redis.call('ZADD', u.l, 'XX', num(now), id)
+	end
 	return 1
 end
 
--- login_args reads the ARGV of both login scripts.
+-- login_args reads the ARGV of the login scripts: prefix, escaped user,
+-- token, ID, data, expiry, Max, RejectNew, IP, User-Agent, the IDs whose
+-- pointers the caller verified and those it found gone (Cluster), then an
+-- ID and a token for each session the browser held before.
 local function login_args()
-	local a = {p = ARGV[2], user = ARGV[3], tok = ARGV[4], data = ARGV[5], x = ARGV[6],
+	local a = {p = ARGV[2], tok = ARGV[3], id = ARGV[4], data = ARGV[5], x = tonumber(ARGV[6]),
 		max = tonumber(ARGV[7]), reject = ARGV[8] == '1', ip = ARGV[9], ua = ARGV[10],
-		eh = ARGV[11], id = ARGV[12], rep = {}, reps = {}}
-	for i = 13, #ARGV do a.rep[ARGV[i]] = true; a.reps[#a.reps + 1] = ARGV[i] end
+		verified = words(ARGV[11]), dead = words(ARGV[12]), rep = {}}
+	for i = 13, #ARGV - 1, 2 do a.rep[#a.rep + 1] = {id = ARGV[i], tok = ARGV[i + 1]} end
 	return a
 end
 
--- login_plan reads what a login needs and decides. It returns nil and the
--- refusal, or the function that applies the login and returns its reply.
-local function login_plan(a, now)
-	local ub = ubase(a.p)
-	local sk = ub .. ':s:' .. a.tok
-	if redis.call('EXISTS', sk) == 1 then
+-- login_plan reads what a login of a.p needs and decides. It returns the
+-- function that applies it and its reply, and the kind of the reply:
+-- 'ok' (the login), 'again' (a bounded step of pruning or repair was
+-- needed first: call again), or 'check' and 'full', which change nothing.
+-- check_ptr: a single Redis, where the script reads pointers itself.
+local function login_plan(a, now, check_ptr)
+	local nowms = floor(now / 1000)
+	local u = user(a.p, true)
+	local sk = skey(u, a.id)
+	local cur = redis.call('HMGET', sk, 't', 'g')
+	if cur[1] == a.tok then
 		-- a retry of a login that was applied: apply nothing twice
-		return function() return {'ok', 0, num(now)} end
+		return function() return {'ok', 0, num(now), 0} end, 'ok'
 	end
-	local nowms = math.floor(now / 1000)
-	local replaced, dead, live = {}, {}, {}
-	local latest = 0
-	for _, m in ipairs(members(ub, nowms)) do
-		if a.rep[m.tok] then
-			replaced[#replaced + 1] = m
-		elseif m.live then
-			live[#live + 1] = m
-			latest = math.max(latest, m.l, m.c)
-		else
-			dead[#dead + 1] = m
+	-- the browser's previous sessions of this user
+	local reps, skip, nskip = {}, {}, 0
+	for _, r in ipairs(a.rep) do
+		local f = redis.call('HMGET', skey(u, r.id), 't', 'g', 'x')
+		if f[1] == r.tok then
+			local s = {id = r.id, g = f[2], tok = r.tok}
+			s.xk, s.lk = u.b .. ':x:' .. f[2], u.b .. ':l:' .. f[2]
+			redis.call('ZCARD', s.xk)
+			redis.call('ZCARD', s.lk)
+			s.here = f[2] == u.gen and not u.broken and redis.call('ZSCORE', u.x, r.id) ~= false
+			s.live = s.here and tonumber(f[3]) > nowms
+			reps[#reps + 1] = s
+			if s.here then skip[r.id] = true; nskip = nskip + 1 end
 		end
 	end
-	redis.call('PTTL', ub .. ':i')
-	if a.reject and a.max > 0 and #live >= a.max then
-		return nil, {'full', #live}
+	-- the login is the user's latest event, whatever the clock says
+	local at = now
+	if u.gen and not u.broken then
+		local top = redis.call('ZRANGE', u.l, 0, 0, 'REV', 'WITHSCORES')
+		if top[2] and at <= tonumber(top[2]) then at = tonumber(top[2]) + 1 end
 	end
-	return function()
-		-- the login is the user's latest event, whatever the clock says
-		if now <= latest then now = latest + 1 end
-		for _, m in ipairs(replaced) do m.live = false; drop(ub, m, '', '', now) end
-		for _, m in ipairs(dead) do drop(ub, m, '', '', now) end
-		local ended = 0
-		if a.max > 0 and #live >= a.max then
-			table.sort(live, function(x, y)
-				if x.l ~= y.l then return x.l > y.l end
-				if x.c ~= y.c then return x.c > y.c end
-				return x.tok > y.tok
-			end)
-			for i = a.max, #live do ended = ended + drop(ub, live[i], 'login', a.ua, now) end
-		end
-		redis.call('HSET', sk, 'd', a.data, 'u', a.user, 'id', a.id, 'ip', a.ip, 'ua', a.ua,
-			'c', num(now), 'l', num(now), 'x', a.x, 'e', a.eh)
-		redis.call('PEXPIREAT', sk, a.x)
-		redis.call('ZADD', ub .. ':i', a.x, a.tok)
-		keep_index(ub, a.x)
-		local out = {'ok', ended, num(now)}
-		for _, m in ipairs(replaced) do out[#out + 1] = m.tok end
-		return out
-	end
-end
 
--- logout_plan reads what a logout needs of one user: the browser's tokens
--- toks, and, by mode, the user's other sessions ('none': leave them;
--- 'ifany': end them when one of toks was a session of this user; 'always').
--- It returns the function that applies it and returns how many sessions it
--- deleted and how many other live ones it ended.
-local function logout_plan(ub, toks, mode, ua, now)
-	local mine = {}
-	for _, t in ipairs(toks) do mine[t] = true end
-	local own, others = {}, {}
-	local any = false
-	for _, m in ipairs(members(ub, math.floor(now / 1000))) do
-		if mine[m.tok] then
-			own[#own + 1] = m
-			any = any or m.exists
-		else
-			others[#others + 1] = m
+	local expired, dead, ends, survivors = {}, {}, nil, {}
+	if u.broken then
+		ends = plan_end_all(u, {}, skip, nskip, '', '', now, nowms)
+	elseif a.max > 0 and u.gen then
+		for _, id in ipairs(redis.call('ZRANGE', u.x, '-inf', num(nowms), 'BYSCORE', 'LIMIT', 0, B)) do
+			if not skip[id] then expired[#expired + 1] = {id = id} end
 		end
-	end
-	return function()
-		local deleted, ended = 0, 0
-		for _, m in ipairs(own) do
-			if m.exists then deleted = deleted + 1 end
-			m.live = false
-			drop(ub, m, '', '', now)
+		if #expired >= B then
+			-- every expired session of the user goes first, a batch at a time
+			return function() repair(u, {}, expired, now, nowms); return {'again'} end, 'again'
 		end
-		if mode == 'always' or (mode == 'ifany' and any) then
-			for _, m in ipairs(others) do
-				if m.exists then deleted = deleted + 1 end
-				ended = ended + drop(ub, m, 'logout', ua, now)
+		local live = redis.call('ZCOUNT', u.x, '(' .. num(nowms), '+inf')
+		for _, s in ipairs(reps) do if s.live then live = live - 1 end end
+		if live >= a.max then
+			local want = a.max - 1
+			if a.reject then want = a.max end
+			local got, capped = walk(u, want, skip, nowms, a, check_ptr, want + B)
+			for _, s in ipairs(got.expired) do expired[#expired + 1] = s end
+			dead = got.dead
+			if #got.check > 0 then
+				local out = {'check'}
+				for _, s in ipairs(got.check) do out[#out + 1] = s.id end
+				return function() return out end, 'check'
+			end
+			if capped then
+				return function() repair(u, dead, expired, now, nowms); return {'again'} end, 'again'
+			end
+			if a.reject and #got.good >= a.max then
+				return function() return {'full', #got.good} end, 'full'
+			end
+			if not a.reject then
+				survivors = got.good
+				for _, s in ipairs(dead) do skip[s.id] = true; nskip = nskip + 1 end
+				ends = plan_end_all(u, survivors, skip, nskip, 'login', a.ua, at, nowms)
 			end
 		end
-		return deleted, ended
+	end
+	local g = u.gen
+	if not g then g = newgen(u, now) end
+
+	return function()
+		local gone = {}
+		for _, s in ipairs(reps) do
+			redis.call('DEL', skey(u, s.id))
+			redis.call('ZREM', s.xk, s.id)
+			redis.call('ZREM', s.lk, s.id)
+			if s.live then gone[#gone + 1] = s.id end
+		end
+		if #gone > 0 then publish(u, gone, '', '', now) end
+		repair(u, dead, expired, now, nowms)
+		local ended = 0
+		if ends then ended = ends() end
+		if not u.gen then
+			redis.call('HSET', u.m, 'g', g)
+			u.gen, u.x, u.l = g, u.b .. ':x:' .. g, u.b .. ':l:' .. g
+		end
+		if cur[1] then redis.call('DEL', sk) end
+		redis.call('HSET', sk, 'd', a.data, 't', a.tok, 'x', num(a.x), 'c', num(at), 'l', num(at),
+			'g', u.gen, 'ip', a.ip, 'ua', a.ua)
+		redis.call('PEXPIREAT', sk, num(a.x))
+		redis.call('ZADD', u.x, num(a.x), a.id)
+		redis.call('ZADD', u.l, num(at), a.id)
+		keep(u.x, a.x)
+		keep(u.l, a.x)
+		keep(u.m, a.x)
+		local pending = 0
+		if redis.call('SCARD', u.o) > 0 then pending = 1 end
+		local out = {'ok', ended, num(at), pending}
+		for _, s in ipairs(reps) do out[#out + 1] = s.id end
+		return out
+	end, 'ok'
+end
+
+-- logout_plan reads what a logout needs of one user: the browser's
+-- sessions toks ({id, tok}), and, by mode, the user's other sessions
+-- ('none': leave them; 'ifany': end them when one of toks was a session of
+-- this user's current generation; 'always'). It returns the function that
+-- applies it and returns how many sessions it deleted and how many other
+-- live ones it ended.
+local function logout_plan(u, toks, mode, ua, now)
+	local nowms = floor(now / 1000)
+	local own, skip, nskip, any = {}, {}, 0, false
+	for _, t in ipairs(toks) do
+		local f = redis.call('HMGET', skey(u, t.id), 't', 'g', 'x')
+		if f[1] == t.tok then
+			local s = {id = t.id, xk = u.b .. ':x:' .. f[2], lk = u.b .. ':l:' .. f[2]}
+			redis.call('ZCARD', s.xk)
+			redis.call('ZCARD', s.lk)
+			s.here = f[2] == u.gen and not u.broken and redis.call('ZSCORE', u.x, t.id) ~= false
+			s.live = s.here and tonumber(f[3]) > nowms
+			any = any or s.here
+			own[#own + 1] = s
+			if s.here then skip[t.id] = true; nskip = nskip + 1 end
+		end
+	end
+	local ends, n = nil, 0
+	if mode == 'always' or (mode == 'ifany' and any) then
+		ends, n = plan_end_all(u, {}, skip, nskip, 'logout', ua, now, nowms)
+	end
+	return function()
+		local gone = {}
+		for _, s in ipairs(own) do
+			redis.call('DEL', skey(u, s.id))
+			redis.call('ZREM', s.xk, s.id)
+			redis.call('ZREM', s.lk, s.id)
+			if s.live then gone[#gone + 1] = s.id end
+		end
+		if #gone > 0 then publish(u, gone, '', '', now) end
+		local ended = 0
+		if ends then ended = ends() end
+		return #own + n, ended
 	end
 end
 
--- end_plan reads a user's sessions, and returns the function that ends them
--- all and returns how many live ones ended.
-local function end_plan(ub, reason, ua, now)
-	local ms = members(ub, math.floor(now / 1000))
-	return function()
-		local n = 0
-		for _, m in ipairs(ms) do n = n + drop(ub, m, reason, ua, now) end
-		redis.call('DEL', ub .. ':i')
-		return n
+-- clean deletes a batch of at most B sessions of u's old generation g (one
+-- that was cut, or left behind by an eviction), records for each live one
+-- the reason of g's grave, and forgets g once it is empty. It returns how
+-- many expired sessions it deleted and whether g has more.
+local function clean(u, g, now)
+	local nowms = floor(now / 1000)
+	local xk, lk = u.b .. ':x:' .. g, u.b .. ':l:' .. g
+	redis.call('ZCARD', xk)
+	redis.call('ZCARD', lk)
+	local grave = redis.call('GET', u.b .. ':c:' .. g)
+	local list = {}
+	local z = redis.call('ZRANGE', xk, 0, B - 1, 'WITHSCORES')
+	if #z == 0 then
+		for _, id in ipairs(redis.call('ZRANGE', lk, 0, B - 1)) do z[#z + 1] = id; z[#z + 1] = '0' end
 	end
+	for i = 1, #z, 2 do
+		local f = redis.call('HMGET', skey(u, z[i]), 'g', 'x')
+		list[#list + 1] = {id = z[i], mine = f[1] == g, x = tonumber(f[2]) or tonumber(z[i + 1])}
+	end
+	local expired = 0
+	for _, s in ipairs(list) do
+		if s.mine then
+			redis.call('DEL', skey(u, s.id))
+			if s.x > nowms then
+				if grave then redis.call('SET', u.b .. ':e:' .. s.id, '@' .. g, 'PXAT', num(s.x)) end
+			else
+				expired = expired + 1
+			end
+		end
+		redis.call('ZREM', xk, s.id)
+		redis.call('ZREM', lk, s.id)
+	end
+	if redis.call('EXISTS', xk, lk) == 0 then
+		redis.call('SREM', u.o, g)
+		return expired, false
+	end
+	return expired, true
+end
+
+-- prune deletes a batch of at most B expired sessions of u's current
+-- generation. It returns how many and whether there are more.
+local function prune(u, now)
+	local nowms = floor(now / 1000)
+	local ids = redis.call('ZRANGE', u.x, '-inf', num(nowms), 'BYSCORE', 'LIMIT', 0, B)
+	local n = 0
+	for _, id in ipairs(ids) do
+		n = n + redis.call('DEL', skey(u, id))
+		redis.call('ZREM', u.x, id)
+		redis.call('ZREM', u.l, id)
+	end
+	return n, #ids == B
 end
 `
 
 var (
 	// scriptFindSingle: KEYS anonymous session, pointer; ARGV prefix,
-	// token, ending hash, stale after (µs). Replies {0} (none), {1, data,
-	// user, stale} or {2, reason, at, user agent}.
+	// token, ID, stale after (µs). Replies {0} (none), {1, data, escaped
+	// user or '', stale, expiry} or {2, reason, at, user agent}.
 	scriptFindSingle = redis.NewScript(lib + `
 local d = redis.call('GET', KEYS[1])
 if d then return {1, d, '', 0, redis.call('PEXPIRETIME', KEYS[1])} end
 local p = redis.call('GET', KEYS[2])
 if not p then return {0} end
-return find_user(p, ARGV[2], ARGV[3], tonumber(ARGV[4]), now_us())
+return find_user(p, ARGV[3], ARGV[2], tonumber(ARGV[4]), now_us())
 `)
 
 	// scriptFindToken: the token's slot. KEYS anonymous session, pointer.
-	// Replies {0}, {1, data, '', 0} or {3, escaped user}.
+	// Replies {0}, {1, data, '', 0, expiry} or {3, escaped user}.
 	scriptFindToken = redis.NewScript(lib + `
 local d = redis.call('GET', KEYS[1])
 if d then return {1, d, '', 0, redis.call('PEXPIRETIME', KEYS[1])} end
@@ -240,26 +583,28 @@ if p then return {3, p} end
 return {0}
 `)
 
-	// scriptFindUser: the user's slot. KEYS session; ARGV prefix, escaped
-	// user, token, ending hash, stale after (µs).
+	// scriptFindUser: the user's slot. KEYS the user's meta; ARGV prefix,
+	// escaped user, token, ID, stale after (µs).
 	scriptFindUser = redis.NewScript(lib + `
-return find_user(ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), now_us())
+return find_user(ARGV[2], ARGV[4], ARGV[3], tonumber(ARGV[5]), now_us())
 `)
 
 	// scriptUpdateSingle: KEYS anonymous session, pointer; ARGV prefix,
-	// token, data, expiry (ms), touch. Replies 1 (saved) or 0 (no session).
+	// token, ID, data, expiry (ms), touch. Replies 1 (saved) or 0 (no
+	// session).
 	scriptUpdateSingle = redis.NewScript(lib + `
-if redis.call('SET', KEYS[1], ARGV[3], 'XX', 'PXAT', ARGV[4]) then return 1 end
+if redis.call('SET', KEYS[1], ARGV[4], 'XX', 'PXAT', ARGV[5]) then return 1 end
 local p = redis.call('GET', KEYS[2])
 if not p then return 0 end
-local r = update_user(p, ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1', now_us())
-if r == 1 then redis.call('PEXPIREAT', KEYS[2], ARGV[4], 'GT') end
+local r = update_user(p, ARGV[3], ARGV[2], ARGV[4], ARGV[5], ARGV[6] == '1', now_us())
+if r == 1 then redis.call('PEXPIREAT', KEYS[2], ARGV[5], 'GT') end
 return r
 `)
 
 	// scriptUpdateToken: the token's slot. KEYS anonymous session, pointer;
 	// ARGV prefix, data, expiry (ms). Replies {1} (saved), {0} (no session)
-	// or {2, escaped user} (a linked session: save it in the user's slot).
+	// or {2, escaped user} (a signed-in session: save it in the user's slot;
+	// its pointer is extended to the new expiry).
 	scriptUpdateToken = redis.NewScript(lib + `
 if redis.call('SET', KEYS[1], ARGV[2], 'XX', 'PXAT', ARGV[3]) then return {1} end
 local p = redis.call('GET', KEYS[2])
@@ -268,76 +613,83 @@ redis.call('PEXPIREAT', KEYS[2], ARGV[3], 'GT')
 return {2, p}
 `)
 
-	// scriptUpdateUser: the user's slot. KEYS session; ARGV prefix, escaped
-	// user, token, data, expiry (ms), touch. Replies 1 or 0.
-	scriptUpdateUser = redis.NewScript(lib + `
-return update_user(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6] == '1', now_us())
-`)
-
-	// scriptTouchSingle: KEYS pointer; ARGV prefix, token.
-	scriptTouchSingle = redis.NewScript(lib + `
-local p = redis.call('GET', KEYS[1])
-if p then touch_user(p, ARGV[2], now_us()) end
+	// scriptSlide: the token's slot. KEYS pointer; ARGV expiry (ms).
+	// Extends the pointer of a signed-in session to the session's expiry
+	// (never shortens it); replies 1, or 0 when there is no pointer.
+	scriptSlide = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('PEXPIREAT', KEYS[1], ARGV[1], 'GT')
 return 1
 `)
 
-	// scriptTouchUser: the user's slot. KEYS session; ARGV prefix, escaped
-	// user, token.
-	scriptTouchUser = redis.NewScript(lib + `
-return touch_user(ARGV[2], ARGV[3], now_us())
+	// scriptUpdateUser: the user's slot. KEYS the user's meta; ARGV
+	// prefix, escaped user, token, ID, data, expiry (ms), touch. Replies 1
+	// or 0.
+	scriptUpdateUser = redis.NewScript(lib + `
+return update_user(ARGV[2], ARGV[4], ARGV[3], ARGV[5], ARGV[6], ARGV[7] == '1', now_us())
 `)
 
-	// scriptLoginSingle: KEYS the new token's pointer, then the anonymous
-	// session and pointer of each replaced token; ARGV see login_args.
-	// Replies {'ok', ended, now} or {'full', live sessions}.
+	// scriptTouchSingle: KEYS pointer; ARGV prefix, token, ID.
+	scriptTouchSingle = redis.NewScript(lib + `
+local p = redis.call('GET', KEYS[1])
+if p then touch_user(p, ARGV[3], ARGV[2], now_us()) end
+return 1
+`)
+
+	// scriptTouchUser: the user's slot. KEYS the user's meta; ARGV prefix,
+	// escaped user, token, ID.
+	scriptTouchUser = redis.NewScript(lib + `
+return touch_user(ARGV[2], ARGV[4], ARGV[3], now_us())
+`)
+
+	// scriptLoginSingle: KEYS the user's meta; ARGV see login_args. It also
+	// deletes the browser's previous sessions that were anonymous or
+	// another user's, and writes the new token's pointer. Replies {'ok',
+	// ended, at, pending cleanup, IDs of the replaced sessions of the
+	// user}, {'full', live sessions}, or {'again'}.
 	scriptLoginSingle = redis.NewScript(lib + `
 local a = login_args()
 local now = now_us()
 local elsewhere = {}
-for i, r in ipairs(a.reps) do
-	redis.call('STRLEN', KEYS[2 * i])
-	local q = redis.call('GET', KEYS[2 * i + 1])
+for _, r in ipairs(a.rep) do
+	redis.call('STRLEN', anon(r.id, r.tok))
+	local q = redis.call('GET', ptr(r.id))
 	if q and q ~= a.p then
-		local ub = ubase(q)
-		redis.call('HEXISTS', ub .. ':s:' .. r, 'd')
-		redis.call('ZSCORE', ub .. ':i', r)
-		elsewhere[#elsewhere + 1] = {ub, r}
+		local other = user(q, true)
+		elsewhere[#elsewhere + 1] = {u = other, apply = logout_plan(other, {r}, 'none', '', now)}
 	end
 end
-local apply, refusal = login_plan(a, now)
-if not apply then return refusal end
-for i = 1, #a.reps do redis.call('DEL', KEYS[2 * i]) end
-for _, e in ipairs(elsewhere) do
-	redis.call('DEL', e[1] .. ':s:' .. e[2])
-	redis.call('ZREM', e[1] .. ':i', e[2])
-end
-redis.call('SET', KEYS[1], a.p, 'PXAT', a.x)
+local apply, kind = login_plan(a, now, true)
+if kind ~= 'ok' then return apply() end
+for _, r in ipairs(a.rep) do redis.call('DEL', anon(r.id, r.tok)) end
+for _, e in ipairs(elsewhere) do e.apply() end
+redis.call('SET', ptr(a.id), a.p, 'PXAT', num(a.x))
 return apply()
 `)
 
-	// scriptLoginUser: the user's slot. KEYS the user's index; ARGV see
+	// scriptLoginUser: the user's slot. KEYS the user's meta; ARGV see
 	// login_args. The caller has written the new token's pointer. Replies
-	// as scriptLoginSingle, followed by the replaced tokens that were the
-	// user's sessions (nothing of them is left in other slots).
+	// as scriptLoginSingle, or {'check', IDs}: the pointers of those
+	// sessions are to be verified before the login can decide.
 	scriptLoginUser = redis.NewScript(lib + `
-local apply, refusal = login_plan(login_args(), now_us())
-if not apply then return refusal end
+local apply = login_plan(login_args(), now_us(), false)
 return apply()
 `)
 
-	// scriptLogoutSingle: KEYS the anonymous session and pointer of each of
-	// the browser's tokens; ARGV prefix, escaped user ('' for none), mode,
-	// user agent, tokens. Replies {deleted, ended, now}.
+	// scriptLogoutSingle: KEYS the user's meta (or any key); ARGV prefix,
+	// escaped user ('' for none), mode, user agent, then an ID and a token
+	// for each of the browser's sessions. Replies {deleted, ended, now, then
+	// the users with generations left to clean}.
 	scriptLogoutSingle = redis.NewScript(lib + `
 local myp, mode, ua = ARGV[2], ARGV[3], ARGV[4]
 local toks = {}
-for i = 5, #ARGV do toks[#toks + 1] = ARGV[i] end
+for i = 5, #ARGV - 1, 2 do toks[#toks + 1] = {id = ARGV[i], tok = ARGV[i + 1]} end
 local now = now_us()
 local groups, order = {}, {}
-for i, t in ipairs(toks) do
-	redis.call('STRLEN', KEYS[2 * i - 1])
-	local q = redis.call('GET', KEYS[2 * i])
-	if q then
+for _, t in ipairs(toks) do
+	redis.call('STRLEN', anon(t.id, t.tok))
+	local q = redis.call('GET', ptr(t.id)) or myp
+	if q ~= '' then
 		if not groups[q] then groups[q] = {}; order[#order + 1] = q end
 		table.insert(groups[q], t)
 	end
@@ -347,21 +699,29 @@ local plans = {}
 for _, q in ipairs(order) do
 	local m = 'none'
 	if q == myp then m = mode end
-	plans[#plans + 1] = logout_plan(ubase(q), groups[q], m, ua, now)
+	plans[#plans + 1] = logout_plan(user(q, true), groups[q], m, ua, now)
 end
 local deleted, ended = 0, 0
-for i = 1, #toks do deleted = deleted + redis.call('DEL', KEYS[2 * i - 1]) end
+for _, t in ipairs(toks) do
+	deleted = deleted + redis.call('DEL', anon(t.id, t.tok))
+	redis.call('DEL', ptr(t.id))
+end
 for _, apply in ipairs(plans) do
 	local d, e = apply()
 	deleted = deleted + d; ended = ended + e
 end
-return {deleted, ended, num(now)}
+local out = {deleted, ended, num(now)}
+for _, q in ipairs(order) do
+	if redis.call('SCARD', P .. 'u:{' .. q .. '}:o') > 0 then out[#out + 1] = q end
+end
+return out
 `)
 
 	// scriptTake: the token's slot. KEYS anonymous session, pointer.
 	// Deletes the anonymous session; replies {deleted, escaped user or '',
-	// now}. The pointer stays: a stale pointer means "not found", and it
-	// expires with the session.
+	// now}. The pointer stays: it may only disappear with its session (an
+	// expiry or an eviction), so that a missing pointer always means an
+	// unreachable session.
 	scriptTake = redis.NewScript(lib + `
 redis.call('STRLEN', KEYS[1])
 local q = redis.call('GET', KEYS[2])
@@ -369,97 +729,257 @@ local d = redis.call('DEL', KEYS[1])
 return {d, q or '', num(now_us())}
 `)
 
-	// scriptLogoutUser: the user's slot. KEYS the user's index; ARGV
-	// prefix, escaped user, mode, user agent, tokens. Replies {deleted,
-	// ended, now}.
+	// scriptLogoutUser: the user's slot. KEYS the user's meta; ARGV prefix,
+	// escaped user, mode, user agent, then an ID and a token for each of
+	// the browser's sessions. Replies {deleted, ended, now, pending}.
 	scriptLogoutUser = redis.NewScript(lib + `
 local toks = {}
-for i = 5, #ARGV do toks[#toks + 1] = ARGV[i] end
+for i = 5, #ARGV - 1, 2 do toks[#toks + 1] = {id = ARGV[i], tok = ARGV[i + 1]} end
 local now = now_us()
-local d, e = logout_plan(ubase(ARGV[2]), toks, ARGV[3], ARGV[4], now)()
-return {d, e, num(now)}
+local u = user(ARGV[2], true)
+local d, e = logout_plan(u, toks, ARGV[3], ARGV[4], now)()
+local pending = 0
+if redis.call('SCARD', u.o) > 0 then pending = 1 end
+return {d, e, num(now), pending}
 `)
 
-	// scriptEnd: KEYS the first user's index; ARGV prefix, reason, user
-	// agent, escaped users. Replies {now, ended of each user}. On Cluster
-	// it is called with one user at a time.
-	scriptEnd = redis.NewScript(lib + `
+	// scriptEndUsers: KEYS the first user's meta; ARGV prefix, reason, user
+	// agent, escaped users. Replies {now, then ended and pending for each
+	// user}. On Cluster it is called with one user at a time.
+	scriptEndUsers = redis.NewScript(lib + `
 local now = now_us()
+local nowms = floor(now / 1000)
 local plans = {}
-for i = 4, #ARGV do plans[#plans + 1] = end_plan(ubase(ARGV[i]), ARGV[2], ARGV[3], now) end
+for i = 4, #ARGV do
+	local u = user(ARGV[i], true)
+	plans[#plans + 1] = {u = u, apply = plan_end_all(u, {}, {}, 0, ARGV[2], ARGV[3], now, nowms)}
+end
 local out = {num(now)}
-for _, apply in ipairs(plans) do out[#out + 1] = apply() end
+for _, p in ipairs(plans) do
+	out[#out + 1] = p.apply()
+	local pending = 0
+	if redis.call('SCARD', p.u.o) > 0 then pending = 1 end
+	out[#out + 1] = pending
+end
 return out
 `)
 
-	// scriptRevoke: the user's slot. KEYS the user's index; ARGV prefix,
-	// escaped user, mode ('ids' or 'keep'), the asking token ('' for
-	// operators), reason, user agent, IDs. Replies {ended, now}, or {-1,
-	// now} when the asking session is not a live session of the user.
-	scriptRevoke = redis.NewScript(lib + `
-local ub = ubase(ARGV[2])
+	// scriptEndSessions: the user's slot. KEYS the user's meta; ARGV
+	// prefix, escaped user, mode ('ids' or 'keep'), the asking session's ID
+	// and token ('' for operators), reason, user agent, check pointers
+	// ('1' on a single Redis), IDs. Replies {ended, now, pending}, or {-1,
+	// now, 0} when the asking session is not a live session of the user
+	// that a browser can reach.
+	scriptEndSessions = redis.NewScript(lib + `
+local u = user(ARGV[2], true)
 local now = now_us()
-if ARGV[4] ~= '' then
-	local x = redis.call('HGET', ub .. ':s:' .. ARGV[4], 'x')
-	if not x or tonumber(x) <= math.floor(now / 1000) then return {-1, num(now)} end
+local nowms = floor(now / 1000)
+local byid, bytok, reason, ua = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local survivors = {}
+if bytok ~= '' then
+	local f = redis.call('HMGET', skey(u, byid), 't', 'g', 'x', 'l')
+	local ok = f[1] == bytok and u.gen ~= false and f[2] == u.gen and not u.broken and
+		tonumber(f[3]) > nowms and redis.call('ZSCORE', u.x, byid) ~= false
+	if ok and ARGV[8] == '1' then ok = redis.call('GET', ptr(byid)) == u.p end
+	if not ok then return {-1, num(now), 0} end
+	survivors[1] = {id = byid, x = tonumber(f[3]), l = tonumber(f[4])}
 end
-local ids = {}
-for i = 7, #ARGV do ids[ARGV[i]] = true end
-local chosen = {}
-for _, m in ipairs(members(ub, math.floor(now / 1000))) do
-	local c
-	if ARGV[3] == 'ids' then c = m.exists and ids[m.id] else c = m.tok ~= ARGV[4] end
-	if c then chosen[#chosen + 1] = m end
+local apply
+if ARGV[3] == 'ids' then
+	local list = {}
+	if u.gen and not u.broken then
+		for i = 9, #ARGV do
+			local x = redis.call('ZSCORE', u.x, ARGV[i])
+			if x then
+				list[#list + 1] = {id = ARGV[i], x = tonumber(x), exists = redis.call('EXISTS', skey(u, ARGV[i])) == 1}
+			end
+		end
+	end
+	apply = function()
+		local rec
+		if reason ~= '' then rec = record(reason, now, ua) end
+		local ids = {}
+		for _, m in ipairs(list) do
+			if drop(u, u.x, u.l, m.id, m.x, m.exists, nowms, rec) then ids[#ids + 1] = m.id end
+		end
+		if #ids > 0 then publish(u, ids, reason, ua, now) end
+		return #ids
+	end
+else
+	apply = plan_end_all(u, survivors, {}, 0, reason, ua, now, nowms)
 end
-local n = 0
-for _, m in ipairs(chosen) do n = n + drop(ub, m, ARGV[5], ARGV[6], now) end
-return {n, num(now)}
+local n = apply()
+local pending = 0
+if redis.call('SCARD', u.o) > 0 then pending = 1 end
+return {n, num(now), pending}
 `)
 
-	// scriptSessions: the user's slot. KEYS the user's index; ARGV prefix,
-	// escaped user. Replies id, created, expiry, last seen, IP, user agent
-	// of each live session, one after the other.
+	// scriptSessions: the user's slot. KEYS the user's meta; ARGV prefix,
+	// escaped user, the position after which the page starts (last seen in
+	// µs, or '' for the start, and ID), limit, check pointers ('1' on a
+	// single Redis), the IDs whose pointers the caller found gone. Replies
+	// {'again'} after a bounded step of repair, or {total, then ID,
+	// created, expiry, last seen, IP and user agent of each session of the
+	// page}.
 	scriptSessions = redis.NewScript(lib + `
-local ub = ubase(ARGV[2])
-local nowms = math.floor(now_us() / 1000)
-local out = {}
-for _, tok in ipairs(redis.call('ZRANGEBYSCORE', ub .. ':i', '(' .. num(nowms), '+inf')) do
-	local f = redis.call('HMGET', ub .. ':s:' .. tok, 'id', 'c', 'x', 'l', 'ip', 'ua')
-	if f[1] and tonumber(f[3]) > nowms then
-		for j = 1, 6 do out[#out + 1] = f[j] or '' end
+local u = user(ARGV[2], true)
+local now = now_us()
+local nowms = floor(now / 1000)
+local afterl, afterid, limit = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local a = {dead = words(ARGV[7]), verified = {}}
+if not u.gen or u.broken then return {0} end
+local page, dead, expired = {}, {}, {}
+local met = 0
+local function consider(id)
+	local k, s = candidate(u, id, nowms, a, ARGV[6] == '1')
+	met = met + 1
+	if k == 'dead' then dead[#dead + 1] = s
+	elseif k == 'expired' then expired[#expired + 1] = s
+	else page[#page + 1] = id end
+	return #page >= limit or met >= limit + B
+end
+local done = limit <= 0
+-- from_rank considers the sessions from the rank start down
+local function from_rank(start)
+	while not done do
+		local ids = redis.call('ZRANGE', u.l, start, start + limit + 9, 'REV')
+		if #ids == 0 then return end
+		start = start + #ids
+		for _, id in ipairs(ids) do
+			done = consider(id)
+			if done then return end
+		end
 	end
 end
+if done then
+elseif afterl == '' then
+	from_rank(0)
+elseif tonumber(redis.call('ZSCORE', u.l, afterid) or '-1') == tonumber(afterl) then
+	-- the position's session is still there: the page starts right after it
+	from_rank(redis.call('ZREVRANK', u.l, afterid) + 1)
+else
+	-- the sessions last seen at the position's time with a smaller ID
+	-- (ties of a microsecond: a handful at most), then those last seen
+	-- before it
+	for _, id in ipairs(redis.call('ZRANGE', u.l, afterl, afterl, 'BYSCORE', 'REV', 'LIMIT', 0, limit + B)) do
+		if not done and before(id, afterid) then done = consider(id) end
+	end
+	local offset = 0
+	while not done do
+		local ids = redis.call('ZRANGE', u.l, '(' .. afterl, '-inf', 'BYSCORE', 'REV', 'LIMIT', offset, limit + 10)
+		if #ids == 0 then break end
+		offset = offset + #ids
+		for _, id in ipairs(ids) do
+			done = consider(id)
+			if done then break end
+		end
+	end
+end
+repair(u, dead, expired, now, nowms)
+if #page < limit and met >= limit + B then return {'again'} end
+local out = {redis.call('ZCOUNT', u.x, '(' .. num(nowms), '+inf')}
+for _, id in ipairs(page) do
+	local f = redis.call('HMGET', skey(u, id), 'c', 'x', 'l', 'ip', 'ua')
+	out[#out + 1] = id
+	for j = 1, 5 do out[#out + 1] = f[j] or '' end
+end
 return out
 `)
 
-	// scriptCount: KEYS the first user's index; ARGV prefix, escaped users.
-	// Replies the count of each. On Cluster it is called with one user at a
-	// time.
+	// scriptCount: KEYS the first user's meta; ARGV prefix, check pointers
+	// ('1' on a single Redis), escaped users. Replies, for each user, how
+	// many live sessions it holds and how many IDs follow: for a user with
+	// at most E, every session is verified (its hash, its generation and,
+	// on a single Redis, its pointer; unreachable ones are ended), and on
+	// Cluster the IDs whose pointers the caller must verify follow. On
+	// Cluster it is called with one user at a time.
 	scriptCount = redis.NewScript(lib + `
-local nowms = math.floor(now_us() / 1000)
+local now = now_us()
+local nowms = floor(now / 1000)
+local check_ptr = ARGV[2] == '1'
 local out = {}
-for i = 2, #ARGV do
-	out[#out + 1] = redis.call('ZCOUNT', ubase(ARGV[i]) .. ':i', '(' .. num(nowms), '+inf')
+local plans = {}
+for i = 3, #ARGV do
+	local u = user(ARGV[i], true)
+	local n, ids, dead = 0, {}, {}
+	if u.gen and not u.broken then
+		n = redis.call('ZCOUNT', u.x, '(' .. num(nowms), '+inf')
+		if n <= E then
+			for _, id in ipairs(redis.call('ZRANGE', u.x, '(' .. num(nowms), '+inf', 'BYSCORE')) do
+				local k, s = candidate(u, id, nowms, {dead = {}, verified = {}}, check_ptr)
+				if k == 'dead' then dead[#dead + 1] = s
+				elseif k == 'check' then ids[#ids + 1] = id end
+			end
+		end
+	end
+	plans[#plans + 1] = {u = u, n = n, ids = ids, dead = dead}
+end
+for _, p in ipairs(plans) do
+	if #p.dead > 0 then repair(p.u, p.dead, {}, now, nowms) end
+	out[#out + 1] = p.n - #p.dead
+	out[#out + 1] = #p.ids
+	for _, id in ipairs(p.ids) do out[#out + 1] = id end
 end
 return out
 `)
 
-	// scriptPrune: the user's slot. KEYS the user's index; ARGV prefix,
-	// escaped user. Deletes the user's expired sessions and the index
-	// entries of sessions that are gone; replies how many sessions it
-	// deleted.
-	scriptPrune = redis.NewScript(lib + `
-local ub = ubase(ARGV[2])
+	// scriptEndDead: the user's slot. KEYS the user's meta; ARGV prefix,
+	// escaped user, IDs whose pointers are gone. Ends those of them that
+	// are sessions of the user's current generation (fail closed: no
+	// browser can reach them). Replies how many.
+	scriptEndDead = redis.NewScript(lib + `
+local u = user(ARGV[2], true)
 local now = now_us()
+if not u.gen or u.broken then return 0 end
 local dead = {}
-for _, m in ipairs(members(ub, math.floor(now / 1000))) do
-	if not m.live then dead[#dead + 1] = m end
+for i = 3, #ARGV do
+	local f = redis.call('HMGET', skey(u, ARGV[i]), 'g')
+	if redis.call('ZSCORE', u.x, ARGV[i]) then
+		local s = {id = ARGV[i]}
+		if f[1] == u.gen then s.x = 0 end
+		dead[#dead + 1] = s
+	end
 end
-local n = 0
-for _, m in ipairs(dead) do
-	if m.exists then n = n + 1 end
-	drop(ub, m, '', '', now)
+return repair(u, dead, {}, now, floor(now / 1000))
+`)
+
+	// scriptClean: the user's slot. KEYS the user's meta; ARGV prefix,
+	// escaped user. Cleans a batch of one of the user's old generations.
+	// Replies {expired sessions deleted, 1 when there is more to clean}.
+	scriptClean = redis.NewScript(lib + `
+local u = user(ARGV[2], true)
+local now = now_us()
+local g = redis.call('SRANDMEMBER', u.o)
+if not g then return {0, 0} end
+if g == u.gen then
+	redis.call('SREM', u.o, g)
+	return {0, 1}
 end
-return n
+local n = clean(u, g, now)
+local more = 0
+if redis.call('SCARD', u.o) > 0 then more = 1 end
+return {n, more}
+`)
+
+	// scriptTidy: the user's slot, for DeleteExpired. KEYS the user's
+	// meta; ARGV prefix, escaped user, a generation. Prunes a batch of
+	// expired sessions of the current generation, or cleans a batch of an
+	// old one. Replies {expired sessions deleted, 1 when there is more}.
+	scriptTidy = redis.NewScript(lib + `
+local u = user(ARGV[2], true)
+local now = now_us()
+local g = ARGV[3]
+local n, more
+if g == u.gen and not u.broken then
+	n, more = prune(u, now)
+else
+	if g ~= u.gen then
+		redis.call('ZCARD', u.b .. ':x:' .. g)
+		redis.call('ZCARD', u.b .. ':l:' .. g)
+	end
+	n, more = clean(u, g, now)
+end
+if more then return {n, 1} end
+return {n, 0}
 `)
 )
