@@ -175,6 +175,14 @@ func TestListenHearsEveryEnding(t *testing.T) {
 		require.NoError(t, err)
 		check("a cut of 150", notice("dave", nil, singlesession.ReasonAdmin, ""))
 
+		e1, e2 := token("e1"), token("e2")
+		in("erin", e1, singlesession.Limit{})
+		in("erin", e2, singlesession.Limit{})
+		require.NoError(t, c.Del(ctx, prefix+"t:{"+ids(e1)[0]+"}").Err(), "an eviction of e1's pointer")
+		_, err = acting.CountSessions(ctx, []string{"erin"})
+		require.NoError(t, err)
+		check("an eviction the store meets", notice("erin", []string{e1}, singlesession.ReasonExpired, ""))
+
 		assert.Empty(t, otherPrefix.take(0), "another prefix hears nothing")
 	})
 }

@@ -86,7 +86,8 @@
 // learns at once, on every instance, that a session ended. On Cluster
 // PUBLISH reaches every node, and Listen subscribes on one. Two prefixes do
 // not hear each other. Sessions that an eviction ends are published when
-// the store meets them (a page, a count, a login), with no reason.
+// the store meets them (a page, a count, a login), with the reason
+// [singlesession.ReasonExpired]: to the user an eviction is an early expiry.
 //
 // # Replicas
 //

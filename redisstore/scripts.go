@@ -281,7 +281,8 @@ end
 
 -- repair deletes sessions of u's current generation that a browser can no
 -- longer reach (evicted hash or pointer) and expired ones; it publishes the
--- former, with no reason (eviction is no one's action).
+-- former with the reason 'expired' (an eviction is an early expiry, no
+-- one's action; '' would tell the page that its browser signed out).
 local function repair(u, dead, expired, now, nowms)
 	local ids = {}
 	for _, s in ipairs(dead) do
@@ -289,7 +290,7 @@ local function repair(u, dead, expired, now, nowms)
 		drop(u, u.x, u.l, s.id, 0, s.x ~= nil, nowms, nil)
 	end
 	for _, s in ipairs(expired) do drop(u, u.x, u.l, s.id, 0, true, nowms, nil) end
-	if #ids > 0 then publish(u, ids, '', '', now) end
+	if #ids > 0 then publish(u, ids, 'expired', '', now) end
 	return #ids
 end
 
