@@ -323,17 +323,15 @@ func prepare(action Action, userIDs []string) ([]string, error) {
 	return targets, nil
 }
 
-// authorize returns an error wrapping ErrPermissionDenied unless the actor
-// (found: known to the directory) holds action's permission.
+// authorize returns a *PermissionError, wrapped with the package's prefix,
+// unless the actor (found: known to the directory) holds action's
+// permission.
 func (a *Admin) authorize(ctx context.Context, actor string, u User, found bool, action Action) error {
 	if found && u.HasPermission(action.Permission()) {
 		return nil
 	}
 	a.logger.WarnContext(ctx, "singlesession: operators' action refused", "actor", actor, "action", string(action), "needs", action.Permission())
-	if !found {
-		return fmt.Errorf("singlesession: %s by %.40q, a user the directory does not know: %w", action, actor, ErrPermissionDenied)
-	}
-	return fmt.Errorf("singlesession: %s by %q, who does not hold %s: %w", action, actor, action.Permission(), ErrPermissionDenied)
+	return fmt.Errorf("%s%w", errPrefix, &PermissionError{Actor: actor, Action: action, Needs: action.Permission(), UnknownActor: !found})
 }
 
 // execute ends the sessions of targets (distinct, valid IDs) as actor, who
@@ -399,23 +397,23 @@ func (a *Admin) EndSession(ctx context.Context, actor, userID, sessionID string)
 	actorUser.ID = actor
 	if !found {
 		a.logger.WarnContext(ctx, "singlesession: operators' action refused", "actor", actor, "action", "end_session", "user", userID)
-		return fmt.Errorf("singlesession: end session of %q by %.40q, a user the directory does not know: %w", userID, actor, ErrPermissionDenied)
+		return fmt.Errorf("%s%w", errPrefix, &PermissionError{Actor: actor, Target: userID, Needs: PermLogout, UnknownActor: true})
 	}
 	target, found := known[userID]
 	target.ID = userID
 	return a.endSession(ctx, actorUser, target, found, sessionID)
 }
 
-// canEnd returns nil if actor may end the sessions of target, or why not:
-// the permission that is missing.
-func canEnd(actor, target User) error {
+// canEnd returns nil if actor may end the sessions of target, or a
+// *PermissionError that says which permission is missing.
+func canEnd(actor, target User) *PermissionError {
 	switch {
 	case actor.HasPermission(PermLogoutAll):
 		return nil
 	case !actor.HasPermission(PermLogout):
-		return fmt.Errorf("%q holds neither %s nor %s", actor.ID, PermLogout, PermLogoutAll)
+		return &PermissionError{Actor: actor.ID, Target: target.ID, Needs: PermLogout}
 	case target.Admin:
-		return fmt.Errorf("%q is an admin user: ending its sessions needs %s", target.ID, PermLogoutAll)
+		return &PermissionError{Actor: actor.ID, Target: target.ID, Needs: PermLogoutAll, TargetAdmin: true}
 	}
 	return nil
 }
@@ -425,7 +423,7 @@ func canEnd(actor, target User) error {
 func (a *Admin) endSession(ctx context.Context, actor, target User, found bool, id string) error {
 	if err := canEnd(actor, target); err != nil {
 		a.logger.WarnContext(ctx, "singlesession: operators' action refused", "actor", actor.ID, "action", "end_session", "user", target.ID)
-		return fmt.Errorf("singlesession: end session of %q by %q: %v: %w", target.ID, actor.ID, err, ErrPermissionDenied)
+		return fmt.Errorf("%s%w", errPrefix, err)
 	}
 	if !found {
 		return fmt.Errorf("singlesession: end session of %q, a user the directory does not know: %w", target.ID, ErrSessionNotFound)

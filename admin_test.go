@@ -3,6 +3,7 @@ package singlesession_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -80,6 +81,9 @@ func TestAdminRunPermissionMatrix(t *testing.T) {
 						if !permitted {
 							assert.ErrorIs(t, err, singlesession.ErrPermissionDenied)
 							assert.ErrorContains(t, err, action.Permission())
+							var perr *singlesession.PermissionError
+							require.ErrorAs(t, err, &perr)
+							assert.Equal(t, singlesession.PermissionError{Actor: actor, Action: action, Needs: action.Permission()}, *perr)
 							assert.Nil(t, res)
 							assert.Equal(t, 2, e.SessionsOf(t, target), "nothing ends")
 							assert.Equal(t, 1, e.SessionsOf(t, "carol"))
@@ -369,3 +373,62 @@ func BenchmarkAdminLogoutAll10000Users(b *testing.B) {
 		}
 	})
 }
+
+// The error of a refused action or end of a session is a *PermissionError
+// that says who lacked what, with the package's prefix once.
+func TestAdminPermissionError(t *testing.T) {
+	ctx := context.Background()
+	store := singlesession.NewMemoryStore()
+	m := newManager(t, store, singlesession.Config{})
+	a := newAdmin(t, m, singlesession.NewStaticDirectory(adminUsers...))
+	ids := seedDevices(t, store, "ruth", firefoxLinux)
+	seedDevices(t, store, "bob", firefoxLinux)
+	bob, err := m.UserSessions(ctx, "bob")
+	require.NoError(t, err)
+
+	for name, tc := range map[string]struct {
+		err  error
+		want singlesession.PermissionError
+		text string
+	}{
+		"action without its permission": {
+			err:  runErr(a.Run(ctx, "sam", singlesession.ActionLogoutAll, []string{"bob"})),
+			want: singlesession.PermissionError{Actor: "sam", Action: singlesession.ActionLogoutAll, Needs: singlesession.PermLogoutAll},
+			text: `singlesession: logout_all by "sam", who does not hold single_session.logout_all: permission denied`,
+		},
+		"action by an unknown actor": {
+			err:  runErr(a.Run(ctx, "mallory", singlesession.ActionLogout, []string{"bob"})),
+			want: singlesession.PermissionError{Actor: "mallory", Action: singlesession.ActionLogout, Needs: singlesession.PermLogout, UnknownActor: true},
+			text: `singlesession: logout by "mallory", a user the directory does not know: permission denied`,
+		},
+		"an admin user's session, with logout only": {
+			err:  a.EndSession(ctx, "sam", "ruth", ids[0]),
+			want: singlesession.PermissionError{Actor: "sam", Target: "ruth", Needs: singlesession.PermLogoutAll, TargetAdmin: true},
+			text: `singlesession: end session of "ruth" by "sam": "ruth" is an admin user, whose sessions only single_session.logout_all ends: permission denied`,
+		},
+		"a session, with neither permission": {
+			err:  a.EndSession(ctx, "alice", "bob", bob[0].ID),
+			want: singlesession.PermissionError{Actor: "alice", Target: "bob", Needs: singlesession.PermLogout},
+			text: `singlesession: end session of "bob" by "alice", who holds neither single_session.logout nor single_session.logout_all: permission denied`,
+		},
+		"a session, by an unknown actor": {
+			err:  a.EndSession(ctx, "mallory", "bob", bob[0].ID),
+			want: singlesession.PermissionError{Actor: "mallory", Target: "bob", Needs: singlesession.PermLogout, UnknownActor: true},
+			text: `singlesession: end session of "bob" by "mallory", a user the directory does not know: permission denied`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.ErrorIs(t, tc.err, singlesession.ErrPermissionDenied)
+			perr, ok := errors.AsType[*singlesession.PermissionError](tc.err)
+			require.True(t, ok, "%v", tc.err)
+			assert.Equal(t, tc.want, *perr)
+			assert.EqualError(t, tc.err, tc.text)
+		})
+	}
+	e := &env{Store: store}
+	assert.Equal(t, 1, e.SessionsOf(t, "ruth"), "nothing ended")
+	assert.Equal(t, 1, e.SessionsOf(t, "bob"))
+}
+
+// runErr is the error of Admin.Run's results.
+func runErr(_ *singlesession.Result, err error) error { return err }

@@ -313,8 +313,8 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	chosen := q.Get("user")
 	if q.Has("user") {
-		if err := ValidateUserID(chosen); err != nil {
-			a.refuseBadUser(w, r, err)
+		if ValidateUserID(chosen) != nil {
+			a.refuseBadUser(w, r, chosen)
 			return
 		}
 	}
@@ -496,11 +496,11 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 		a.formError(w, r, http.StatusBadRequest, "no users chosen", "Choose at least one user, then an action.", back)
 		return
 	case err != nil: // an invalid user ID
-		a.fail(w, r, http.StatusBadRequest, strings.ReplaceAll(err.Error(), "singlesession: ", ""))
+		a.fail(w, r, http.StatusBadRequest, badUser(form["user"]))
 		return
 	}
 	if err := a.authorize(ctx, actor.ID, actor, true, action); err != nil {
-		a.fail(w, r, http.StatusForbidden, "forbidden: "+string(action)+" needs "+action.Permission())
+		a.refuse(w, r, err)
 		return
 	}
 	known, err := a.dir.Users(ctx, targets)
@@ -549,8 +549,8 @@ func (a *Admin) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	}
 	userID, id := first(form["user"]), first(form["id"])
 	if userID != "" {
-		if err := ValidateUserID(userID); err != nil {
-			a.refuseBadUser(w, r, err)
+		if ValidateUserID(userID) != nil {
+			a.refuseBadUser(w, r, userID)
 			return
 		}
 	}
@@ -567,7 +567,7 @@ func (a *Admin) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	err := a.endSession(ctx, actor, target, found, id)
 	switch {
 	case errors.Is(err, ErrPermissionDenied):
-		a.fail(w, r, http.StatusForbidden, "forbidden: "+strings.TrimSuffix(strings.TrimPrefix(err.Error(), errPrefix), ": "+ErrPermissionDenied.Error()))
+		a.refuse(w, r, err)
 		return
 	case errors.Is(err, ErrSessionNotFound):
 		a.formError(w, r, http.StatusNotFound, "session not found",
@@ -656,9 +656,8 @@ func validQuery(query string) error {
 	if query == "" {
 		return nil
 	}
-	if err := ValidateUserID(query); err != nil {
-		// The user ID's reason, without calling the search a user ID.
-		return errors.New(strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
+	if problem := userIDProblem(query); problem != "" {
+		return errors.New(problem)
 	}
 	return nil
 }
@@ -808,10 +807,38 @@ func first(list []string) string {
 // refuseBadUser answers a malformed user ID: 400 for an operator; for anyone
 // else the actor check's own answer (403, or the redirect to the login
 // page), so that the page tells nothing to those who may not use it.
-func (a *Admin) refuseBadUser(w http.ResponseWriter, r *http.Request, err error) {
+func (a *Admin) refuseBadUser(w http.ResponseWriter, r *http.Request, userID string) {
 	if _, _, _, ok := a.actor(w, r, ""); ok {
-		a.fail(w, r, http.StatusBadRequest, "bad user: "+strings.TrimPrefix(err.Error(), ErrInvalidUserID.Error()+": "))
+		a.fail(w, r, http.StatusBadRequest, "bad user: "+userIDProblem(userID))
 	}
+}
+
+// badUser is the message of a form whose users include one that cannot be
+// a user ID: the first such one, and why.
+func badUser(users []string) string {
+	for _, id := range users {
+		if problem := userIDProblem(id); problem != "" {
+			return fmt.Sprintf("bad user %.40q: %s", id, problem)
+		}
+	}
+	return "bad user"
+}
+
+// refuse answers 403 to an action or end of a session that err, wrapping a
+// *PermissionError, refused, saying which permission was missing.
+func (a *Admin) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	msg := "forbidden"
+	if e, ok := errors.AsType[*PermissionError](err); ok {
+		switch {
+		case e.TargetAdmin:
+			msg = fmt.Sprintf("forbidden: %q is an admin user: ending its sessions needs %s", e.Target, e.Needs)
+		case e.Action != "":
+			msg = "forbidden: " + string(e.Action) + " needs " + e.Needs
+		default:
+			msg = "forbidden: ending a session needs " + PermLogout + " or " + PermLogoutAll
+		}
+	}
+	a.fail(w, r, http.StatusForbidden, msg)
 }
 
 // actionLabel is the label of an action's button on the page.
