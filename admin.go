@@ -141,6 +141,7 @@ type Admin struct {
 	logger   *slog.Logger
 	cop      *http.CrossOriginProtection
 	page     *template.Template
+	mux      *http.ServeMux // the routes, built once by NewAdmin
 }
 
 // NewAdmin returns the operators' actions over m's sessions, with
@@ -212,6 +213,7 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 			return nil, fmt.Errorf("cfg.TrustedOrigins: %w", err)
 		}
 	}
+	a.mux = a.routes()
 	return a, nil
 }
 

@@ -3,6 +3,7 @@ package singlesession
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -133,53 +135,105 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'n
 // objects {"error": "..."} with the same status codes. A JSON GET leaves the
 // result of a form's action waiting for the HTML page.
 func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	if r.URL.Path == "/admin.css" {
-		a.serveCSS(w, r)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	// The mount's path, read before the path is made the mux's.
+	r = r.WithContext(context.WithValue(r.Context(), baseKey{}, a.mountPath(r)))
+	switch p := r.URL.Path; {
+	case p == "":
+		// The mount itself ("/admin/sessions" stripped of its prefix): the
+		// page, as "/".
+		r.URL = cloneURL(r.URL)
+		r.URL.Path, r.URL.RawPath = "/", ""
+	case p != path.Clean(p):
+		// ServeMux would redirect to the clean path, which it takes for the
+		// root of the site: outside the mount.
+		a.pageHeaders(w)
+		a.fail(w, r, http.StatusNotFound, "not found")
 		return
 	}
+	h, pattern := a.mux.Handler(r)
+	if pattern == "" {
+		// No route: ServeMux's 404, or its 405 with the Allow header it
+		// sets, said as the page says errors (JSON to JSON clients).
+		a.pageHeaders(w)
+		out := w
+		w = &muxError{ResponseWriter: w, fail: func(status int) {
+			msg := "not found"
+			if status == http.StatusMethodNotAllowed {
+				msg = "method not allowed: use " + strings.ReplaceAll(out.Header().Get("Allow"), ", ", " or ")
+			}
+			a.fail(out, r, status, msg)
+		}}
+	}
+	h.ServeHTTP(w, r)
+}
+
+// routes returns the handler's routes, relative to where it is mounted. The
+// posts pass http.CrossOriginProtection first (a refusal is 403); the page
+// and the posts carry the page's headers; the stylesheet is the same for
+// everyone.
+func (a *Admin) routes() *http.ServeMux {
+	a.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.logger.WarnContext(r.Context(), "singlesession: cross-origin action refused", "origin", r.Header.Get("Origin"), "path", r.URL.Path)
+		a.fail(w, r, http.StatusForbidden, "forbidden: cross-origin request")
+	}))
+	post := func(h http.HandlerFunc) http.Handler { return a.pageRoute(a.cop.Handler(h)) }
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", a.pageRoute(http.HandlerFunc(a.servePage)))
+	mux.Handle("POST /logout", post(a.serveAction))
+	mux.Handle("POST /sessions/end", post(a.serveEndSession))
+	mux.HandleFunc("GET /admin.css", serveCSS)
+	return mux
+}
+
+// pageRoute sets the headers of the page and of its posts' answers: no
+// caching, no framing, nothing but the page's own stylesheet.
+func (a *Admin) pageRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.pageHeaders(w)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *Admin) pageHeaders(w http.ResponseWriter) {
+	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Add("Vary", "Accept")
-	switch r.URL.Path {
-	case "", "/":
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.Set("Allow", "GET, HEAD")
-			a.fail(w, r, http.StatusMethodNotAllowed, "method not allowed: use GET or HEAD")
-			return
-		}
-		a.servePage(w, r)
-	case "/logout":
-		if r.Method != http.MethodPost {
-			h.Set("Allow", "POST")
-			a.fail(w, r, http.StatusMethodNotAllowed, "method not allowed: use POST")
-			return
-		}
-		a.serveAction(w, r)
-	case "/sessions/end":
-		if r.Method != http.MethodPost {
-			h.Set("Allow", "POST")
-			a.fail(w, r, http.StatusMethodNotAllowed, "method not allowed: use POST")
-			return
-		}
-		a.serveEndSession(w, r)
-	default:
-		a.fail(w, r, http.StatusNotFound, "not found")
+}
+
+// muxError turns the response ServeMux writes for a request that no route
+// takes into the page's own error response: its status goes to fail, and
+// its plain-text body is dropped.
+type muxError struct {
+	http.ResponseWriter
+	fail  func(status int)
+	wrote bool
+}
+
+func (e *muxError) WriteHeader(status int) {
+	if !e.wrote {
+		e.wrote = true
+		e.fail(status)
 	}
+}
+
+func (e *muxError) Write(b []byte) (int, error) {
+	e.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+func cloneURL(u *url.URL) *url.URL {
+	c := *u
+	return &c
 }
 
 // serveCSS serves the stylesheet to anyone: it is the same in every copy of
 // the package. Fetched by the URL the page links (with ?v= its hash), it
 // may be kept for a year; otherwise it is checked each time.
-func (a *Admin) serveCSS(w http.ResponseWriter, r *http.Request) {
+func serveCSS(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		h.Set("Allow", "GET, HEAD")
-		http.Error(w, "method not allowed: use GET or HEAD", http.StatusMethodNotAllowed)
-		return
-	}
 	h.Set("Content-Type", "text/css; charset=utf-8")
 	h.Set("ETag", `"`+cssVersion+`"`)
 	if r.URL.Query().Get("v") == cssVersion {
@@ -465,11 +519,6 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request, status int, v *pa
 
 func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := a.cop.Check(r); err != nil {
-		a.logger.WarnContext(ctx, "singlesession: cross-origin action refused", "err", err, "origin", r.Header.Get("Origin"))
-		a.fail(w, r, http.StatusForbidden, "forbidden: cross-origin request")
-		return
-	}
 	actor, _, _, ok := a.actor(w, r, "")
 	if !ok {
 		return
@@ -532,11 +581,6 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 
 func (a *Admin) serveEndSession(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	if err := a.cop.Check(r); err != nil {
-		a.logger.WarnContext(ctx, "singlesession: cross-origin action refused", "err", err, "origin", r.Header.Get("Origin"))
-		a.fail(w, r, http.StatusForbidden, "forbidden: cross-origin request")
-		return
-	}
 	if _, ok := a.signedIn(w, r); !ok {
 		return
 	}
@@ -723,10 +767,21 @@ func trim(res *Result) *flash {
 	return f
 }
 
-// base returns the path the handler is mounted at, without a trailing slash:
-// AdminConfig.Prefix, or the request's path as received minus the part the
-// handler sees.
+// baseKey is the context key of the path the handler is mounted at, as
+// ServeHTTP found it.
+type baseKey struct{}
+
+// base returns the path the handler is mounted at, without a trailing
+// slash ("" for the root).
 func (a *Admin) base(r *http.Request) string {
+	b, _ := r.Context().Value(baseKey{}).(string)
+	return b
+}
+
+// mountPath returns the path the handler is mounted at, without a trailing
+// slash: AdminConfig.Prefix, or the request's path as received minus the
+// part the handler sees.
+func (a *Admin) mountPath(r *http.Request) string {
 	if a.prefix != "" {
 		return a.prefix
 	}

@@ -530,6 +530,58 @@ func TestAdminHTTP10000Users(t *testing.T) {
 	})
 }
 
+// The routes are ServeMux method patterns: a method a route does not take
+// is 405 with Allow, in JSON for JSON clients; a path no route takes is 404,
+// even one a mux would clean and redirect (outside the mount) when the
+// handler sits behind a router that does not clean paths.
+func TestAdminHTTPRoutes(t *testing.T) {
+	store := singlesession.NewMemoryStore()
+	a := newApp(t, store)
+	admin, err := singlesession.NewAdmin(a.M, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{Logger: quietLogger})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/", a.Routes())
+	a.Srv.Close()
+	// No ServeMux in front of the admin page: it sees paths as sent.
+	a.Srv = newServer(t, a.M.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := strings.CutPrefix(r.URL.Path, "/admin/sessions"); ok && (p == "" || p[0] == '/') {
+			http.StripPrefix("/admin/sessions", admin).ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})))
+	root := a.Browser("root")
+	root.MustLogin("root")
+	seedSessions(t, store, "bob", 1)
+
+	for _, tc := range []struct {
+		method, path string
+		accept       string
+		status       int
+		allow, body  string
+	}{
+		{"GET", "/admin/sessions", "", 200, "", "<!doctype html>"},
+		{"HEAD", "/admin/sessions/", "", 200, "", ""},
+		{"GET", "/admin/sessions/logout", "application/json", 405, "POST", `{"error":"method not allowed: use POST"}`},
+		{"PUT", "/admin/sessions/", "application/json", 405, "GET, HEAD", `{"error":"method not allowed: use GET or HEAD"}`},
+		{"POST", "/admin/sessions/admin.css", "", 405, "GET, HEAD", "method not allowed: use GET or HEAD"},
+		{"GET", "/admin/sessions/nope", "application/json", 404, "", `{"error":"not found"}`},
+		{"POST", "/admin/sessions//logout", "", 404, "", "not found"},
+		{"POST", "/admin/sessions/./logout", "", 404, "", "not found"},
+		{"POST", "/admin/sessions/logout/", "", 404, "", "not found"},
+		{"GET", "/admin/sessions//", "", 404, "", "not found"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			res, body := root.Send(tc.method, tc.path, actionForm("logout_all", "bob"), "Accept", tc.accept)
+			assert.Equal(t, tc.status, res.StatusCode, body)
+			assert.Equal(t, tc.allow, res.Header.Get("Allow"))
+			assert.Contains(t, body, tc.body)
+			assert.Empty(t, res.Header.Get("Location"), "no redirect out of the mount")
+			assert.Equal(t, 1, (&env{Store: store}).SessionsOf(t, "bob"), "nothing ended")
+		})
+	}
+}
+
 // The page needs Manager.Middleware; without it, it says so rather than
 // sending everyone to log in.
 func TestAdminHTTPOutsideMiddleware(t *testing.T) {
