@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 )
@@ -215,17 +214,6 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 	}
 	a.mux = a.routes()
 	return a, nil
-}
-
-// cleanPrefix returns p as a mount path without a trailing slash: "" for the
-// root. Cleaning also folds a leading "//", which a redirect would take for
-// another host.
-func cleanPrefix(p string) string {
-	p = path.Clean("/" + p)
-	if p == "/" {
-		return ""
-	}
-	return p
 }
 
 // Run runs action for actor on the users userIDs and reports what it did. It

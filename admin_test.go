@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/internal/testapp"
 	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
@@ -432,3 +433,108 @@ func TestAdminPermissionError(t *testing.T) {
 
 // runErr is the error of Admin.Run's results.
 func runErr(_ *singlesession.Result, err error) error { return err }
+
+// The permission matrix of Admin.EndSession: actors holding nothing,
+// logout, logout_all or admin; targets ordinary, admin, or the actor.
+func TestAdminEndSessionPermissionMatrix(t *testing.T) {
+	actors := map[string]string{"none": "alice", "logout": "sam", "logout_all": "tess", "admin": "root"}
+	forEachStore(t, func(t *testing.T, e *env) {
+		events := &evLog{}
+		a := newApp(t, e.Store, withEvLog(events))
+		admin := newAdmin(t, a.M, singlesession.NewStaticDirectory(adminUsers...))
+		for holds, actor := range actors {
+			for _, target := range []string{"bob", "ruth", actor} {
+				t.Run(holds+"/"+target, func(t *testing.T) {
+					ctx := context.Background()
+					endAll(t, e.Store, allUserIDs()...)
+					ids := seedDevices(t, e.Store, target, firefoxLinux, safariIPhone)
+					seedDevices(t, e.Store, "carol", firefoxLinux)
+					events.Take()
+
+					err := admin.EndSession(ctx, actor, target, ids[0])
+
+					permitted := holds == "admin" || holds == "logout_all" || (holds == "logout" && target != "ruth")
+					if !permitted {
+						require.ErrorIs(t, err, singlesession.ErrPermissionDenied)
+						assert.ErrorContains(t, err, "singlesession: end session of")
+						assert.Equal(t, 2, e.SessionsOf(t, target), "nothing ends")
+						assert.Empty(t, events.Take())
+						return
+					}
+					require.NoError(t, err)
+					list, err := a.M.UserSessions(ctx, target)
+					require.NoError(t, err)
+					require.Len(t, list, 1, "exactly the one session ends")
+					assert.Equal(t, ids[1], list[0].ID)
+					assert.Equal(t, 1, e.SessionsOf(t, "carol"), "a bystander is untouched")
+					ev := testapp.OneEvent(t, events.Take(), singlesession.EventEnded)
+					assert.Equal(t, target, ev.UserID)
+					assert.Equal(t, actor, ev.Actor, "the event names the operator")
+					assert.Equal(t, singlesession.ReasonAdmin, ev.Reason)
+					assert.Equal(t, 1, ev.Ended)
+				})
+			}
+		}
+	})
+}
+
+// Admin.EndSession ends nothing, with the sentinel that says why, for an ID
+// that is not a live session of the user (another user's included), a user
+// the directory does not know, an unknown actor and bad input.
+func TestAdminEndSessionErrors(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := newApp(t, e.Store)
+		admin := newAdmin(t, a.M, singlesession.NewStaticDirectory(adminUsers...))
+		bob := seedDevices(t, e.Store, "bob", firefoxLinux)
+		carol := seedDevices(t, e.Store, "carol", firefoxLinux)
+		seedDevices(t, e.Store, "ghost", firefoxLinux) // linked, but unknown to the directory
+		expired := seedSessions(t, e.Store, "bob", 1)
+		expire(t, e, expired[0])
+
+		for name, tc := range map[string]struct {
+			actor, user, id string
+			want            error
+		}{
+			"another user's ID":   {"root", "bob", carol[0], singlesession.ErrSessionNotFound},
+			"unknown ID":          {"root", "bob", "nope", singlesession.ErrSessionNotFound},
+			"empty ID":            {"root", "bob", "", singlesession.ErrSessionNotFound},
+			"expired session":     {"root", "bob", singlesession.SessionID(expired[0]), singlesession.ErrSessionNotFound},
+			"user unknown to dir": {"root", "ghost", "x", singlesession.ErrSessionNotFound},
+			"unknown actor":       {"mallory", "bob", bob[0], singlesession.ErrPermissionDenied},
+			"empty actor":         {"", "bob", bob[0], singlesession.ErrPermissionDenied},
+			"empty user":          {"root", "", bob[0], singlesession.ErrInvalidUserID},
+			"invalid user":        {"root", "b\xffb", bob[0], singlesession.ErrInvalidUserID},
+		} {
+			t.Run(name, func(t *testing.T) {
+				err := admin.EndSession(ctx, tc.actor, tc.user, tc.id)
+				require.ErrorIs(t, err, tc.want)
+				assert.True(t, strings.HasPrefix(err.Error(), "singlesession: "), err.Error())
+				assert.Equal(t, 1, e.SessionsOf(t, "bob"))
+				assert.Equal(t, 1, e.SessionsOf(t, "carol"))
+				assert.Equal(t, 1, e.SessionsOf(t, "ghost"))
+			})
+		}
+	})
+}
+
+// The browser whose session an operator ended is anonymous at its next
+// request, and Manager.Ended tells it ReasonAdmin.
+func TestAdminEndSessionBrowserLearnsWhy(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.Store)
+		admin := newAdmin(t, a.M, singlesession.NewStaticDirectory(adminUsers...))
+		laptop := a.Browser("laptop")
+		laptop.MustLogin("bob")
+		list, err := a.M.UserSessions(context.Background(), "bob")
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+
+		require.NoError(t, admin.EndSession(context.Background(), "sam", "bob", list[0].ID))
+		assert.Equal(t, "", laptop.WhoAmI())
+		ending, ok := laptop.Ending()
+		require.True(t, ok)
+		assert.Equal(t, singlesession.ReasonAdmin, ending.Reason)
+		assert.Equal(t, "", ending.UserAgent, "operators leave no user agent")
+	})
+}

@@ -1,0 +1,320 @@
+package singlesession
+
+// The admin page's views: what it shows (view models, templates, the
+// stylesheet) and how it says things (labels, notes, skips).
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+//go:embed templates/admin.html templates/error.html templates/admin.css
+var templateFS embed.FS
+
+var pageTemplate = template.Must(template.New("admin.html").
+	Funcs(template.FuncMap{
+		"plus": func(a, b int) int { return a + b },
+		// count writes n and the noun, singular or plural: "1 user", "2 users".
+		"count": func(n int, noun string) string {
+			if n == 1 {
+				return "1 " + noun
+			}
+			return strconv.Itoa(n) + " " + noun + "s"
+		},
+		"actionLabel": actionLabel,
+		"skipText":    skipText,
+		// when writes a time to the minute, in UTC (the table's headings
+		// say so), or "-" for none.
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "-"
+			}
+			return t.UTC().Format("2006-01-02 15:04")
+		},
+	}).
+	ParseFS(templateFS, "templates/admin.html", "templates/error.html"))
+
+// adminCSS is the page's stylesheet, served at "/admin.css" under the
+// mount, and cssVersion a hash of it, which the page's link carries so that
+// browsers may keep the file until it changes.
+var adminCSS, cssVersion = func() ([]byte, string) {
+	b, err := templateFS.ReadFile("templates/admin.css")
+	if err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return b, hex.EncodeToString(sum[:6])
+}()
+
+// maxPage bounds the page number, so offsets cannot overflow.
+const maxPage = 1_000_000
+
+// serveCSS serves the stylesheet to anyone: it is the same in every copy of
+// the package. Fetched by the URL the page links (with ?v= its hash), it
+// may be kept for a year; otherwise it is checked each time.
+func serveCSS(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/css; charset=utf-8")
+	h.Set("ETag", `"`+cssVersion+`"`)
+	if r.URL.Query().Get("v") == cssVersion {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	http.ServeContent(w, r, "admin.css", time.Time{}, bytes.NewReader(adminCSS))
+}
+
+// pageView is the page, for the template and, through its JSON tags, for
+// automation.
+type pageView struct {
+	Actor    string       `json:"actor"`
+	Actions  []actionView `json:"actions"`
+	Query    string       `json:"query"`
+	Page     int          `json:"page"`
+	PageSize int          `json:"page_size"`
+	Pages    int          `json:"pages"`
+	Total    int          `json:"total"`
+	Users    []userView   `json:"users"`
+	Chosen   *chosenView  `json:"user,omitempty"` // the user whose sessions are listed
+
+	First, Last        int    `json:"-"` // positions of the users shown, from 1
+	PageURL, ActionURL string `json:"-"`
+	EndURL, CSSURL     string `json:"-"`
+	PrevURL, NextURL   string `json:"-"`
+	HomeURL            string `json:"-"`
+	Result             *flash `json:"-"` // the result of the last action
+	Notice             string `json:"-"` // what the last post did, when not an action
+	Error              string `json:"-"` // why the last post did nothing
+}
+
+type actionView struct {
+	Name  Action `json:"name"`
+	Label string `json:"label"`
+	Note  string `json:"-"`
+}
+
+type userView struct {
+	ID          string `json:"id"`
+	Admin       bool   `json:"admin"`
+	Sessions    int    `json:"sessions"`
+	SessionsURL string `json:"-"`
+	Chosen      bool   `json:"-"`
+}
+
+// chosenView is one user's sessions.
+type chosenView struct {
+	ID        string        `json:"id"`
+	Admin     bool          `json:"admin"`
+	CanEnd    bool          `json:"can_end"` // the actor may end these sessions
+	Sessions  []sessionView `json:"sessions"`
+	CannotEnd string        `json:"-"` // why the actor may not
+	CloseURL  string        `json:"-"`
+}
+
+// sessionView is one session of the chosen user, known by its opaque ID.
+type sessionView struct {
+	ID        string    `json:"id"`
+	Created   time.Time `json:"created"`
+	LastSeen  time.Time `json:"last_seen"`
+	Expiry    time.Time `json:"expiry"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+	Device    string    `json:"device"`  // browser and system read from UserAgent
+	Current   bool      `json:"current"` // the session of the request that asked
+}
+
+func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	chosen := q.Get("user")
+	if q.Has("user") {
+		if ValidateUserID(chosen) != nil {
+			a.refuseBadUser(w, r, chosen)
+			return
+		}
+	}
+	actor, chosenUser, found, ok := a.actor(w, r, chosen)
+	if !ok {
+		return
+	}
+	query := q.Get("q")
+	if err := validQuery(query); err != nil {
+		a.fail(w, r, http.StatusBadRequest, "bad search: "+err.Error())
+		return
+	}
+	page := 1
+	if s := q.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPage {
+			a.fail(w, r, http.StatusBadRequest, "bad page number "+strconv.Quote(s))
+			return
+		}
+		page = n
+	}
+	v, err := a.view(r, actor, query, page)
+	if err == nil && chosen != "" && found {
+		err = a.addSessions(r, v, actor, chosenUser)
+	}
+	if err != nil {
+		a.logger.ErrorContext(ctx, "singlesession: admin page", "err", err)
+		a.fail(w, r, http.StatusInternalServerError, "internal error")
+		return
+	}
+	status := http.StatusOK
+	if chosen != "" && !found {
+		status = http.StatusNotFound
+		if wantsJSON(r) {
+			a.fail(w, r, status, "unknown user")
+			return
+		}
+		v.Error = "No user \u201c" + chosen + "\u201d: the directory does not know it."
+	}
+	if wantsJSON(r) {
+		writeJSON(w, status, v)
+		return
+	}
+	if r.Method == http.MethodGet {
+		if f := a.popFlash(r); f != nil {
+			if f.Result != nil {
+				v.Result = f
+			}
+			v.Notice = f.Notice
+			v.Error = cmp.Or(f.Error, v.Error)
+		}
+	}
+	a.render(w, r, status, v)
+}
+
+// addSessions lists the sessions of chosen (a user the directory knows) on
+// v, for actor: one store query.
+func (a *Admin) addSessions(r *http.Request, v *pageView, actor, chosen User) error {
+	list, err := a.m.UserSessions(r.Context(), chosen.ID)
+	if err != nil {
+		return err
+	}
+	c := &chosenView{ID: chosen.ID, Admin: chosen.Admin, Sessions: make([]sessionView, len(list)),
+		CloseURL: pageURL(a.base(r), v.Query, v.Page, "")}
+	if err := canEnd(actor, chosen); err == nil {
+		c.CanEnd = true
+	} else {
+		c.CannotEnd = "Ending an admin user\u2019s sessions needs " + PermLogoutAll + "."
+	}
+	var current string
+	if chosen.ID == actor.ID {
+		_, _, current = a.m.state(r.Context()).current()
+	}
+	for i, s := range list {
+		c.Sessions[i] = sessionView{ID: s.ID, Created: s.Created, LastSeen: s.LastSeen, Expiry: s.Expiry,
+			IP: s.IP, UserAgent: s.UserAgent, Device: device(s.UserAgent), Current: current != "" && s.ID == current}
+	}
+	v.Chosen = c
+	for i := range v.Users {
+		v.Users[i].Chosen = v.Users[i].ID == chosen.ID
+	}
+	return nil
+}
+
+// view builds the page for actor: one directory search and one count of
+// sessions, whatever the number of users shown.
+func (a *Admin) view(r *http.Request, actor User, query string, page int) (*pageView, error) {
+	ctx := r.Context()
+	users, total, err := a.dir.Search(ctx, query, (page-1)*a.pageSize, a.pageSize)
+	if err == nil && len(users) > a.pageSize {
+		users = users[:a.pageSize] // a Directory that ignores limit
+	}
+	var counts map[string]int
+	if err == nil && len(users) > 0 {
+		ids := make([]string, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		counts, err = a.m.CountSessions(ctx, ids)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	base := a.base(r)
+	v := &pageView{
+		Actor:     actor.ID,
+		Actions:   []actionView{},
+		Query:     query,
+		Page:      page,
+		PageSize:  a.pageSize,
+		Pages:     max(1, (total+a.pageSize-1)/a.pageSize),
+		Total:     total,
+		Users:     make([]userView, len(users)),
+		PageURL:   pageURL(base, "", 0, ""),
+		ActionURL: base + "/logout",
+		EndURL:    base + "/sessions/end",
+		CSSURL:    base + "/admin.css?v=" + cssVersion,
+		HomeURL:   a.homeURL,
+	}
+	for _, act := range allowed(actor) {
+		v.Actions = append(v.Actions, actionView{Name: act, Label: actionLabel(act), Note: actionNote(act)})
+	}
+	for i, u := range users {
+		v.Users[i] = userView{ID: u.ID, Admin: u.Admin, Sessions: counts[u.ID], SessionsURL: pageURL(base, query, page, u.ID)}
+	}
+	if len(users) > 0 {
+		v.First = (page-1)*a.pageSize + 1
+		v.Last = v.First + len(users) - 1
+	}
+	if page > 1 {
+		v.PrevURL = pageURL(base, query, min(page-1, v.Pages), "")
+	}
+	if page < v.Pages {
+		v.NextURL = pageURL(base, query, page+1, "")
+	}
+	return v, nil
+}
+
+// render writes the page as HTML with status.
+func (a *Admin) render(w http.ResponseWriter, r *http.Request, status int, v *pageView) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := a.page.Execute(w, v); err != nil {
+		a.logger.ErrorContext(r.Context(), "singlesession: admin page: render", "err", err)
+	}
+}
+
+// actionLabel is the label of an action's button on the page.
+func actionLabel(a Action) string {
+	switch a {
+	case ActionLogout:
+		return "Log out the user on all sessions"
+	case ActionLogoutAll:
+		return "Log out the (admin) user on all sessions"
+	}
+	return string(a)
+}
+
+// actionNote is the line under an action's button: what it does to admin
+// users.
+func actionNote(a Action) string {
+	switch a {
+	case ActionLogout:
+		return "skips admin users"
+	case ActionLogoutAll:
+		return "signs admin users out too"
+	}
+	return ""
+}
+
+// skipText says in words why an action left a user alone.
+func skipText(r SkipReason) string {
+	switch r {
+	case SkipUnknownUser:
+		return "unknown user"
+	case SkipAdminUser:
+		return "admin user: only \u201c" + actionLabel(ActionLogoutAll) + "\u201d (" + PermLogoutAll + ") signs admin users out"
+	}
+	return string(r)
+}

@@ -1,0 +1,384 @@
+package singlesession_test
+
+// What the admin page shows, in HTML and JSON: users, counts, searches,
+// pages, a user's sessions, its stylesheet and its words.
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/pgxstore"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The page lists users with their active sessions, checkboxes and only the
+// actions the actor may run, and never a session token.
+func TestAdminHTTPPage(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		bob1, bob2 := a.Browser("bob1"), a.Browser("bob2")
+		bob1.MustLogin("bob")
+		seedSessions(t, e.Store, "bob", 1)
+		seedSessions(t, e.Store, "ruth", 3)
+		bob2.MustLogin("carol")
+		expired := seedSessions(t, e.Store, "carol", 1)
+		expire(t, e, expired[0])
+
+		buttons := map[string][2]bool{"root": {true, true}, "sam": {true, false}, "tess": {false, true}}
+		for actor, want := range buttons {
+			t.Run(actor, func(t *testing.T) {
+				b := a.Browser(actor)
+				b.MustLogin(actor)
+				res, page := b.Send("GET", "/admin/sessions", "")
+				require.Equal(t, http.StatusOK, res.StatusCode, page)
+				assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
+				assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+				assert.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+				assert.Contains(t, page, "Signed in as <strong>"+actor+"</strong>")
+				assert.Equal(t, want[0], strings.Contains(page, `value="logout">Log out the user on all sessions</button>`), actor)
+				assert.Equal(t, want[1], strings.Contains(page, `value="logout_all">Log out the (admin) user on all sessions</button>`), actor)
+				assert.Contains(t, page, `<form method="post" action="/admin/sessions/logout">`)
+				for _, u := range adminUsers {
+					assert.Contains(t, page, `name="user" value="`+u.ID+`"`)
+				}
+				assert.Regexp(t, `>bob</label></td>\s*<td class="n">2</td>`, page, "bob: two active sessions")
+				assert.Regexp(t, `>ruth</label> <span class="tag">admin</span></td>\s*<td class="n">3</td>`, page)
+				assert.Regexp(t, `>carol</label></td>\s*<td class="n">1</td>`, page, "the expired session is not counted")
+				assert.NotContains(t, page, bob1.Cookie())
+				assert.NotContains(t, page, bob2.Cookie())
+				assert.NotContains(t, page, b.Cookie())
+				assert.NotContains(t, page, "<script")
+
+				res, _ = b.Send("HEAD", "/admin/sessions/", "")
+				assert.Equal(t, http.StatusOK, res.StatusCode)
+			})
+		}
+	})
+}
+
+// With Accept: application/json the page and the results are JSON, errors
+// included.
+func TestAdminHTTPJSON(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{PageSize: 4})
+		sam := a.Browser("sam")
+		sam.MustLogin("sam")
+		seedSessions(t, e.Store, "bob", 2)
+
+		p := pageJSON(sam, "/admin/sessions")
+		assert.Equal(t, "sam", p.Actor)
+		require.Len(t, p.Actions, 1, "only what sam may run")
+		assert.Equal(t, "logout", p.Actions[0].Name)
+		assert.Equal(t, "Log out the user on all sessions", p.Actions[0].Label)
+		assert.Equal(t, 1, p.Page)
+		assert.Equal(t, 4, p.PageSize)
+		assert.Equal(t, 2, p.Pages)
+		assert.Equal(t, 7, p.Total)
+		require.Len(t, p.Users, 4)
+		assert.Equal(t, "bob", p.Users[1].ID)
+		assert.Equal(t, 2, p.Users[1].Sessions)
+		assert.Equal(t, "root", p.Users[3].ID)
+		assert.True(t, p.Users[3].Admin)
+
+		res, body := sam.Send("POST", "/admin/sessions/logout", actionForm("logout", "bob", "root", "nobody"), "Accept", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		assert.JSONEq(t, `{"action":"logout","actor":"sam","signed_out":[{"user_id":"bob","sessions":2}],"sessions":2,
+			"skipped":[{"user_id":"root","reason":"admin_user"},{"user_id":"nobody","reason":"unknown_user"}]}`, body)
+
+		res, body = sam.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "root"), "Accept", "application/json")
+		assert.Equal(t, http.StatusForbidden, res.StatusCode)
+		assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
+		assert.JSONEq(t, `{"error":"forbidden: logout_all needs single_session.logout_all"}`, body)
+
+		res, body = sam.Send("POST", "/admin/sessions/logout", "action=logout", "Accept", "application/json")
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode)
+		assert.JSONEq(t, `{"error":"no users chosen"}`, body)
+
+		res, body = sam.Send("GET", "/admin/sessions", "", "Accept", "application/json;q=0, text/html")
+		assert.Equal(t, http.StatusOK, res.StatusCode)
+		assert.Contains(t, body, "<!doctype html>", "q=0 refuses JSON")
+		res, _ = sam.Send("GET", "/admin/sessions", "", "Accept", "text/html, application/json;q=0.5")
+		assert.Equal(t, "application/json", res.Header.Get("Content-Type"))
+	})
+}
+
+// The page pages and searches through the directory.
+func TestAdminHTTPPaginationAndSearch(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{PageSize: 2})
+		root := a.Browser("root")
+		root.MustLogin("root")
+		names := func(p adminPage) []string {
+			var list []string
+			for _, u := range p.Users {
+				list = append(list, u.ID)
+			}
+			return list
+		}
+
+		// alice bob carol root ruth sam tess
+		for page, want := range map[int][]string{1: {"alice", "bob"}, 2: {"carol", "root"}, 4: {"tess"}, 9: nil} {
+			t.Run(fmt.Sprint("page ", page), func(t *testing.T) {
+				p := pageJSON(root, fmt.Sprintf("/admin/sessions?page=%d", page))
+				assert.Equal(t, want, names(p), "page %d", page)
+				assert.Equal(t, 7, p.Total)
+				assert.Equal(t, 4, p.Pages)
+				assert.Equal(t, page, p.Page)
+			})
+		}
+		p := pageJSON(root, "/admin/sessions?q=r")
+		assert.Equal(t, []string{"carol", "root"}, names(p))
+		assert.Equal(t, 3, p.Total)
+		assert.Equal(t, "r", p.Query)
+		p = pageJSON(root, "/admin/sessions?q=r&page=2")
+		assert.Equal(t, []string{"ruth"}, names(p))
+		p = pageJSON(root, "/admin/sessions?q=nobody")
+		assert.Empty(t, p.Users)
+		assert.Zero(t, p.Total)
+		assert.Equal(t, 1, p.Pages)
+
+		_, page := root.Send("GET", "/ops/v1/people?q=r", "")
+		assert.Contains(t, page, `Users 1–2 of 3, page 1 of 2.`)
+		assert.Contains(t, page, `<a href="/ops/v1/people?page=2&amp;q=r" rel="next">Next page</a>`)
+		assert.NotContains(t, page, `rel="prev"`)
+		assert.Contains(t, page, `value="r"`, "the search box keeps the query")
+		_, page = root.Send("GET", "/ops/v1/people/?q=r&page=2", "")
+		assert.Contains(t, page, `<a href="/ops/v1/people?q=r" rel="prev">Previous page</a>`)
+		assert.NotContains(t, page, `rel="next"`)
+		_, page = root.Send("GET", "/admin/sessions?q=nobody", "")
+		assert.Contains(t, page, "No users whose ID contains “nobody”.")
+	})
+}
+
+// HomeURL puts a way back to the application on the page; without it there
+// is none.
+func TestAdminHTTPHomeURL(t *testing.T) {
+	for home, want := range map[string]string{"/app/": `<a href="/app/">Back to the application</a>`, "": ""} {
+		t.Run(cmp.Or(home, "none"), func(t *testing.T) {
+			a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{HomeURL: home})
+			root := a.Browser("root")
+			root.MustLogin("root")
+			_, page := root.Send("GET", "/admin/sessions", "")
+			if want != "" {
+				assert.Contains(t, page, want)
+			} else {
+				assert.NotContains(t, page, "Back to the application")
+			}
+		})
+	}
+	_, err := singlesession.NewAdmin(newApp(t, singlesession.NewMemoryStore()).M, singlesession.NewStaticDirectory(adminUsers...),
+		singlesession.AdminConfig{HomeURL: "http://[::1"})
+	assert.ErrorContains(t, err, "cfg.HomeURL")
+}
+
+// A search PostgreSQL's text cannot hold (a NUL byte, invalid UTF-8) is bad
+// input, 400, not a directory failure, 500; in a form's q it is dropped, as
+// the page's own links would never carry it.
+func TestAdminHTTPSearchPostgresRejects(t *testing.T) {
+	t.Parallel()
+	pool := migratedPool(t)
+	store := pgxstore.New(pool)
+	dir := pgxstore.NewDirectory(pool)
+	require.NoError(t, grantErr(dir.Grant(context.Background(), "root", pgxstore.GrantAdmin)))
+	a := newAdminApp(t, store, dir, singlesession.AdminConfig{})
+	root := a.Browser("root")
+	root.MustLogin("root")
+	seedSessions(t, store, "bob", 1)
+
+	for name, tc := range map[string]struct{ path, want string }{
+		"NUL":                 {"/admin/sessions?q=%00", "bad search: contains a NUL byte"},
+		"NUL inside":          {"/admin/sessions?q=b%00b&page=2", "bad search: contains a NUL byte"},
+		"invalid UTF-8":       {"/admin/sessions?q=%FF", "bad search: not valid UTF-8"},
+		"invalid UTF-8 + NUL": {"/admin/sessions?q=%C3%00", "bad search: not valid UTF-8"},
+		"too long":            {"/admin/sessions?q=" + strings.Repeat("b", 513), "bad search: 513 bytes, more than 512"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, body := root.Send("GET", tc.path, "")
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode, body)
+			assert.Contains(t, body, tc.want)
+			res, body = root.Send("GET", tc.path, "", "Accept", "application/json")
+			assert.Equal(t, http.StatusBadRequest, res.StatusCode, body)
+			assert.JSONEq(t, fmt.Sprintf(`{"error": %q}`, tc.want), body)
+		})
+	}
+
+	t.Run("form", func(t *testing.T) {
+		// No user chosen: back to the page, without the search.
+		res, page := root.Send("POST", "/admin/sessions/logout", "action=logout&q=%00&page=1")
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, page)
+		assert.Contains(t, res.Header.Get("Content-Type"), "text/html")
+		assert.Contains(t, page, `Choose at least one user, then an action.`)
+		assert.Equal(t, "0; url=/admin/sessions", res.Header.Get("Refresh"))
+		_, page = root.Send("GET", "/admin/sessions", "")
+		assert.Contains(t, page, `Choose at least one user, then an action.`)
+		assert.Contains(t, page, `value="bob"`)
+
+		// An action: done, and back to the page without the search.
+		res, body := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob")+"&q=b%00&page=1")
+		assert.Equal(t, http.StatusSeeOther, res.StatusCode, body)
+		assert.Equal(t, "/admin/sessions", res.Header.Get("Location"))
+		assert.Zero(t, (&env{Store: store, Pool: pool}).SessionsOf(t, "bob"))
+	})
+
+	t.Run("ordinary search", func(t *testing.T) {
+		seedSessions(t, store, "bob", 1)
+		p := pageJSON(root, "/admin/sessions?q=bo")
+		assert.Equal(t, "bo", p.Query)
+		require.Len(t, p.Users, 1)
+		assert.Equal(t, "bob", p.Users[0].ID)
+		assert.Equal(t, 1, p.Users[0].Sessions)
+		res, page := root.Send("GET", "/admin/sessions?q=%C3%A9", "")
+		assert.Equal(t, http.StatusOK, res.StatusCode, page)
+		assert.Contains(t, page, "No users", "a valid search that matches nobody")
+	})
+}
+
+// The page lists a chosen user's sessions: device and browser from the
+// User-Agent, IP, times, never a token; and "End session" buttons only for
+// an actor who may end them.
+func TestAdminHTTPUserSessions(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+		bobIDs := seedDevices(t, e.Store, "bob", firefoxLinux, safariIPhone)
+		seedDevices(t, e.Store, "ruth", edgeWindows)
+		root, sam := a.Browser("root"), a.Browser("sam")
+		root.MustLogin("root")
+		sam.MustLogin("sam")
+
+		res, page := root.Send("GET", "/admin/sessions?user=bob", "")
+		require.Equal(t, http.StatusOK, res.StatusCode, page)
+		assert.Contains(t, page, `<h2 id="sessions-of">Sessions of bob</h2>`)
+		assert.Contains(t, page, `<td title="`+html.EscapeString(firefoxLinux)+`">Firefox on Linux</td>`)
+		assert.Contains(t, page, `>Safari on iOS</td>`)
+		assert.Contains(t, page, `<td>192.0.2.10</td>`)
+		assert.Contains(t, page, `<td>192.0.2.11</td>`)
+		assert.Regexp(t, `<td class="time">\d{4}-\d\d-\d\d \d\d:\d\d</td>`, page)
+		assert.Contains(t, page, `<th scope="col">Last seen (UTC)</th>`)
+		assert.Equal(t, 2, strings.Count(page, `<form method="post" action="/admin/sessions/sessions/end">`))
+		for _, id := range bobIDs {
+			assert.Contains(t, page, `<input type="hidden" name="id" value="`+id+`">`)
+		}
+		assert.Contains(t, page, `<tr class="chosen">`, "the chosen user's row is marked")
+		assert.NotContains(t, page, "dev-bob", "no token")
+		assert.Contains(t, page, `<a href="/admin/sessions?user=bob">sessions</a>`, "each row links its sessions")
+
+		// sam holds logout only: ruth is an admin user, so no button.
+		res, page = sam.Send("GET", "/admin/sessions?user=ruth", "")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		assert.Contains(t, page, `>Edge on Windows</td>`)
+		assert.NotContains(t, page, `/sessions/end"`)
+		assert.Contains(t, html.UnescapeString(page), "Ending an admin user’s sessions needs single_session.logout_all.")
+		_, page = sam.Send("GET", "/admin/sessions?user=bob", "")
+		assert.Contains(t, page, `/sessions/end"`)
+
+		// The actor's own session is marked.
+		_, page = root.Send("GET", "/admin/sessions?user=root", "")
+		assert.Contains(t, page, `<span class="tag you">this browser</span>`)
+
+		// A user with none, and one the directory does not know.
+		_, page = root.Send("GET", "/admin/sessions?user=alice", "")
+		assert.Contains(t, page, "No active session.")
+		res, page = root.Send("GET", "/admin/sessions?user=ghost", "")
+		assert.Equal(t, http.StatusNotFound, res.StatusCode)
+		assert.Contains(t, html.UnescapeString(page), "No user “ghost”")
+
+		// JSON.
+		res, body := root.Send("GET", "/admin/sessions?user=bob", "", "Accept", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		var p struct {
+			User struct {
+				ID       string `json:"id"`
+				Admin    bool   `json:"admin"`
+				CanEnd   bool   `json:"can_end"`
+				Sessions []struct {
+					ID        string    `json:"id"`
+					Created   time.Time `json:"created"`
+					LastSeen  time.Time `json:"last_seen"`
+					Expiry    time.Time `json:"expiry"`
+					IP        string    `json:"ip"`
+					UserAgent string    `json:"user_agent"`
+					Device    string    `json:"device"`
+					Current   bool      `json:"current"`
+				} `json:"sessions"`
+			} `json:"user"`
+			Users []json.RawMessage `json:"users"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &p))
+		assert.Equal(t, "bob", p.User.ID)
+		assert.True(t, p.User.CanEnd)
+		require.Len(t, p.User.Sessions, 2)
+		assert.Equal(t, bobIDs[1], p.User.Sessions[0].ID, "most recently used first")
+		assert.Equal(t, bobIDs[0], p.User.Sessions[1].ID)
+		assert.Equal(t, "Firefox on Linux", p.User.Sessions[1].Device)
+		assert.Equal(t, firefoxLinux, p.User.Sessions[1].UserAgent)
+		assert.Equal(t, "192.0.2.10", p.User.Sessions[1].IP)
+		assert.False(t, p.User.Sessions[1].Created.IsZero())
+		assert.Len(t, p.Users, 7, "the list of users is still there")
+		_, body = sam.Send("GET", "/admin/sessions?user=ruth", "", "Accept", "application/json")
+		assert.Contains(t, body, `"can_end":false`)
+		res, body = root.Send("GET", "/admin/sessions?user=ghost", "", "Accept", "application/json")
+		assert.Equal(t, http.StatusNotFound, res.StatusCode)
+		assert.JSONEq(t, `{"error":"unknown user"}`, body)
+		_, body = root.Send("GET", "/admin/sessions", "", "Accept", "application/json")
+		assert.NotContains(t, body, `"user":`, "no user chosen, no user field")
+	})
+}
+
+// The page has a stylesheet of its own, served by the handler to anyone and
+// allowed by its Content-Security-Policy, which allows no inline style and
+// no script.
+func TestAdminHTTPStylesheet(t *testing.T) {
+	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+	root := a.Browser("root")
+	root.MustLogin("root")
+	for _, prefix := range adminPrefixes {
+		res, page := root.Send("GET", prefix, "")
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		csp := res.Header.Get("Content-Security-Policy")
+		assert.Contains(t, csp, "style-src 'self'")
+		assert.Contains(t, csp, "default-src 'none'")
+		assert.NotContains(t, csp, "unsafe-inline")
+		assert.NotContains(t, page, "<style")
+		assert.NotContains(t, page, "style=")
+		assert.NotContains(t, page, "<script")
+		assert.Regexp(t, `<link rel="stylesheet" href="`+prefix+`/admin.css\?v=[0-9a-f]{12}">`, page)
+		href := page[strings.Index(page, prefix+"/admin.css?v="):]
+		href = href[:strings.Index(href, `"`)]
+
+		for _, b := range []*browser{root, a.Browser("anonymous")} {
+			res, css := b.Send("GET", href, "")
+			require.Equal(t, http.StatusOK, res.StatusCode)
+			assert.Equal(t, "text/css; charset=utf-8", res.Header.Get("Content-Type"))
+			assert.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
+			assert.Contains(t, css, "--accent:")
+			assert.Contains(t, css, "button")
+		}
+		res, _ = root.Send("GET", prefix+"/admin.css", "")
+		assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"), "without the version, check each time")
+		etag := res.Header.Get("ETag")
+		require.NotEmpty(t, etag)
+		res, _ = root.Send("GET", prefix+"/admin.css", "", "If-None-Match", etag)
+		assert.Equal(t, http.StatusNotModified, res.StatusCode)
+		res, _ = root.Send("POST", prefix+"/admin.css", "")
+		assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
+	}
+}
+
+// Under each action's button, one line says what it does to admin users.
+func TestAdminHTTPActionNotes(t *testing.T) {
+	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+	root := a.Browser("root")
+	root.MustLogin("root")
+	_, page := root.Send("GET", "/admin/sessions", "")
+	assert.Regexp(t, `value="logout">Log out the user on all sessions</button>\s*<small class="note">skips admin users</small>`, page)
+	assert.Regexp(t, `value="logout_all">Log out the \(admin\) user on all sessions</button>\s*<small class="note">signs admin users out too</small>`, page)
+}
