@@ -153,7 +153,7 @@ func (a *Admin) serveEndSession(w http.ResponseWriter, r *http.Request) {
 
 // backURL returns the page a post returns to: the search and page the form
 // came from (dropped when not valid), listing the sessions of user unless
-// it is "" (or not valid).
+// it is "" (or not valid), from the form's cursor (dropped when not valid).
 func (a *Admin) backURL(r *http.Request, form url.Values, user string) string {
 	page, _ := strconv.Atoi(first(form["page"]))
 	query := first(form["q"])
@@ -163,7 +163,11 @@ func (a *Admin) backURL(r *http.Request, form url.Values, user string) string {
 	if user != "" && ValidateUserID(user) != nil {
 		user = ""
 	}
-	return pageURL(a.base(r), query, page, user)
+	cursor := first(form["cursor"])
+	if _, err := parseCursor(cursor); err != nil || user == "" {
+		cursor = ""
+	}
+	return pageURL(a.base(r), query, page, user, cursor)
 }
 
 // formError answers a mistake a person can make on the page's forms with

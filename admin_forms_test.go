@@ -260,10 +260,10 @@ func TestAdminHTTP10000Users(t *testing.T) {
 		res, _ = root.Send("POST", "/admin/sessions/logout", form)
 		require.Equal(t, http.StatusSeeOther, res.StatusCode)
 		_, page := root.Send("GET", "/admin/sessions", "")
-		assert.Contains(t, page, "10000 users signed out, 10000 sessions ended.")
+		assert.Contains(t, page, "10,000 users signed out, 10,000 sessions ended.")
 		assert.Contains(t, page, "<li>user-00099: 1 session ended</li>")
 		assert.NotContains(t, page, "<li>user-00100:")
-		assert.Contains(t, page, "<li>and 9900 more</li>")
+		assert.Contains(t, page, "<li>and 9,900 more</li>")
 	})
 
 	t.Run("postgres", func(t *testing.T) {

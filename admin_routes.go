@@ -33,20 +33,23 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'n
 //     the query parameters q, a search string, and page, from 1) with their
 //     active sessions (one [Store.CountSessions] call), a checkbox each, and
 //     a button for each action the actor may run. With the query parameter
-//     user it also lists that user's sessions ([Manager.UserSessions]: device
-//     and browser as read from the User-Agent, IP, signed in, last seen),
+//     user it also lists that user's sessions, one page at a time
+//     ([Manager.UserSessionsPage]: Config.PageSize of them, most recently
+//     used first, from the query parameter cursor), with the user's total
+//     and a link to the next page, whatever the number of sessions: device
+//     and browser as read from the User-Agent, IP, signed in, last seen,
 //     each with a button that ends it if the actor may. It shows the result
 //     of the action that redirected to it.
 //   - POST "/logout": runs the action named by the form field action on the
 //     users named by the repeated field user, as [Admin.Run] does, then
 //     answers 303 See Other back to the page (with the search q, page, and
-//     the sessions of the user named by sessions_of, as the form sends
-//     them), which shows the result. If the actor signed themself out, it
+//     the sessions of the user named by sessions_of from cursor, as the form
+//     sends them), which shows the result. If the actor signed themself out, it
 //     answers 303 to the login URL instead.
 //   - POST "/sessions/end": ends the session named by the form fields user
 //     and id, as [Admin.EndSession] does, then answers 303 back to the
-//     page, listing that user's sessions (to the login URL if it was the
-//     actor's own session of this request).
+//     page, listing that user's sessions from the form's cursor (to the
+//     login URL if it was the actor's own session of this request).
 //   - GET "/admin.css": the page's stylesheet, embedded in the package.
 //
 // The actor is [Manager.UserID]. An anonymous visitor gets 303 to
@@ -55,9 +58,10 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'n
 // of a session the actor may not end (an admin user's, for an actor who
 // holds only [PermLogout]), a cross-origin POST
 // (http.CrossOriginProtection), and nothing ends. An unknown or missing
-// action, no user, a bad user ID, or a search q that no user ID could match
-// (a NUL byte, invalid UTF-8, more than [MaxUserIDLen] bytes) gets 400 Bad
-// Request (in a POST's form such a q is dropped instead); a session ID that
+// action, no user, a bad user ID, a search q that no user ID could match
+// (a NUL byte, invalid UTF-8, more than [MaxUserIDLen] bytes), or a cursor
+// that no page gave gets 400 Bad Request (in a POST's form such a q or
+// cursor is dropped instead); a session ID that
 // is not a live session of the user, or a user the [Directory] does not
 // know, 404 Not Found; a body that is not a form 415; a body longer than
 // AdminConfig.MaxBodyBytes 413; another method 405 Method Not Allowed with
@@ -73,7 +77,8 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'n
 //
 // With "Accept: application/json" the page is a JSON object (actor, actions,
 // query, page, page_size, pages, total, users with id, admin and sessions;
-// with the parameter user, also user: id, admin, can_end and sessions with
+// with the parameter user, also user: id, admin, can_end, total, cursor,
+// next (the cursor of the next page; absent on the last) and sessions with
 // id, created, last_seen, expiry, ip, user_agent, device and current), a
 // POST to "/logout" answers 200 with the [Result] itself, a POST to
 // "/sessions/end" 200 with {"user_id", "session_id"}, and errors are
@@ -252,8 +257,8 @@ func (a *Admin) mountPath(r *http.Request) string {
 
 // pageURL returns the URL of the page mounted at base, for a search and page
 // (0 and 1 both mean the first), listing the sessions of user unless it is
-// "".
-func pageURL(base, query string, page int, user string) string {
+// "", from cursor unless it is "".
+func pageURL(base, query string, page int, user, cursor string) string {
 	u := url.URL{Path: base}
 	if base == "" {
 		u.Path = "/"
@@ -267,6 +272,9 @@ func pageURL(base, query string, page int, user string) string {
 	}
 	if user != "" {
 		q.Set("user", user)
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
 	}
 	u.RawQuery = q.Encode()
 	return u.String()

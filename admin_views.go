@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strconv"
@@ -20,14 +22,9 @@ var templateFS embed.FS
 
 var pageTemplate = template.Must(template.New("admin.html").
 	Funcs(template.FuncMap{
-		"plus": func(a, b int) int { return a + b },
-		// count writes n and the noun, singular or plural: "1 user", "2 users".
-		"count": func(n int, noun string) string {
-			if n == 1 {
-				return "1 " + noun
-			}
-			return strconv.Itoa(n) + " " + noun + "s"
-		},
+		"plus":        func(a, b int) int { return a + b },
+		"count":       count,
+		"number":      number,
 		"actionLabel": actionLabel,
 		"skipText":    skipText,
 		// when writes a time to the minute, in UTC (the table's headings
@@ -108,14 +105,19 @@ type userView struct {
 	Chosen      bool   `json:"-"`
 }
 
-// chosenView is one user's sessions.
+// chosenView is one page of one user's sessions.
 type chosenView struct {
 	ID        string        `json:"id"`
 	Admin     bool          `json:"admin"`
-	CanEnd    bool          `json:"can_end"` // the actor may end these sessions
-	Sessions  []sessionView `json:"sessions"`
-	CannotEnd string        `json:"-"` // why the actor may not
+	CanEnd    bool          `json:"can_end"`          // the actor may end these sessions
+	Total     int           `json:"total"`            // the user's live sessions, in all
+	Cursor    string        `json:"cursor,omitempty"` // where this page starts; "" for the first
+	Next      string        `json:"next,omitempty"`   // the cursor of the next page; "" on the last
+	Sessions  []sessionView `json:"sessions"`         // most recently used first
+	CannotEnd string        `json:"-"`                // why the actor may not
 	CloseURL  string        `json:"-"`
+	FirstURL  string        `json:"-"` // the first page, when this is another
+	NextURL   string        `json:"-"`
 }
 
 // sessionView is one session of the chosen user, known by its opaque ID.
@@ -133,7 +135,7 @@ type sessionView struct {
 func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	chosen := q.Get("user")
+	chosen, cursor := q.Get("user"), q.Get("cursor")
 	if q.Has("user") {
 		if ValidateUserID(chosen) != nil {
 			a.refuseBadUser(w, r, chosen)
@@ -160,7 +162,11 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := a.view(r, actor, query, page)
 	if err == nil && chosen != "" && found {
-		err = a.addSessions(r, v, actor, chosenUser)
+		err = a.addSessions(r, v, actor, chosenUser, cursor)
+	}
+	if errors.Is(err, ErrInvalidCursor) {
+		a.fail(w, r, http.StatusBadRequest, fmt.Sprintf("bad cursor %.40q: use the next page's link", cursor))
+		return
 	}
 	if err != nil {
 		a.logger.ErrorContext(ctx, "singlesession: admin page", "err", err)
@@ -192,15 +198,23 @@ func (a *Admin) servePage(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, status, v)
 }
 
-// addSessions lists the sessions of chosen (a user the directory knows) on
-// v, for actor: one store query.
-func (a *Admin) addSessions(r *http.Request, v *pageView, actor, chosen User) error {
-	list, err := a.m.UserSessions(r.Context(), chosen.ID)
+// addSessions lists one page of the sessions of chosen (a user the
+// directory knows) on v, from cursor ("" for the first page), for actor: one
+// store query, however many sessions the user holds.
+func (a *Admin) addSessions(r *http.Request, v *pageView, actor, chosen User, cursor string) error {
+	sp, err := a.m.UserSessionsPage(r.Context(), chosen.ID, cursor)
 	if err != nil {
 		return err
 	}
-	c := &chosenView{ID: chosen.ID, Admin: chosen.Admin, Sessions: make([]sessionView, len(list)),
-		CloseURL: pageURL(a.base(r), v.Query, v.Page, "")}
+	list, base := sp.Sessions, a.base(r)
+	c := &chosenView{ID: chosen.ID, Admin: chosen.Admin, Total: sp.Total, Cursor: cursor, Next: sp.Next,
+		Sessions: make([]sessionView, len(list)), CloseURL: pageURL(base, v.Query, v.Page, "", "")}
+	if cursor != "" {
+		c.FirstURL = pageURL(base, v.Query, v.Page, chosen.ID, "")
+	}
+	if sp.Next != "" {
+		c.NextURL = pageURL(base, v.Query, v.Page, chosen.ID, sp.Next)
+	}
 	if err := canEnd(actor, chosen); err == nil {
 		c.CanEnd = true
 	} else {
@@ -251,7 +265,7 @@ func (a *Admin) view(r *http.Request, actor User, query string, page int) (*page
 		Pages:     max(1, (total+a.pageSize-1)/a.pageSize),
 		Total:     total,
 		Users:     make([]userView, len(users)),
-		PageURL:   pageURL(base, "", 0, ""),
+		PageURL:   pageURL(base, "", 0, "", ""),
 		ActionURL: base + "/logout",
 		EndURL:    base + "/sessions/end",
 		CSSURL:    base + "/admin.css?v=" + cssVersion,
@@ -261,17 +275,17 @@ func (a *Admin) view(r *http.Request, actor User, query string, page int) (*page
 		v.Actions = append(v.Actions, actionView{Name: act, Label: actionLabel(act), Note: actionNote(act)})
 	}
 	for i, u := range users {
-		v.Users[i] = userView{ID: u.ID, Admin: u.Admin, Sessions: counts[u.ID], SessionsURL: pageURL(base, query, page, u.ID)}
+		v.Users[i] = userView{ID: u.ID, Admin: u.Admin, Sessions: counts[u.ID], SessionsURL: pageURL(base, query, page, u.ID, "")}
 	}
 	if len(users) > 0 {
 		v.First = (page-1)*a.pageSize + 1
 		v.Last = v.First + len(users) - 1
 	}
 	if page > 1 {
-		v.PrevURL = pageURL(base, query, min(page-1, v.Pages), "")
+		v.PrevURL = pageURL(base, query, min(page-1, v.Pages), "", "")
 	}
 	if page < v.Pages {
-		v.NextURL = pageURL(base, query, page+1, "")
+		v.NextURL = pageURL(base, query, page+1, "", "")
 	}
 	return v, nil
 }
@@ -317,4 +331,26 @@ func skipText(r SkipReason) string {
 		return "admin user: only \u201c" + actionLabel(ActionLogoutAll) + "\u201d (" + PermLogoutAll + ") signs admin users out"
 	}
 	return string(r)
+}
+
+// count writes n and the noun, singular or plural: "1 user", "100,000
+// sessions".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return number(n) + " " + noun + "s"
+}
+
+// number writes n with its thousands grouped: "100,000".
+func number(n int) string {
+	s := strconv.Itoa(n)
+	start := 0
+	if n < 0 {
+		start = 1
+	}
+	for i := len(s) - 3; i > start; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
