@@ -117,6 +117,15 @@ type AdminConfig struct {
 	// the application. "" shows no link.
 	HomeURL string
 
+	// Device names the browser and system of a session's User-Agent where
+	// the admin page lists a user's sessions ("Firefox 128 on macOS"), in
+	// HTML and JSON. Pass the function the application names devices with,
+	// so that its pages and the admin page agree. nil means a built-in
+	// summary that recognises the common browsers and systems by substring,
+	// without versions ("Firefox on macOS"), so that the package needs no
+	// User-Agent parser.
+	Device func(userAgent string) string
+
 	// Logger receives a record of every action run and of refused ones. nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -140,6 +149,7 @@ type Admin struct {
 	logger   *slog.Logger
 	cop      *http.CrossOriginProtection
 	page     *template.Template
+	device   func(userAgent string) string
 	mux      *http.ServeMux // the routes, built once by NewAdmin
 }
 
@@ -182,6 +192,7 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 		pageSize: cfg.PageSize,
 		maxBody:  cfg.MaxBodyBytes,
 		homeURL:  cfg.HomeURL,
+		device:   cfg.Device,
 		logger:   cfg.Logger,
 		cop:      http.NewCrossOriginProtection(),
 		page:     pageTemplate,
@@ -206,6 +217,9 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 	}
 	if a.logger == nil {
 		a.logger = slog.Default()
+	}
+	if a.device == nil {
+		a.device = device
 	}
 	for _, o := range cfg.TrustedOrigins {
 		if err := a.cop.AddTrustedOrigin(o); err != nil {

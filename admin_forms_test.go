@@ -58,7 +58,7 @@ func TestAdminHTTPPermissionMatrix(t *testing.T) {
 							assert.Equal(t, before, e.SessionsOf(t, target), "logout skips admin users")
 							assert.Equal(t, "/admin/sessions", res.Header.Get("Location"))
 							_, page := b.Send("GET", "/admin/sessions", "")
-							assert.Contains(t, page, target+": admin user")
+							assert.Contains(t, page, target+" was skipped: an admin user")
 						} else {
 							assert.Zero(t, e.SessionsOf(t, target))
 							if target == actor {
@@ -102,11 +102,11 @@ func TestAdminHTTPPostRedirectGet(t *testing.T) {
 
 				res, page = root.Send("GET", res.Header.Get("Location"), "")
 				require.Equal(t, http.StatusOK, res.StatusCode)
-				assert.Contains(t, page, "<h2>Log out the user on all sessions</h2>")
+				assert.Contains(t, page, "<h2>Signed out everywhere</h2>")
 				assert.Contains(t, page, "1 user signed out, 2 sessions ended, 2 users skipped.")
 				assert.Contains(t, page, "<li>bob: 2 sessions ended</li>")
-				assert.Contains(t, page, "<li>ruth: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out</li>")
-				assert.Contains(t, page, "<li>ghost: unknown user</li>")
+				assert.Contains(t, page, "<li>ruth was skipped: an admin user; only “Sign out everywhere, admin users included” (single_session.logout_all) signs admin users out.</li>")
+				assert.Contains(t, page, "<li>ghost was skipped: the directory does not know this user.</li>")
 				assert.Zero(t, e.SessionsOf(t, "bob"))
 				assert.Equal(t, 1, e.SessionsOf(t, "ruth"))
 

@@ -22,19 +22,14 @@ var templateFS embed.FS
 
 var pageTemplate = template.Must(template.New("admin.html").
 	Funcs(template.FuncMap{
-		"plus":        func(a, b int) int { return a + b },
-		"count":       count,
-		"number":      number,
-		"actionLabel": actionLabel,
-		"skipText":    skipText,
-		// when writes a time to the minute, in UTC (the table's headings
-		// say so), or "-" for none.
-		"when": func(t time.Time) string {
-			if t.IsZero() {
-				return "-"
-			}
-			return t.UTC().Format("2006-01-02 15:04")
-		},
+		"plus":       func(a, b int) int { return a + b },
+		"count":      count,
+		"number":     number,
+		"actionDone": actionDone,
+		"skipText":   skipText,
+		"when":       when,
+		"ago":        ago,
+		"rfc3339":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	}).
 	ParseFS(templateFS, "templates/admin.html", "templates/error.html"))
 
@@ -81,20 +76,22 @@ type pageView struct {
 	Users    []userView   `json:"users"`
 	Chosen   *chosenView  `json:"user,omitempty"` // the user whose sessions are listed
 
-	First, Last        int    `json:"-"` // positions of the users shown, from 1
-	PageURL, ActionURL string `json:"-"`
-	EndURL, CSSURL     string `json:"-"`
-	PrevURL, NextURL   string `json:"-"`
-	HomeURL            string `json:"-"`
-	Result             *flash `json:"-"` // the result of the last action
-	Notice             string `json:"-"` // what the last post did, when not an action
-	Error              string `json:"-"` // why the last post did nothing
+	First, Last        int       `json:"-"` // positions of the users shown, from 1
+	PageURL, ActionURL string    `json:"-"`
+	EndURL, CSSURL     string    `json:"-"`
+	PrevURL, NextURL   string    `json:"-"`
+	HomeURL            string    `json:"-"`
+	Now                time.Time `json:"-"` // for "3 minutes ago"
+	Result             *flash    `json:"-"` // the result of the last action
+	Notice             string    `json:"-"` // what the last post did, when not an action
+	Error              string    `json:"-"` // why the last post did nothing
 }
 
 type actionView struct {
-	Name  Action `json:"name"`
-	Label string `json:"label"`
-	Note  string `json:"-"`
+	Name    Action `json:"name"`
+	Label   string `json:"label"`
+	Note    string `json:"-"`
+	Confirm string `json:"-"`
 }
 
 type userView struct {
@@ -226,7 +223,7 @@ func (a *Admin) addSessions(r *http.Request, v *pageView, actor, chosen User, cu
 	}
 	for i, s := range list {
 		c.Sessions[i] = sessionView{ID: s.ID, Created: s.Created, LastSeen: s.LastSeen, Expiry: s.Expiry,
-			IP: s.IP, UserAgent: s.UserAgent, Device: device(s.UserAgent), Current: current != "" && s.ID == current}
+			IP: s.IP, UserAgent: s.UserAgent, Device: a.device(s.UserAgent), Current: current != "" && s.ID == current}
 	}
 	v.Chosen = c
 	for i := range v.Users {
@@ -270,9 +267,10 @@ func (a *Admin) view(r *http.Request, actor User, query string, page int) (*page
 		EndURL:    base + "/sessions/end",
 		CSSURL:    base + "/admin.css?v=" + cssVersion,
 		HomeURL:   a.homeURL,
+		Now:       time.Now(),
 	}
 	for _, act := range allowed(actor) {
-		v.Actions = append(v.Actions, actionView{Name: act, Label: actionLabel(act), Note: actionNote(act)})
+		v.Actions = append(v.Actions, actionView{Name: act, Label: actionLabel(act), Note: actionNote(act), Confirm: actionConfirm(act)})
 	}
 	for i, u := range users {
 		v.Users[i] = userView{ID: u.ID, Admin: u.Admin, Sessions: counts[u.ID], SessionsURL: pageURL(base, query, page, u.ID, "")}
@@ -299,38 +297,96 @@ func (a *Admin) render(w http.ResponseWriter, r *http.Request, status int, v *pa
 	}
 }
 
+// The page's words. The actions read as the sign-out of an application
+// does ("Sign out everywhere"), and each says what it does to admin users.
+
 // actionLabel is the label of an action's button on the page.
 func actionLabel(a Action) string {
 	switch a {
 	case ActionLogout:
-		return "Log out the user on all sessions"
+		return "Sign out everywhere"
 	case ActionLogoutAll:
-		return "Log out the (admin) user on all sessions"
+		return "Sign out everywhere, admin users included"
 	}
 	return string(a)
 }
 
-// actionNote is the line under an action's button: what it does to admin
-// users.
+// actionNote is the line under an action's button: what it does, and to
+// whom.
 func actionNote(a Action) string {
 	switch a {
 	case ActionLogout:
-		return "skips admin users"
+		return "Ends every session of the ticked users; skips admin users."
 	case ActionLogoutAll:
-		return "signs admin users out too"
+		return "Ends every session of the ticked users, admin users too."
 	}
 	return ""
 }
 
-// skipText says in words why an action left a user alone.
-func skipText(r SkipReason) string {
-	switch r {
-	case SkipUnknownUser:
-		return "unknown user"
-	case SkipAdminUser:
-		return "admin user: only \u201c" + actionLabel(ActionLogoutAll) + "\u201d (" + PermLogoutAll + ") signs admin users out"
+// actionConfirm is the question the page asks before it runs an action;
+// the page's script puts the ticked users in place of {users}.
+func actionConfirm(a Action) string {
+	switch a {
+	case ActionLogout:
+		return "Sign {users} out everywhere? Every session of theirs ends; admin users are skipped."
+	case ActionLogoutAll:
+		return "Sign {users} out everywhere, admin users included? Every session of theirs ends."
 	}
-	return string(r)
+	return ""
+}
+
+// actionDone is the heading of an action's result.
+func actionDone(a Action) string {
+	switch a {
+	case ActionLogout:
+		return "Signed out everywhere"
+	case ActionLogoutAll:
+		return "Signed out everywhere, admin users included"
+	}
+	return string(a)
+}
+
+// skipText says in a sentence why an action left a user alone.
+func skipText(s Skipped) string {
+	switch s.Reason {
+	case SkipUnknownUser:
+		return s.UserID + " was skipped: the directory does not know this user."
+	case SkipAdminUser:
+		return s.UserID + " was skipped: an admin user; only \u201c" + actionLabel(ActionLogoutAll) +
+			"\u201d (" + PermLogoutAll + ") signs admin users out."
+	}
+	return s.UserID + " was skipped: " + string(s.Reason) + "."
+}
+
+// timeLayout is how the page writes a time: to the minute, with the year
+// and the zone, which is UTC ("5 Dec 2026, 18:47 UTC"). The example
+// application writes its times the same way.
+const timeLayout = "2 Jan 2006, 15:04 MST"
+
+// when writes t in timeLayout, or "-" for none.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+// ago says how long before now t was, as people say it: "just now", "3
+// minutes ago", "5 hours ago", "yesterday", "4 days ago". A t after now
+// (another machine's clock) is "just now".
+func ago(t, now time.Time) string {
+	switch d := now.Sub(t); {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return count(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return count(int(d/time.Hour), "hour") + " ago"
+	case d < 48*time.Hour:
+		return "yesterday"
+	default:
+		return count(int(d/(24*time.Hour)), "day") + " ago"
+	}
 }
 
 // count writes n and the noun, singular or plural: "1 user", "100,000

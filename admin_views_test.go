@@ -48,8 +48,8 @@ func TestAdminHTTPPage(t *testing.T) {
 				assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 				assert.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
 				assert.Contains(t, page, "Signed in as <strong>"+actor+"</strong>")
-				assert.Equal(t, want[0], strings.Contains(page, `value="logout">Log out the user on all sessions</button>`), actor)
-				assert.Equal(t, want[1], strings.Contains(page, `value="logout_all">Log out the (admin) user on all sessions</button>`), actor)
+				assert.Equal(t, want[0], regexp.MustCompile(`value="logout"[^>]*>Sign out everywhere</button>`).MatchString(page), actor)
+				assert.Equal(t, want[1], regexp.MustCompile(`value="logout_all"[^>]*>Sign out everywhere, admin users included</button>`).MatchString(page), actor)
 				assert.Contains(t, page, `<form method="post" action="/admin/sessions/logout">`)
 				for _, u := range adminUsers {
 					assert.Contains(t, page, `name="user" value="`+u.ID+`"`)
@@ -82,7 +82,7 @@ func TestAdminHTTPJSON(t *testing.T) {
 		assert.Equal(t, "sam", p.Actor)
 		require.Len(t, p.Actions, 1, "only what sam may run")
 		assert.Equal(t, "logout", p.Actions[0].Name)
-		assert.Equal(t, "Log out the user on all sessions", p.Actions[0].Label)
+		assert.Equal(t, "Sign out everywhere", p.Actions[0].Label)
 		assert.Equal(t, 1, p.Page)
 		assert.Equal(t, 4, p.PageSize)
 		assert.Equal(t, 2, p.Pages)
@@ -265,8 +265,11 @@ func TestAdminHTTPUserSessions(t *testing.T) {
 		assert.Contains(t, page, `>Safari on iOS</td>`)
 		assert.Contains(t, page, `<td>192.0.2.10</td>`)
 		assert.Contains(t, page, `<td>192.0.2.11</td>`)
-		assert.Regexp(t, `<td class="time">\d{4}-\d\d-\d\d \d\d:\d\d</td>`, page)
-		assert.Contains(t, page, `<th scope="col">Last seen (UTC)</th>`)
+		// One format for times, with the year and the zone, and RFC 3339
+		// for machines; last seen also as "just now".
+		assert.Regexp(t, `<td class="time"><time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ">\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC</time></td>`, page)
+		assert.Regexp(t, `<time datetime="[^"]+" title="[^"]+ UTC">just now</time>`, page)
+		assert.Contains(t, page, `<th scope="col">Last seen</th>`)
 		assert.Equal(t, 2, strings.Count(page, `<form method="post" action="/admin/sessions/sessions/end">`))
 		for _, id := range bobIDs {
 			assert.Contains(t, page, `<input type="hidden" name="id" value="`+id+`">`)
@@ -284,9 +287,13 @@ func TestAdminHTTPUserSessions(t *testing.T) {
 		_, page = sam.Send("GET", "/admin/sessions?user=bob", "")
 		assert.Contains(t, page, `/sessions/end"`)
 
-		// The actor's own session is marked.
+		// The actor's own session is marked, and its button signs this
+		// browser out; another of the actor's sessions is ended as anyone's.
+		seedDevices(t, e.Store, "root", firefoxLinux)
 		_, page = root.Send("GET", "/admin/sessions?user=root", "")
 		assert.Contains(t, page, `<span class="tag you">this browser</span>`)
+		assert.Equal(t, 1, strings.Count(page, `>Sign out</button>`), "this browser's row")
+		assert.Equal(t, 1, strings.Count(page, `>End session</button>`), "the other row")
 
 		// A user with none, and one the directory does not know.
 		_, page = root.Send("GET", "/admin/sessions?user=alice", "")
@@ -383,8 +390,8 @@ func TestAdminHTTPActionNotes(t *testing.T) {
 	root := a.Browser("root")
 	root.MustLogin("root")
 	_, page := root.Send("GET", "/admin/sessions", "")
-	assert.Regexp(t, `value="logout">Log out the user on all sessions</button>\s*<small class="note">skips admin users</small>`, page)
-	assert.Regexp(t, `value="logout_all">Log out the \(admin\) user on all sessions</button>\s*<small class="note">signs admin users out too</small>`, page)
+	assert.Regexp(t, `value="logout"[^>]*>Sign out everywhere</button>\s*<small class="note">Ends every session of the ticked users; skips admin users.</small>`, page)
+	assert.Regexp(t, `value="logout_all"[^>]*>Sign out everywhere, admin users included</button>\s*<small class="note">Ends every session of the ticked users, admin users too.</small>`, page)
 }
 
 // sessionsPage is the part of the admin page's JSON that lists a user's
@@ -624,5 +631,49 @@ func BenchmarkAdminPage100000Sessions(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// AdminConfig.Device names the devices of the page and its JSON, so that
+// an application's parser and the page agree; nil is the built-in summary.
+func TestAdminHTTPDevice(t *testing.T) {
+	for name, tc := range map[string]struct {
+		device func(string) string
+		want   string
+	}{
+		"built-in":    {nil, "Firefox on Linux"},
+		"application": {func(ua string) string { return "Firefox 140 on Linux (" + strings.Fields(ua)[0] + ")" }, "Firefox 140 on Linux (Mozilla/5.0)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{Device: tc.device})
+			root := a.Browser("root")
+			root.MustLogin("root")
+			seedDevices(t, a.Store, "bob", firefoxLinux)
+			_, page := root.Send("GET", "/admin/sessions?user=bob", "")
+			assert.Contains(t, page, ">"+tc.want+"</td>")
+			p := sessionsJSON(root, "/admin/sessions?user=bob")
+			require.Len(t, p.User.Sessions, 1)
+			assert.Equal(t, tc.want, p.User.Sessions[0].Device)
+		})
+	}
+}
+
+// The page writes times one way, with the year and the zone, and says how
+// long ago a session was last seen as people do.
+func TestAdminTimes(t *testing.T) {
+	at := time.Date(2026, 12, 5, 18, 47, 31, 0, time.FixedZone("CET", 3600))
+	assert.Equal(t, "5 Dec 2026, 17:47 UTC", singlesession.When(at))
+	assert.Equal(t, "-", singlesession.When(time.Time{}))
+	for d, want := range map[time.Duration]string{
+		-time.Minute:          "just now",
+		59 * time.Second:      "just now",
+		time.Minute:           "1 minute ago",
+		3*time.Minute + 5:     "3 minutes ago",
+		5 * time.Hour:         "5 hours ago",
+		30 * time.Hour:        "yesterday",
+		4*24*time.Hour + 1000: "4 days ago",
+		1000 * 24 * time.Hour: "1,000 days ago",
+	} {
+		assert.Equal(t, want, singlesession.Ago(at.Add(-d), at), "%v", d)
 	}
 }

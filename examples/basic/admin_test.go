@@ -110,11 +110,11 @@ func adminActions(t *testing.T, opURL, userURL string) {
 
 	page := sam.adminPage()
 	result := resultText(page)
-	assert.Contains(t, result, "Log out the user on all sessions")
+	assert.Contains(t, result, "Signed out everywhere")
 	assert.Contains(t, result, "1 user signed out, 2 sessions ended, 2 users skipped.")
 	assert.Contains(t, result, "Signed out alice: 2 sessions ended")
-	assert.Contains(t, result, "root: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out")
-	assert.Contains(t, result, "mallory: unknown user")
+	assert.Contains(t, result, "root was skipped: an admin user; only “Sign out everywhere, admin users included” (single_session.logout_all) signs admin users out.")
+	assert.Contains(t, result, "mallory was skipped: the directory does not know this user.")
 	assert.Empty(t, resultText(sam.adminPage()), "the result is reported once")
 	counts = sam.sessionCounts()
 	assert.Equal(t, 0, counts["alice"])
@@ -125,7 +125,7 @@ func adminActions(t *testing.T, opURL, userURL string) {
 	assert.Empty(t, root.whoami(), "logout_all signs admin users out")
 	assert.Equal(t, "bob", bob.whoami())
 	result = resultText(tess.adminPage())
-	assert.Contains(t, result, "Log out the (admin) user on all sessions")
+	assert.Contains(t, result, "Signed out everywhere, admin users included")
 	assert.Contains(t, result, "1 user signed out, 1 session ended.")
 	assert.Contains(t, result, "root: 1 session ended")
 	assert.NotContains(t, result, "Skipped")
@@ -198,7 +198,7 @@ func TestAdminActionOnSelf(t *testing.T) {
 		assert.Empty(t, bob.whoami())
 		result := resultText(root.adminPage())
 		assert.Contains(t, result, "bob: 1 session ended")
-		assert.Contains(t, result, "root: admin user")
+		assert.Contains(t, result, "root was skipped: an admin user")
 	})
 }
 
