@@ -187,7 +187,7 @@ func (a *Admin) formError(w http.ResponseWriter, r *http.Request, status int, ms
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	data := struct{ Status, Message, Back, CSSURL string }{
-		strconv.Itoa(status) + " " + http.StatusText(status), text, back, a.base(r) + "/admin.css?v=" + cssVersion}
+		strconv.Itoa(status) + " " + http.StatusText(status), text, back, adminCSS.url(a.base(r))}
 	if err := a.page.ExecuteTemplate(w, "error.html", data); err != nil {
 		a.logger.ErrorContext(r.Context(), "singlesession: admin page: render", "err", err)
 	}

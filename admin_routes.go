@@ -16,9 +16,10 @@ import (
 	"strings"
 )
 
-// contentSecurityPolicy allows the page its own stylesheet and nothing else:
-// no script, no inline style, no frames around it.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+// contentSecurityPolicy allows the page its own stylesheet and script and
+// nothing else: no inline style or script, no other origin, no frames
+// around it.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // ServeHTTP serves the admin page. Mount it with http.StripPrefix inside
 // [Manager.Middleware]:
@@ -50,7 +51,9 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'n
 //     and id, as [Admin.EndSession] does, then answers 303 back to the
 //     page, listing that user's sessions from the form's cursor (to the
 //     login URL if it was the actor's own session of this request).
-//   - GET "/admin.css": the page's stylesheet, embedded in the package.
+//   - GET "/admin.css" and "/admin.js": the page's stylesheet and script,
+//     embedded in the package. The script asks for a confirmation before a
+//     button that ends sessions posts its form; nothing else needs it.
 //
 // The actor is [Manager.UserID]. An anonymous visitor gets 303 to
 // AdminConfig.LoginURL and nothing ends. An actor with neither permission
@@ -120,8 +123,8 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // routes returns the handler's routes, relative to where it is mounted. The
 // posts pass http.CrossOriginProtection first (a refusal is 403); the page
-// and the posts carry the page's headers; the stylesheet is the same for
-// everyone.
+// and the posts carry the page's headers; the stylesheet and the script are
+// the same for everyone.
 func (a *Admin) routes() *http.ServeMux {
 	a.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.logger.WarnContext(r.Context(), "singlesession: cross-origin action refused", "origin", r.Header.Get("Origin"), "path", r.URL.Path)
@@ -132,12 +135,13 @@ func (a *Admin) routes() *http.ServeMux {
 	mux.Handle("GET /{$}", a.pageRoute(http.HandlerFunc(a.servePage)))
 	mux.Handle("POST /logout", post(a.serveAction))
 	mux.Handle("POST /sessions/end", post(a.serveEndSession))
-	mux.HandleFunc("GET /admin.css", serveCSS)
+	mux.Handle("GET /admin.css", adminCSS)
+	mux.Handle("GET /admin.js", adminJS)
 	return mux
 }
 
 // pageRoute sets the headers of the page and of its posts' answers: no
-// caching, no framing, nothing but the page's own stylesheet.
+// caching, no framing, nothing but the page's own stylesheet and script.
 func (a *Admin) pageRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.pageHeaders(w)

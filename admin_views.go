@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-//go:embed templates/admin.html templates/error.html templates/admin.css
+//go:embed templates/admin.html templates/error.html templates/admin.css templates/admin.js
 var templateFS embed.FS
 
 var pageTemplate = template.Must(template.New("admin.html").
@@ -33,35 +33,49 @@ var pageTemplate = template.Must(template.New("admin.html").
 	}).
 	ParseFS(templateFS, "templates/admin.html", "templates/error.html"))
 
-// adminCSS is the page's stylesheet, served at "/admin.css" under the
-// mount, and cssVersion a hash of it, which the page's link carries so that
-// browsers may keep the file until it changes.
-var adminCSS, cssVersion = func() ([]byte, string) {
-	b, err := templateFS.ReadFile("templates/admin.css")
+// asset is a file of the page's own, embedded in the package and the same
+// in every copy of it: its stylesheet and its script.
+type asset struct {
+	name        string // "admin.css", served at "/admin.css" under the mount
+	contentType string
+	body        []byte
+	version     string // a hash of body, which the page's links carry (?v=)
+}
+
+var (
+	adminCSS = newAsset("admin.css", "text/css; charset=utf-8")
+	adminJS  = newAsset("admin.js", "text/javascript; charset=utf-8")
+)
+
+func newAsset(name, contentType string) *asset {
+	b, err := templateFS.ReadFile("templates/" + name)
 	if err != nil {
 		panic(err)
 	}
 	sum := sha256.Sum256(b)
-	return b, hex.EncodeToString(sum[:6])
-}()
+	return &asset{name: name, contentType: contentType, body: b, version: hex.EncodeToString(sum[:6])}
+}
 
-// maxPage bounds the page number, so offsets cannot overflow.
-const maxPage = 1_000_000
+// url returns the asset's URL under the mount base, with its version.
+func (f *asset) url(base string) string { return base + "/" + f.name + "?v=" + f.version }
 
-// serveCSS serves the stylesheet to anyone: it is the same in every copy of
-// the package. Fetched by the URL the page links (with ?v= its hash), it
-// may be kept for a year; otherwise it is checked each time.
-func serveCSS(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves the asset to anyone. Fetched by the URL the page links
+// (with ?v= its hash), it may be kept for a year; otherwise it is checked
+// each time.
+func (f *asset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Type", "text/css; charset=utf-8")
-	h.Set("ETag", `"`+cssVersion+`"`)
-	if r.URL.Query().Get("v") == cssVersion {
+	h.Set("Content-Type", f.contentType)
+	h.Set("ETag", `"`+f.version+`"`)
+	if r.URL.Query().Get("v") == f.version {
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		h.Set("Cache-Control", "no-cache")
 	}
-	http.ServeContent(w, r, "admin.css", time.Time{}, bytes.NewReader(adminCSS))
+	http.ServeContent(w, r, f.name, time.Time{}, bytes.NewReader(f.body))
 }
+
+// maxPage bounds the page number, so offsets cannot overflow.
+const maxPage = 1_000_000
 
 // pageView is the page, for the template and, through its JSON tags, for
 // automation.
@@ -79,6 +93,7 @@ type pageView struct {
 	First, Last        int       `json:"-"` // positions of the users shown, from 1
 	PageURL, ActionURL string    `json:"-"`
 	EndURL, CSSURL     string    `json:"-"`
+	JSURL              string    `json:"-"`
 	PrevURL, NextURL   string    `json:"-"`
 	HomeURL            string    `json:"-"`
 	Now                time.Time `json:"-"` // for "3 minutes ago"
@@ -265,7 +280,8 @@ func (a *Admin) view(r *http.Request, actor User, query string, page int) (*page
 		PageURL:   pageURL(base, "", 0, "", ""),
 		ActionURL: base + "/logout",
 		EndURL:    base + "/sessions/end",
-		CSSURL:    base + "/admin.css?v=" + cssVersion,
+		CSSURL:    adminCSS.url(base),
+		JSURL:     adminJS.url(base),
 		HomeURL:   a.homeURL,
 		Now:       time.Now(),
 	}

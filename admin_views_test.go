@@ -60,7 +60,8 @@ func TestAdminHTTPPage(t *testing.T) {
 				assert.NotContains(t, page, bob1.Cookie())
 				assert.NotContains(t, page, bob2.Cookie())
 				assert.NotContains(t, page, b.Cookie())
-				assert.NotContains(t, page, "<script")
+				assert.Equal(t, 1, strings.Count(page, "<script"), "one script")
+				assert.Regexp(t, `<script src="/admin/sessions/admin.js\?v=[0-9a-f]{12}" defer></script>`, page, "its own, no inline script")
 
 				res, _ = b.Send("HEAD", "/admin/sessions/", "")
 				assert.Equal(t, http.StatusOK, res.StatusCode)
@@ -344,10 +345,10 @@ func TestAdminHTTPUserSessions(t *testing.T) {
 	})
 }
 
-// The page has a stylesheet of its own, served by the handler to anyone and
-// allowed by its Content-Security-Policy, which allows no inline style and
-// no script.
-func TestAdminHTTPStylesheet(t *testing.T) {
+// The page has a stylesheet and a script of its own, served by the handler
+// to anyone and allowed by its Content-Security-Policy, which allows no
+// inline style or script and nothing from elsewhere.
+func TestAdminHTTPAssets(t *testing.T) {
 	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
 	root := a.Browser("root")
 	root.MustLogin("root")
@@ -355,33 +356,55 @@ func TestAdminHTTPStylesheet(t *testing.T) {
 		res, page := root.Send("GET", prefix, "")
 		require.Equal(t, http.StatusOK, res.StatusCode)
 		csp := res.Header.Get("Content-Security-Policy")
-		assert.Contains(t, csp, "style-src 'self'")
 		assert.Contains(t, csp, "default-src 'none'")
+		assert.Contains(t, csp, "style-src 'self'")
+		assert.Contains(t, csp, "script-src 'self'")
 		assert.NotContains(t, csp, "unsafe-inline")
 		assert.NotContains(t, page, "<style")
 		assert.NotContains(t, page, "style=")
-		assert.NotContains(t, page, "<script")
-		assert.Regexp(t, `<link rel="stylesheet" href="`+prefix+`/admin.css\?v=[0-9a-f]{12}">`, page)
-		href := page[strings.Index(page, prefix+"/admin.css?v="):]
-		href = href[:strings.Index(href, `"`)]
-
-		for _, b := range []*browser{root, a.Browser("anonymous")} {
-			res, css := b.Send("GET", href, "")
-			require.Equal(t, http.StatusOK, res.StatusCode)
-			assert.Equal(t, "text/css; charset=utf-8", res.Header.Get("Content-Type"))
-			assert.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
-			assert.Contains(t, css, "--accent:")
-			assert.Contains(t, css, "button")
+		assert.NotRegexp(t, `\son[a-z]+=`, page, "no inline event handler")
+		for _, tc := range []struct{ re, contentType, want string }{
+			{`<link rel="stylesheet" href="(` + prefix + `/admin.css\?v=[0-9a-f]{12})">`, "text/css; charset=utf-8", "--accent:"},
+			{`<script src="(` + prefix + `/admin.js\?v=[0-9a-f]{12})" defer></script>`, "text/javascript; charset=utf-8", "window.confirm("},
+		} {
+			m := regexp.MustCompile(tc.re).FindStringSubmatch(page)
+			require.NotNil(t, m, tc.re)
+			href := m[1]
+			for _, b := range []*browser{root, a.Browser("anonymous")} {
+				res, body := b.Send("GET", href, "")
+				require.Equal(t, http.StatusOK, res.StatusCode)
+				assert.Equal(t, tc.contentType, res.Header.Get("Content-Type"))
+				assert.Equal(t, "public, max-age=31536000, immutable", res.Header.Get("Cache-Control"))
+				assert.Contains(t, body, tc.want)
+			}
+			plain, _, _ := strings.Cut(href, "?")
+			res, _ = root.Send("GET", plain, "")
+			assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"), "without the version, check each time")
+			etag := res.Header.Get("ETag")
+			require.NotEmpty(t, etag)
+			res, _ = root.Send("GET", plain, "", "If-None-Match", etag)
+			assert.Equal(t, http.StatusNotModified, res.StatusCode)
+			res, _ = root.Send("POST", plain, "")
+			assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
 		}
-		res, _ = root.Send("GET", prefix+"/admin.css", "")
-		assert.Equal(t, "no-cache", res.Header.Get("Cache-Control"), "without the version, check each time")
-		etag := res.Header.Get("ETag")
-		require.NotEmpty(t, etag)
-		res, _ = root.Send("GET", prefix+"/admin.css", "", "If-None-Match", etag)
-		assert.Equal(t, http.StatusNotModified, res.StatusCode)
-		res, _ = root.Send("POST", prefix+"/admin.css", "")
-		assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
 	}
+}
+
+// Every button that ends sessions asks first (the page's script reads
+// data-confirm): the actions, naming the ticked users in place of {users},
+// and each session's button, naming this browser or the user and device.
+func TestAdminHTTPConfirm(t *testing.T) {
+	a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
+	root := a.Browser("root")
+	root.MustLogin("root")
+	seedDevices(t, a.Store, "root", firefoxLinux)
+	_, page := root.Send("GET", "/admin/sessions?user=root", "")
+	page = html.UnescapeString(page)
+	assert.Contains(t, page, `value="logout" data-confirm="Sign {users} out everywhere? Every session of theirs ends; admin users are skipped.">`)
+	assert.Contains(t, page, `value="logout_all" data-confirm="Sign {users} out everywhere, admin users included? Every session of theirs ends.">`)
+	assert.Contains(t, page, `data-confirm="Sign this browser out?">Sign out</button>`)
+	assert.Contains(t, page, `data-confirm="End this session of root (Firefox on Linux)? That browser is signed out.">End session</button>`)
+	assert.Equal(t, 4, strings.Count(page, "data-confirm="))
 }
 
 // Under each action's button, one line says what it does to admin users.

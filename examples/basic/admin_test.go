@@ -20,7 +20,7 @@ var (
 	resultRE = regexp.MustCompile(`(?s)<section class="(?:[^"]* )?result(?: [^"]*)?" role="status">(.*?)</section>`)
 	tagRE    = regexp.MustCompile(`<[^>]*>`)
 	spaceRE  = regexp.MustCompile(`\s+`)
-	buttonRE = regexp.MustCompile(`<button type="submit" name="action" value="([^"]*)">`)
+	buttonRE = regexp.MustCompile(`<button type="submit" name="action" value="([^"]*)"`)
 )
 
 // resultText returns the text of the result an admin page reports, tags

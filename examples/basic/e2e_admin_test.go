@@ -105,6 +105,8 @@ func adminFlows(t *testing.T, sh *shots, opURL, userURL string) {
 	root.shot("admin")
 	root.tick("alice")
 	root.runAction("logout")
+	assert.Equal(t, []string{"Sign alice out everywhere? Every session of theirs ends; admin users are skipped."}, root.takeDialogs(),
+		"the page asks first")
 	require.Equal(t, adminHeading, root.text("h1"), "the action leads back to the page")
 	assert.Contains(t, root.text(".result"), "1 user signed out, 1 session ended.")
 	assert.Equal(t, "alice: 1 session ended", root.text("ul.signed-out"))
@@ -125,6 +127,13 @@ func adminFlows(t *testing.T, sh *shots, opURL, userURL string) {
 	assert.Equal(t, map[string]int{"alice": 1, "bob": 0, "root": 1, "ruth": 0, "sam": 1, "tess": 0}, op.sessionCounts())
 	op.tick("root", "alice")
 	op.shot("admin-ticked")
+
+	// Answering "Cancel" to the question ends nothing.
+	op.declineDialogs(true)
+	op.do("run logout, then cancel", chromedp.Click(chromedp.CSS(`button[name="action"][value="logout"]`)))
+	assert.Equal(t, []string{"Sign alice and root out everywhere? Every session of theirs ends; admin users are skipped."}, op.takeDialogs())
+	assert.Equal(t, map[string]int{"alice": 1, "bob": 0, "root": 1, "ruth": 0, "sam": 1, "tess": 0}, op.sessionCounts(), "nothing ended")
+	op.declineDialogs(false)
 	op.runAction("logout")
 	require.Equal(t, adminHeading, op.text("h1"))
 	assert.Contains(t, op.text(".result"), "1 user signed out, 1 session ended, 1 user skipped.")

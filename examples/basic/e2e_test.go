@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,6 +78,10 @@ type browser struct {
 	name  string
 	ctx   context.Context
 	shots *shots
+
+	mu      sync.Mutex
+	dialogs []string // the questions the pages asked (confirm), in order
+	decline bool     // answer the next questions "Cancel"
 }
 
 func newBrowser(t *testing.T, name string, sh *shots, extra ...chromedp.ExecAllocatorOption) *browser {
@@ -107,7 +112,51 @@ func newBrowser(t *testing.T, name string, sh *shots, extra ...chromedp.ExecAllo
 	// The first Do starts the browser and ties it to ctx, so it gets no
 	// step timeout of its own: browserTimeout bounds it.
 	require.NoError(t, chromedp.Do(ctx), "%s: start Chromium", name)
-	return &browser{t: t, name: name, ctx: ctx, shots: sh}
+	b := &browser{t: t, name: name, ctx: ctx, shots: sh}
+	b.answerDialogs()
+	return b
+}
+
+// answerDialogs answers every question a page asks (confirm()), "OK"
+// unless decline is set, and keeps the questions for dialogs.
+func (b *browser) answerDialogs() {
+	events := chromedp.Events(b.ctx, cdppage.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.dialogs = append(b.dialogs, ev.Message)
+			accept := !b.decline
+			b.mu.Unlock()
+			if _, err := chromedp.Call(b.ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: accept}); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// takeDialogs returns the questions the pages asked since the last call,
+// waiting a little for one to come when none has.
+func (b *browser) takeDialogs() []string {
+	b.t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b.mu.Lock()
+		d := b.dialogs
+		b.dialogs = nil
+		b.mu.Unlock()
+		if d != nil || time.Now().After(deadline) {
+			return d
+		}
+	}
+}
+
+// declineDialogs makes the browser answer "Cancel" (on) or "OK" (off).
+func (b *browser) declineDialogs(on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.decline = on
 }
 
 // do runs steps within stepTimeout.
