@@ -385,7 +385,7 @@ func TestAdminHTTPEndSession(t *testing.T) {
 
 					_, page := b.Send("GET", res.Header.Get("Location"), "")
 					assert.Contains(t, html.UnescapeString(page), `<p class="notice" role="status">Ended one session of “`+target+`”.</p>`)
-					assert.Contains(t, page, ">Chrome on Android</td>")
+					assert.Contains(t, page, "<span>Chrome on Android</span></td>")
 					assert.NotContains(t, page, "Firefox on Linux")
 					_, page = b.Send("GET", res.Header.Get("Location"), "")
 					assert.NotContains(t, page, `class="notice"`, "the message shows once")
