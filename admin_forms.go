@@ -4,6 +4,7 @@ package singlesession
 // the messages ("flashes") they leave for the page.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -80,17 +82,18 @@ func (a *Admin) serveAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	self := slices.ContainsFunc(res.SignedOut, func(s SignedOut) bool { return s.UserID == actor.ID })
+	if self {
+		a.forgetSession(ctx)
+	}
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, res)
 		return
 	}
-	for _, s := range res.SignedOut {
-		if s.UserID == actor.ID {
-			// The actor's own session is gone: the page would only send them
-			// to log in.
-			http.Redirect(w, r, a.loginURL, http.StatusSeeOther)
-			return
-		}
+	if self {
+		// The page would only send the actor to log in.
+		http.Redirect(w, r, a.loginURL, http.StatusSeeOther)
+		return
 	}
 	a.putFlash(r, trim(res))
 	http.Redirect(w, r, back, http.StatusSeeOther)
@@ -139,11 +142,15 @@ func (a *Admin) serveEndSession(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, http.StatusInternalServerError, "internal error")
 		return
 	}
+	self := userID == actor.ID && id == current
+	if self {
+		a.forgetSession(ctx)
+	}
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]string{"user_id": userID, "session_id": id})
 		return
 	}
-	if userID == actor.ID && id == current {
+	if self {
 		http.Redirect(w, r, a.loginURL, http.StatusSeeOther)
 		return
 	}
@@ -321,4 +328,15 @@ func (a *Admin) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	a.fail(w, r, http.StatusForbidden, msg)
+}
+
+// forgetSession drops the request's session, which the actor's own action
+// has just ended, as the browser's own sign-out would: the cookie goes, so
+// the browser is not told at its next request that an operator signed it
+// out ([Manager.Ended] reports nothing), and the application may start a
+// new session in the same request.
+func (a *Admin) forgetSession(ctx context.Context) {
+	if err := a.m.SessionManager().Destroy(ctx); err != nil {
+		a.logger.WarnContext(ctx, "singlesession: admin page: drop the actor's ended session", "err", err)
+	}
 }

@@ -127,10 +127,10 @@ func TestAdminHTTPPostRedirectGet(t *testing.T) {
 // sessions with the others, and the next visit is anonymous.
 func TestAdminHTTPSelfLogout(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{})
-		root := a.Browser("root")
+		a := newAdminApp(t, e.Store, singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{}, withPolicy(singlesession.Never))
+		root, laptop := a.Browser("root"), a.Browser("root's laptop")
 		root.MustLogin("root")
-		seedSessions(t, e.Store, "root", 1)
+		laptop.MustLogin("root")
 		seedSessions(t, e.Store, "bob", 1)
 
 		res, _ := root.Send("POST", "/admin/sessions/logout", actionForm("logout_all", "bob", "root"))
@@ -138,6 +138,12 @@ func TestAdminHTTPSelfLogout(t *testing.T) {
 		assert.Equal(t, "/login", res.Header.Get("Location"))
 		assert.Zero(t, e.SessionsOf(t, "root"))
 		assert.Zero(t, e.SessionsOf(t, "bob"))
+		// The actor's browser signed itself out: its cookie is gone, and it
+		// is not told that an operator did it; the laptop is.
+		assert.Empty(t, root.Cookie())
+		_, ended := root.Ending()
+		assert.False(t, ended, "the actor's own browser")
+		assert.Equal(t, "admin", laptop.Ended())
 		res, _ = root.Send("GET", "/admin/sessions", "")
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Equal(t, "/login", res.Header.Get("Location"))
@@ -148,6 +154,7 @@ func TestAdminHTTPSelfLogout(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.StatusCode, body)
 		assert.JSONEq(t, `{"action":"logout_all","actor":"root","signed_out":[{"user_id":"root","sessions":1}],"sessions":1,"skipped":[]}`, body)
 		assert.Equal(t, "", root.WhoAmI())
+		assert.Empty(t, root.Cookie())
 	})
 }
 
@@ -516,6 +523,9 @@ func TestAdminHTTPEndOwnSession(t *testing.T) {
 		res, _ = root.Send("POST", "/admin/sessions/sessions/end", endForm("root", mine))
 		assert.Equal(t, http.StatusSeeOther, res.StatusCode)
 		assert.Equal(t, "/login", res.Header.Get("Location"))
+		assert.Empty(t, root.Cookie(), "the browser signed itself out")
+		_, ended := root.Ending()
+		assert.False(t, ended, "and is not told that an operator did")
 		assert.Equal(t, "", root.WhoAmI())
 		assert.Zero(t, e.SessionsOf(t, "root"))
 	})

@@ -38,7 +38,7 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 
 //     ([Manager.UserSessionsPage]: Config.PageSize of them, most recently
 //     used first, from the query parameter cursor), with the user's total
 //     and a link to the next page, whatever the number of sessions: device
-//     and browser as read from the User-Agent, IP, signed in, last seen,
+//     and browser (AdminConfig.Device), IP, signed in, last seen,
 //     each with a button that ends it if the actor may. It shows the result
 //     of the action that redirected to it.
 //   - POST "/logout": runs the action named by the form field action on the
@@ -54,6 +54,12 @@ const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 
 //   - GET "/admin.css" and "/admin.js": the page's stylesheet and script,
 //     embedded in the package. The script asks for a confirmation before a
 //     button that ends sessions posts its form; nothing else needs it.
+//
+// An actor whose action ended the session of the very request (their own
+// user signed out, or their own session ended) is signed out as by their
+// own sign-out: the request's session is dropped and its cookie goes, so
+// that [Manager.Ended] does not tell that browser an operator signed it
+// out.
 //
 // The actor is [Manager.UserID]. An anonymous visitor gets 303 to
 // AdminConfig.LoginURL and nothing ends. An actor with neither permission
