@@ -27,7 +27,7 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+var templates = template.Must(template.New("").Funcs(template.FuncMap{"number": number}).ParseFS(templateFS, "templates/*.html"))
 
 // config is what the command line sets; see parseFlags.
 type config struct {
@@ -183,7 +183,10 @@ type page struct {
 	Accounts  []accountRow
 	Username  string // the login form's last attempt
 	Error     string
-	Sessions  []sessionRow // the "Your sessions" page
+	Sessions  []sessionRow // the "Your sessions" page: one page of them
+	Total     int          // how many sessions the user holds in all
+	FirstURL  string       // the first page of sessions, when this is another
+	NextURL   string       // the next page of sessions; "" on the last
 	Flash     string       // a one-time message from the previous request
 	Problem   problem      // the error page
 	Ended     *endedNotice // why this browser was signed out; nil when it was not

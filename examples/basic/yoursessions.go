@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/go-singlesession/singlesession"
@@ -50,21 +51,40 @@ func (a *app) signedIn(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// yourSessions lists the sessions of the signed-in user, each with a button
-// that ends it, and one that ends all the others.
+// yourSessions lists one page of the sessions of the signed-in user (the
+// query parameter cursor names it; none is the first), each with a button
+// that ends it, and one that ends all the others. However many sessions the
+// user holds, it costs one query and shows one page: the total, and a link
+// to the next page. A cursor no page gave is 400.
 func (a *app) yourSessions(w http.ResponseWriter, r *http.Request) {
 	if !a.signedIn(w, r) {
 		return
 	}
 	ctx := r.Context()
-	list, err := a.m.Sessions(ctx)
+	cursor := r.URL.Query().Get("cursor")
+	sp, err := a.m.SessionsPage(ctx, cursor)
+	if errors.Is(err, singlesession.ErrInvalidCursor) {
+		a.renderProblem(w, r, http.StatusBadRequest, problem{
+			Heading: "No such page",
+			Message: "This link to a page of your sessions is not one this site gave. The list starts again from your most recently used session.",
+			Back:    "/sessions", BackLabel: "Back to your sessions",
+		})
+		return
+	}
 	if err != nil {
 		a.serverError(w, r, "sessions", err)
 		return
 	}
 	p := a.page(r, "sessions", "Your sessions")
+	p.Total = sp.Total
+	if cursor != "" {
+		p.FirstURL = "/sessions"
+	}
+	if sp.Next != "" {
+		p.NextURL = "/sessions?" + url.Values{"cursor": {sp.Next}}.Encode()
+	}
 	now := time.Now()
-	for _, s := range list {
+	for _, s := range sp.Sessions {
 		p.Sessions = append(p.Sessions, sessionRow{
 			ID: s.ID, Device: parseDevice(s.UserAgent), IP: s.IP,
 			Created: s.Created, LastSeen: s.LastSeen, Seen: ago(s.LastSeen, now), Current: s.Current,
