@@ -10,11 +10,17 @@ import (
 
 // mountAdmin registers the library's operators' page under /admin/sessions,
 // with the demo users as its directory. It sits inside the session middleware,
-// which it needs to know the actor; anonymous visitors go to /login.
+// which it needs to know the actor; anonymous visitors go to /login. The page
+// names devices with the application's own parser, so that it and "Your
+// sessions" both say "Safari 17 on iOS".
 func (a *app) mountAdmin(mux *http.ServeMux) error {
 	a.dir = singlesession.NewStaticDirectory(a.users.accounts...)
-	admin, err := singlesession.NewAdmin(a.m, a.dir,
-		singlesession.AdminConfig{LoginURL: "/login", HomeURL: "/", Logger: a.logger})
+	admin, err := singlesession.NewAdmin(a.m, a.dir, singlesession.AdminConfig{
+		LoginURL: "/login",
+		HomeURL:  "/",
+		Device:   func(userAgent string) string { return parseDevice(userAgent).String() },
+		Logger:   a.logger,
+	})
 	if err != nil {
 		return err
 	}

@@ -224,3 +224,36 @@ func TestAdminActionsOffered(t *testing.T) {
 		})
 	}
 }
+
+// timeRE is how every page writes a time: the year and the zone.
+var timeRE = regexp.MustCompile(`<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"[^>]*>\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC</time>`)
+
+// The operators' page and "Your sessions" name a device alike (the
+// application's parser, through AdminConfig.Device) and write times alike.
+func TestAdminPageAndAppAgree(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, "-max-sessions", "2")
+	phone := newClient(t, "bob's phone", app.URL)
+	phone.ua = uaIPhone
+	phone.login("bob")
+	root := newClient(t, "root", app.URL)
+	root.login("root")
+
+	res, admin := root.do("GET", "/admin/sessions?user=bob", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, admin)
+	assert.Contains(t, admin, "<span>Safari 17 on iOS</span>")
+	assert.Regexp(t, timeRE, admin)
+	_, body := root.do("GET", "/admin/sessions?user=bob", nil, "Accept", "application/json")
+	assert.Contains(t, body, `"device":"Safari 17 on iOS"`)
+
+	own := phone.sessionsPage()
+	assert.Contains(t, own, "<strong>Safari 17 on iOS</strong>")
+	assert.Regexp(t, timeRE, own)
+
+	// The same session signed in at the same time, written the same way.
+	a := regexp.MustCompile(`data-label="Signed in" class="time"><span><time datetime="[^"]+">([^<]+)</time>`).FindStringSubmatch(admin)
+	b := regexp.MustCompile(`Signed in <time datetime="[^"]+">([^<]+)</time>`).FindStringSubmatch(own)
+	require.NotNil(t, a, "the operators' page says when bob signed in")
+	require.NotNil(t, b, "Your sessions says when bob signed in")
+	assert.Equal(t, a[1], b[1])
+}

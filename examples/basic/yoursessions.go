@@ -23,11 +23,18 @@ type sessionRow struct {
 	Current  bool
 }
 
-// when formats an absolute time for the pages.
-func when(t time.Time) string { return t.Local().Format("Mon 2 Jan 15:04") }
+// when writes a time as every page does, the library's admin page included:
+// to the minute, with the year and the zone, UTC ("5 Dec 2026, 18:47 UTC").
+func when(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 MST") }
 
-// CreatedText is when the session signed in, as "Mon 2 Jan 15:04".
+// rfc3339 writes a time for a <time datetime>.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// CreatedText is when the session signed in, as "5 Dec 2026, 18:47 UTC".
 func (s sessionRow) CreatedText() string { return when(s.Created) }
+
+// SeenText is when the session was last seen, as "5 Dec 2026, 18:47 UTC".
+func (s sessionRow) SeenText() string { return when(s.LastSeen) }
 
 // Icon is the CSS class of the session's device icon.
 func (s sessionRow) Icon() string {
