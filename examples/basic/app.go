@@ -27,7 +27,7 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-var templates = template.Must(template.New("").Funcs(template.FuncMap{"number": number, "rfc3339": rfc3339}).ParseFS(templateFS, "templates/*.html"))
+var templates = template.Must(template.New("").Funcs(template.FuncMap{"number": number, "rfc3339": rfc3339, "minus": func(a, b int) int { return a - b }}).ParseFS(templateFS, "templates/*.html"))
 
 // config is what the command line sets; see parseFlags.
 type config struct {

@@ -100,7 +100,19 @@ func TestE2EYourSessions(t *testing.T) {
 	c.signIn(app.URL, "alice", "alice")
 	a.reload()
 	assert.Equal(t, 3, a.count("li.session"))
+	assert.Equal(t, "Sign out", a.text("li.session[data-current] button"), "this browser's button signs it out")
+	assert.Equal(t, "End session", a.text(`li.session[data-id="`+a.sessionOf("Firefox")+`"] button`))
+
+	// Each button asks first; Cancel ends nothing.
+	a.declineDialogs(true)
+	a.do("end B's session, then cancel", chromedp.Click(chromedp.CSS(`li.session[data-id="`+a.sessionOf("Firefox")+`"] button`)))
+	assert.Equal(t, []string{"End the session on Firefox 128 on macOS? That browser is signed out."}, a.takeDialogs())
+	a.declineDialogs(false)
+	a.reload()
+	assert.Equal(t, 3, a.count("li.session"), "nothing ended")
+
 	a.click("end B's session", `li.session[data-id="`+a.sessionOf("Firefox")+`"] button`)
+	assert.Equal(t, []string{"End the session on Firefox 128 on macOS? That browser is signed out."}, a.takeDialogs())
 	require.Equal(t, "sessions", a.attr("data-page"))
 	assert.Equal(t, "The session ended: that browser is signed out.", a.text("#flash"))
 	assert.Equal(t, 2, a.count("li.session"))
@@ -114,6 +126,7 @@ func TestE2EYourSessions(t *testing.T) {
 
 	// A signs out all the others: C.
 	a.click("sign out all other sessions", "#end-others")
+	assert.Equal(t, []string{"Sign out the other session of alice? This browser stays signed in."}, a.takeDialogs())
 	assert.Equal(t, "Signed out 1 other session.", a.text("#flash"))
 	assert.Equal(t, 1, a.count("li.session"))
 	assert.False(t, a.has("#end-others"), "no other session left")
@@ -124,6 +137,7 @@ func TestE2EYourSessions(t *testing.T) {
 	// Ending this browser's own session signs it out.
 	a.open(app.URL + "/sessions")
 	a.click("end this browser's session", "li.session[data-current] button")
+	assert.Equal(t, []string{"Sign this browser out? Your other sessions stay signed in."}, a.takeDialogs())
 	assert.Equal(t, "login", a.attr("data-page"))
 	assert.Equal(t, "", a.user())
 	assert.False(t, a.has("#ended"), "a browser that ended its own session needs no reason")

@@ -74,6 +74,12 @@ func yourSessionsFlow(t *testing.T, args ...string) {
 	assert.Contains(t, page, "Phone · IP <code>127.0.0.1</code>")
 	assert.Contains(t, page, "Computer · IP <code>127.0.0.1</code>")
 	assert.Contains(t, page, `>just now</time>`, "last seen, relative")
+	// This browser's button signs it out; the others' end those sessions.
+	// Each asks first (static/app.js reads data-confirm).
+	assert.Regexp(t, `(?s)data-current>.*?data-confirm="Sign this browser out\? Your other sessions stay signed in.">Sign out</button>`, page)
+	assert.Contains(t, page, `data-confirm="End the session on Firefox 128 on macOS? That browser is signed out.">End session</button>`)
+	assert.Equal(t, 2, strings.Count(page, `>End session</button>`))
+	assert.Contains(t, page, `data-confirm="Sign out the 2 other sessions of alice? This browser stays signed in."`)
 	assert.Contains(t, page, `id="end-others"`)
 	assert.NotContains(t, page, "basic_session", "no cookie name, no token")
 	assert.NotContains(t, page, a.cookie(), "the page never shows a token")
