@@ -183,12 +183,47 @@ func TestAdminActionOnSelf(t *testing.T) {
 			if next == "/login" {
 				assert.Equal(t, http.StatusOK, res.StatusCode, body)
 				assert.Contains(t, body, `<form id="login"`)
+				assert.Contains(t, body, `<p id="flash" class="flash" role="status">You signed this browser out.</p>`)
+				assert.NotContains(t, body, `data-reason=`, "not told that an operator did it")
 			}
 			res, _ = op.do("GET", "/admin/sessions", nil)
 			assert.Equal(t, http.StatusSeeOther, res.StatusCode, "the page asks the signed-out actor to sign in")
 			assert.Equal(t, "/login", res.Header.Get("Location"))
 		})
 	}
+
+	t.Run("own session", func(t *testing.T) {
+		root := signIn("root", "root")
+		laptop := signIn("root's laptop", "root")
+		res, body := root.do("GET", "/admin/sessions?user=root", nil, "Accept", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		var p struct {
+			User struct {
+				Sessions []struct {
+					ID      string `json:"id"`
+					Current bool   `json:"current"`
+				} `json:"sessions"`
+			} `json:"user"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &p))
+		var mine string
+		for _, s := range p.User.Sessions {
+			if s.Current {
+				mine = s.ID
+			}
+		}
+		require.NotEmpty(t, mine)
+		res, body = root.do("POST", "/admin/sessions/sessions/end", url.Values{"user": {"root"}, "id": {mine}})
+		require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
+		assert.Equal(t, "/login", res.Header.Get("Location"))
+		assert.Empty(t, root.whoami())
+		assert.Equal(t, "root", laptop.whoami(), "root's other browser stays")
+		_, body = root.do("GET", "/login", nil)
+		assert.Contains(t, body, "You signed this browser out.")
+		assert.NotContains(t, body, `data-reason=`)
+		_, body = root.do("GET", "/login", nil)
+		assert.NotContains(t, body, "You signed this browser out.", "once")
+	})
 
 	t.Run("admin user with logout", func(t *testing.T) {
 		root := signIn("root", "root")

@@ -266,7 +266,9 @@ func (a *app) loginPage(r *http.Request) page {
 }
 
 func (a *app) loginForm(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, a.loginPage(r))
+	p := a.loginPage(r)
+	p.Flash = a.sessions.PopString(r.Context(), flashKey)
+	a.render(w, r, http.StatusOK, p)
 }
 
 // maxFormBytes bounds the body of the forms.

@@ -202,6 +202,8 @@ func TestE2EAdminEndsOneSession(t *testing.T) {
 	assert.Contains(t, op.text("section.sessions tbody tr:last-child"), "Firefox", "most recently used first: the older browser last")
 	op.shot("bob-sessions")
 	op.load("end bob's older session", chromedp.Click(chromedp.CSS(`section.sessions tbody tr:last-child button`)))
+	assert.Equal(t, []string{"End this session of bob (Firefox 128 on macOS)? That browser is signed out."}, op.takeDialogs(),
+		"the page asks first, naming the device as the application does")
 	assert.Equal(t, 1, op.count("section.sessions tbody tr"), "one session left")
 	op.shot("bob-one-ended")
 
@@ -217,4 +219,16 @@ func TestE2EAdminEndsOneSession(t *testing.T) {
 	assert.Equal(t, 1, op.count("section.sessions tbody tr"))
 	assert.False(t, op.has("section.sessions button"), "single_session.logout cannot end an admin user's session")
 	assert.Equal(t, "root", root.signedInAs(app.URL))
+
+	// sam's own session: its button signs this browser out, and the login
+	// page says so, not that an operator did it.
+	op.openAdmin(app.URL)
+	op.load("open sam's sessions", chromedp.Click(chromedp.CSS(`tr:has(input[name="user"][value="sam"]) a`)))
+	assert.Equal(t, "Sign out", op.text("section.sessions tbody tr button"))
+	op.click("sign this browser out", "section.sessions tbody tr button")
+	assert.Equal(t, []string{"Sign this browser out?"}, op.takeDialogs())
+	assert.Equal(t, "login", op.attr("data-page"))
+	assert.Equal(t, "", op.user())
+	assert.Equal(t, "You signed this browser out.", op.text("#flash"))
+	assert.False(t, op.has("#ended"))
 }

@@ -140,7 +140,8 @@ func TestE2EYourSessions(t *testing.T) {
 	assert.Equal(t, []string{"Sign this browser out? Your other sessions stay signed in."}, a.takeDialogs())
 	assert.Equal(t, "login", a.attr("data-page"))
 	assert.Equal(t, "", a.user())
-	assert.False(t, a.has("#ended"), "a browser that ended its own session needs no reason")
+	assert.False(t, a.has("#ended"), "a browser that ended its own session is given no reason")
+	assert.Equal(t, "You signed this browser out.", a.text("#flash"), "but is told what happened")
 }
 
 func TestE2EReasonOnLoginPage(t *testing.T) {

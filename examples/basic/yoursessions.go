@@ -12,6 +12,10 @@ import (
 // flashKey is the session key of a one-time message for the next page.
 const flashKey = "flash"
 
+// signedOutHere is what the login page says to a browser that ended its own
+// session, on "Your sessions" or on the operators' page.
+const signedOutHere = "You signed this browser out."
+
 // sessionRow is one session as the "Your sessions" page shows it.
 type sessionRow struct {
 	ID       string
@@ -130,7 +134,9 @@ func (a *app) endSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.m.UserID(ctx) == "" {
-		// It was this browser's own session: this browser is signed out.
+		// It was this browser's own session: this browser is signed out,
+		// and its login page says so (in a new, anonymous session).
+		a.sessions.Put(ctx, flashKey, signedOutHere)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}

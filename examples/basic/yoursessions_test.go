@@ -133,6 +133,11 @@ func yourSessionsFlow(t *testing.T, args ...string) {
 	assert.Equal(t, "/login", res.Header.Get("Location"))
 	assert.Empty(t, a.whoami())
 	assert.Equal(t, "alice", b.whoami(), "the other session stays")
+	_, page = a.do("GET", "/login", nil)
+	assert.Contains(t, page, `<p id="flash" class="flash" role="status">You signed this browser out.</p>`, "the login page says so")
+	assert.NotContains(t, page, `data-reason=`)
+	_, page = a.do("GET", "/login", nil)
+	assert.NotContains(t, page, "You signed this browser out.", "once")
 }
 
 // idOf returns the ID of the session the page lists for a browser.
