@@ -3,10 +3,10 @@ package main
 // The flows of issue 11 in a real browser: "Your sessions", the reason a
 // signed-out browser is shown, -max-sessions, -reject-new, and the
 // operators' page of a user who may not use it. Helpers and screenshots as
-// in e2e_test.go; with DOCS_DIR set, the README's screenshots are written
-// there too (DOCS_DIR=../../docs updates docs/).
+// in e2e_test.go.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,16 +51,17 @@ func (b *browser) sessionOf(text string) string {
 	return id
 }
 
-// docsShot saves a screenshot of the whole page as $DOCS_DIR/name.png when
-// DOCS_DIR is set.
+// docsShot saves a screenshot of the whole page as $DOCS_DIR/name-W.png,
+// W the window's width, when DOCS_DIR is set: the README's screenshots.
 func (b *browser) docsShot(name string) {
 	b.t.Helper()
 	dir := os.Getenv("DOCS_DIR")
 	if dir == "" {
 		return
 	}
+	require.NotZero(b.t, b.width, "%s: set a width for the docs' screenshots", b.name)
 	png := b.png()
-	require.NoError(b.t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
+	require.NoError(b.t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, b.width)), png, 0o644))
 }
 
 func (b *browser) png() []byte {
@@ -83,7 +84,6 @@ func TestE2EYourSessions(t *testing.T) {
 	require.Equal(t, "alice", a.user())
 	require.Equal(t, "alice", b.user())
 	a.open(app.URL + "/")
-	a.docsShot("home")
 
 	a.click("open Your sessions", "#sessions-link")
 	require.Equal(t, "sessions", a.attr("data-page"))
@@ -94,7 +94,6 @@ func TestE2EYourSessions(t *testing.T) {
 	assert.Contains(t, a.text("li.session:not([data-current])"), "Firefox 128 on macOS")
 	assert.Contains(t, a.text("li.session:not([data-current])"), "just now")
 	a.shot("two-browsers")
-	a.docsShot("sessions")
 
 	// A third browser; A ends B's session.
 	c.signIn(app.URL, "alice", "alice")
@@ -163,7 +162,6 @@ func TestE2EReasonOnLoginPage(t *testing.T) {
 	assert.Contains(t, a.text("#ended"), "You signed in on another browser, so this one was signed out.")
 	assert.Contains(t, a.text("#ended"), "Signed in on Firefox 128 on macOS, just now.")
 	a.shot("reason")
-	a.docsShot("reason")
 
 	// B signs out everywhere; nothing is said to B, which did it.
 	b.signOut()
@@ -243,7 +241,6 @@ func TestE2EOperatorsOnly(t *testing.T) {
 	assert.Equal(t, "Operators only", a.text("h1"))
 	assert.Equal(t, "alice", a.user(), "the application's page, with its header")
 	a.shot("forbidden")
-	a.docsShot("forbidden")
 	a.click("go back", "#back")
 	assert.Equal(t, "home", a.attr("data-page"))
 }
