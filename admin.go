@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path"
 	"slices"
 	"strings"
 )
@@ -118,6 +117,15 @@ type AdminConfig struct {
 	// the application. "" shows no link.
 	HomeURL string
 
+	// Device names the browser and system of a session's User-Agent where
+	// the admin page lists a user's sessions ("Firefox 128 on macOS"), in
+	// HTML and JSON. Pass the function the application names devices with,
+	// so that its pages and the admin page agree. nil means a built-in
+	// summary that recognises the common browsers and systems by substring,
+	// without versions ("Firefox on macOS"), so that the package needs no
+	// User-Agent parser.
+	Device func(userAgent string) string
+
 	// Logger receives a record of every action run and of refused ones. nil
 	// means slog.Default().
 	Logger *slog.Logger
@@ -141,6 +149,8 @@ type Admin struct {
 	logger   *slog.Logger
 	cop      *http.CrossOriginProtection
 	page     *template.Template
+	device   func(userAgent string) string
+	mux      *http.ServeMux // the routes, built once by NewAdmin
 }
 
 // NewAdmin returns the operators' actions over m's sessions, with
@@ -182,6 +192,7 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 		pageSize: cfg.PageSize,
 		maxBody:  cfg.MaxBodyBytes,
 		homeURL:  cfg.HomeURL,
+		device:   cfg.Device,
 		logger:   cfg.Logger,
 		cop:      http.NewCrossOriginProtection(),
 		page:     pageTemplate,
@@ -207,23 +218,16 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 	if a.logger == nil {
 		a.logger = slog.Default()
 	}
+	if a.device == nil {
+		a.device = device
+	}
 	for _, o := range cfg.TrustedOrigins {
 		if err := a.cop.AddTrustedOrigin(o); err != nil {
 			return nil, fmt.Errorf("cfg.TrustedOrigins: %w", err)
 		}
 	}
+	a.mux = a.routes()
 	return a, nil
-}
-
-// cleanPrefix returns p as a mount path without a trailing slash: "" for the
-// root. Cleaning also folds a leading "//", which a redirect would take for
-// another host.
-func cleanPrefix(p string) string {
-	p = path.Clean("/" + p)
-	if p == "/" {
-		return ""
-	}
-	return p
 }
 
 // Run runs action for actor on the users userIDs and reports what it did. It
@@ -323,17 +327,15 @@ func prepare(action Action, userIDs []string) ([]string, error) {
 	return targets, nil
 }
 
-// authorize returns an error wrapping ErrPermissionDenied unless the actor
-// (found: known to the directory) holds action's permission.
+// authorize returns a *PermissionError, wrapped with the package's prefix,
+// unless the actor (found: known to the directory) holds action's
+// permission.
 func (a *Admin) authorize(ctx context.Context, actor string, u User, found bool, action Action) error {
 	if found && u.HasPermission(action.Permission()) {
 		return nil
 	}
 	a.logger.WarnContext(ctx, "singlesession: operators' action refused", "actor", actor, "action", string(action), "needs", action.Permission())
-	if !found {
-		return fmt.Errorf("singlesession: %s by %.40q, a user the directory does not know: %w", action, actor, ErrPermissionDenied)
-	}
-	return fmt.Errorf("singlesession: %s by %q, who does not hold %s: %w", action, actor, action.Permission(), ErrPermissionDenied)
+	return fmt.Errorf("%s%w", errPrefix, &PermissionError{Actor: actor, Action: action, Needs: action.Permission(), UnknownActor: !found})
 }
 
 // execute ends the sessions of targets (distinct, valid IDs) as actor, who
@@ -399,23 +401,23 @@ func (a *Admin) EndSession(ctx context.Context, actor, userID, sessionID string)
 	actorUser.ID = actor
 	if !found {
 		a.logger.WarnContext(ctx, "singlesession: operators' action refused", "actor", actor, "action", "end_session", "user", userID)
-		return fmt.Errorf("singlesession: end session of %q by %.40q, a user the directory does not know: %w", userID, actor, ErrPermissionDenied)
+		return fmt.Errorf("%s%w", errPrefix, &PermissionError{Actor: actor, Target: userID, Needs: PermLogout, UnknownActor: true})
 	}
 	target, found := known[userID]
 	target.ID = userID
 	return a.endSession(ctx, actorUser, target, found, sessionID)
 }
 
-// canEnd returns nil if actor may end the sessions of target, or why not:
-// the permission that is missing.
-func canEnd(actor, target User) error {
+// canEnd returns nil if actor may end the sessions of target, or a
+// *PermissionError that says which permission is missing.
+func canEnd(actor, target User) *PermissionError {
 	switch {
 	case actor.HasPermission(PermLogoutAll):
 		return nil
 	case !actor.HasPermission(PermLogout):
-		return fmt.Errorf("%q holds neither %s nor %s", actor.ID, PermLogout, PermLogoutAll)
+		return &PermissionError{Actor: actor.ID, Target: target.ID, Needs: PermLogout}
 	case target.Admin:
-		return fmt.Errorf("%q is an admin user: ending its sessions needs %s", target.ID, PermLogoutAll)
+		return &PermissionError{Actor: actor.ID, Target: target.ID, Needs: PermLogoutAll, TargetAdmin: true}
 	}
 	return nil
 }
@@ -425,7 +427,7 @@ func canEnd(actor, target User) error {
 func (a *Admin) endSession(ctx context.Context, actor, target User, found bool, id string) error {
 	if err := canEnd(actor, target); err != nil {
 		a.logger.WarnContext(ctx, "singlesession: operators' action refused", "actor", actor.ID, "action", "end_session", "user", target.ID)
-		return fmt.Errorf("singlesession: end session of %q by %q: %v: %w", target.ID, actor.ID, err, ErrPermissionDenied)
+		return fmt.Errorf("%s%w", errPrefix, err)
 	}
 	if !found {
 		return fmt.Errorf("singlesession: end session of %q, a user the directory does not know: %w", target.ID, ErrSessionNotFound)

@@ -3,6 +3,7 @@ package singlesession_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/internal/pgtest"
+	"github.com/go-singlesession/singlesession/internal/testapp"
 	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
@@ -80,6 +82,9 @@ func TestAdminRunPermissionMatrix(t *testing.T) {
 						if !permitted {
 							assert.ErrorIs(t, err, singlesession.ErrPermissionDenied)
 							assert.ErrorContains(t, err, action.Permission())
+							var perr *singlesession.PermissionError
+							require.ErrorAs(t, err, &perr)
+							assert.Equal(t, singlesession.PermissionError{Actor: actor, Action: action, Needs: action.Permission()}, *perr)
 							assert.Nil(t, res)
 							assert.Equal(t, 2, e.SessionsOf(t, target), "nothing ends")
 							assert.Equal(t, 1, e.SessionsOf(t, "carol"))
@@ -367,5 +372,169 @@ func BenchmarkAdminLogoutAll10000Users(b *testing.B) {
 			require.NoError(b, err)
 			require.Equal(b, users*perUser, res.Sessions)
 		}
+	})
+}
+
+// The error of a refused action or end of a session is a *PermissionError
+// that says who lacked what, with the package's prefix once.
+func TestAdminPermissionError(t *testing.T) {
+	ctx := context.Background()
+	store := singlesession.NewMemoryStore()
+	m := newManager(t, store, singlesession.Config{})
+	a := newAdmin(t, m, singlesession.NewStaticDirectory(adminUsers...))
+	ids := seedDevices(t, store, "ruth", firefoxLinux)
+	seedDevices(t, store, "bob", firefoxLinux)
+	bob, err := m.UserSessions(ctx, "bob")
+	require.NoError(t, err)
+
+	for name, tc := range map[string]struct {
+		err  error
+		want singlesession.PermissionError
+		text string
+	}{
+		"action without its permission": {
+			err:  runErr(a.Run(ctx, "sam", singlesession.ActionLogoutAll, []string{"bob"})),
+			want: singlesession.PermissionError{Actor: "sam", Action: singlesession.ActionLogoutAll, Needs: singlesession.PermLogoutAll},
+			text: `singlesession: logout_all by "sam", who does not hold single_session.logout_all: permission denied`,
+		},
+		"action by an unknown actor": {
+			err:  runErr(a.Run(ctx, "mallory", singlesession.ActionLogout, []string{"bob"})),
+			want: singlesession.PermissionError{Actor: "mallory", Action: singlesession.ActionLogout, Needs: singlesession.PermLogout, UnknownActor: true},
+			text: `singlesession: logout by "mallory", a user the directory does not know: permission denied`,
+		},
+		"an admin user's session, with logout only": {
+			err:  a.EndSession(ctx, "sam", "ruth", ids[0]),
+			want: singlesession.PermissionError{Actor: "sam", Target: "ruth", Needs: singlesession.PermLogoutAll, TargetAdmin: true},
+			text: `singlesession: end session of "ruth" by "sam": "ruth" is an admin user, whose sessions only single_session.logout_all ends: permission denied`,
+		},
+		"a session, with neither permission": {
+			err:  a.EndSession(ctx, "alice", "bob", bob[0].ID),
+			want: singlesession.PermissionError{Actor: "alice", Target: "bob", Needs: singlesession.PermLogout},
+			text: `singlesession: end session of "bob" by "alice", who holds neither single_session.logout nor single_session.logout_all: permission denied`,
+		},
+		"a session, by an unknown actor": {
+			err:  a.EndSession(ctx, "mallory", "bob", bob[0].ID),
+			want: singlesession.PermissionError{Actor: "mallory", Target: "bob", Needs: singlesession.PermLogout, UnknownActor: true},
+			text: `singlesession: end session of "bob" by "mallory", a user the directory does not know: permission denied`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.ErrorIs(t, tc.err, singlesession.ErrPermissionDenied)
+			perr, ok := errors.AsType[*singlesession.PermissionError](tc.err)
+			require.True(t, ok, "%v", tc.err)
+			assert.Equal(t, tc.want, *perr)
+			assert.EqualError(t, tc.err, tc.text)
+		})
+	}
+	e := &env{Store: store}
+	assert.Equal(t, 1, e.SessionsOf(t, "ruth"), "nothing ended")
+	assert.Equal(t, 1, e.SessionsOf(t, "bob"))
+}
+
+// runErr is the error of Admin.Run's results.
+func runErr(_ *singlesession.Result, err error) error { return err }
+
+// The permission matrix of Admin.EndSession: actors holding nothing,
+// logout, logout_all or admin; targets ordinary, admin, or the actor.
+func TestAdminEndSessionPermissionMatrix(t *testing.T) {
+	actors := map[string]string{"none": "alice", "logout": "sam", "logout_all": "tess", "admin": "root"}
+	forEachStore(t, func(t *testing.T, e *env) {
+		events := &evLog{}
+		a := newApp(t, e.Store, withEvLog(events))
+		admin := newAdmin(t, a.M, singlesession.NewStaticDirectory(adminUsers...))
+		for holds, actor := range actors {
+			for _, target := range []string{"bob", "ruth", actor} {
+				t.Run(holds+"/"+target, func(t *testing.T) {
+					ctx := context.Background()
+					endAll(t, e.Store, allUserIDs()...)
+					ids := seedDevices(t, e.Store, target, firefoxLinux, safariIPhone)
+					seedDevices(t, e.Store, "carol", firefoxLinux)
+					events.Take()
+
+					err := admin.EndSession(ctx, actor, target, ids[0])
+
+					permitted := holds == "admin" || holds == "logout_all" || (holds == "logout" && target != "ruth")
+					if !permitted {
+						require.ErrorIs(t, err, singlesession.ErrPermissionDenied)
+						assert.ErrorContains(t, err, "singlesession: end session of")
+						assert.Equal(t, 2, e.SessionsOf(t, target), "nothing ends")
+						assert.Empty(t, events.Take())
+						return
+					}
+					require.NoError(t, err)
+					list, err := a.M.UserSessions(ctx, target)
+					require.NoError(t, err)
+					require.Len(t, list, 1, "exactly the one session ends")
+					assert.Equal(t, ids[1], list[0].ID)
+					assert.Equal(t, 1, e.SessionsOf(t, "carol"), "a bystander is untouched")
+					ev := testapp.OneEvent(t, events.Take(), singlesession.EventEnded)
+					assert.Equal(t, target, ev.UserID)
+					assert.Equal(t, actor, ev.Actor, "the event names the operator")
+					assert.Equal(t, singlesession.ReasonAdmin, ev.Reason)
+					assert.Equal(t, 1, ev.Ended)
+				})
+			}
+		}
+	})
+}
+
+// Admin.EndSession ends nothing, with the sentinel that says why, for an ID
+// that is not a live session of the user (another user's included), a user
+// the directory does not know, an unknown actor and bad input.
+func TestAdminEndSessionErrors(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := newApp(t, e.Store)
+		admin := newAdmin(t, a.M, singlesession.NewStaticDirectory(adminUsers...))
+		bob := seedDevices(t, e.Store, "bob", firefoxLinux)
+		carol := seedDevices(t, e.Store, "carol", firefoxLinux)
+		seedDevices(t, e.Store, "ghost", firefoxLinux) // linked, but unknown to the directory
+		expired := seedSessions(t, e.Store, "bob", 1)
+		expire(t, e, expired[0])
+
+		for name, tc := range map[string]struct {
+			actor, user, id string
+			want            error
+		}{
+			"another user's ID":   {"root", "bob", carol[0], singlesession.ErrSessionNotFound},
+			"unknown ID":          {"root", "bob", "nope", singlesession.ErrSessionNotFound},
+			"empty ID":            {"root", "bob", "", singlesession.ErrSessionNotFound},
+			"expired session":     {"root", "bob", singlesession.SessionID(expired[0]), singlesession.ErrSessionNotFound},
+			"user unknown to dir": {"root", "ghost", "x", singlesession.ErrSessionNotFound},
+			"unknown actor":       {"mallory", "bob", bob[0], singlesession.ErrPermissionDenied},
+			"empty actor":         {"", "bob", bob[0], singlesession.ErrPermissionDenied},
+			"empty user":          {"root", "", bob[0], singlesession.ErrInvalidUserID},
+			"invalid user":        {"root", "b\xffb", bob[0], singlesession.ErrInvalidUserID},
+		} {
+			t.Run(name, func(t *testing.T) {
+				err := admin.EndSession(ctx, tc.actor, tc.user, tc.id)
+				require.ErrorIs(t, err, tc.want)
+				assert.True(t, strings.HasPrefix(err.Error(), "singlesession: "), err.Error())
+				assert.Equal(t, 1, e.SessionsOf(t, "bob"))
+				assert.Equal(t, 1, e.SessionsOf(t, "carol"))
+				assert.Equal(t, 1, e.SessionsOf(t, "ghost"))
+			})
+		}
+	})
+}
+
+// The browser whose session an operator ended is anonymous at its next
+// request, and Manager.Ended tells it ReasonAdmin.
+func TestAdminEndSessionBrowserLearnsWhy(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.Store)
+		admin := newAdmin(t, a.M, singlesession.NewStaticDirectory(adminUsers...))
+		laptop := a.Browser("laptop")
+		laptop.MustLogin("bob")
+		list, err := a.M.UserSessions(context.Background(), "bob")
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+
+		require.NoError(t, admin.EndSession(context.Background(), "sam", "bob", list[0].ID))
+		assert.Equal(t, "", laptop.WhoAmI())
+		ending, ok := laptop.Ending()
+		require.True(t, ok)
+		assert.Equal(t, singlesession.ReasonAdmin, ending.Reason)
+		assert.Equal(t, "", ending.UserAgent, "operators leave no user agent")
 	})
 }

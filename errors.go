@@ -49,7 +49,8 @@ var (
 	// ErrPermissionDenied is wrapped by the error [Admin.Run] returns when
 	// the actor is not a user the [Directory] knows or does not hold the
 	// action's permission, and by the error [Admin.EndSession] returns when
-	// the actor may not end that user's sessions. Nothing ends then.
+	// the actor may not end that user's sessions: a [*PermissionError],
+	// which says who lacked what. Nothing ends then.
 	ErrPermissionDenied = errors.New("permission denied")
 
 	// ErrUnknownAction is wrapped by the error [Admin.Run] returns for an
@@ -76,6 +77,62 @@ var (
 	// Next of a page they returned.
 	ErrInvalidCursor = errors.New("invalid cursor")
 )
+
+// PermissionError is the error [Admin.Run] and [Admin.EndSession] return
+// when the actor may not do what they asked; nothing ended then. It wraps
+// [ErrPermissionDenied], so errors.Is finds that, and errors.As finds the
+// PermissionError, whose fields say who lacked what: an application that
+// calls Admin.Run from its own handler can tell the actor which permission
+// to ask for.
+type PermissionError struct {
+	// Actor is the user who asked.
+	Actor string
+
+	// Action is the action [Admin.Run] was asked to run; "" for
+	// [Admin.EndSession].
+	Action Action
+
+	// Target is the user whose session [Admin.EndSession] was asked to
+	// end; "" for [Admin.Run].
+	Target string
+
+	// Needs is the permission that would have allowed it: the action's for
+	// [Admin.Run]; for [Admin.EndSession], [PermLogout], or [PermLogoutAll]
+	// when Target is an admin user.
+	Needs string
+
+	// UnknownActor reports that the [Directory] does not know Actor, who
+	// then holds no permission at all.
+	UnknownActor bool
+
+	// TargetAdmin reports that Target is an admin user, whose sessions only
+	// [PermLogoutAll] ends.
+	TargetAdmin bool
+}
+
+// Error says who lacked what, as in `logout_all by "sam", who does not hold
+// single_session.logout_all: permission denied`.
+func (e *PermissionError) Error() string {
+	what := string(e.Action)
+	if e.Target != "" || e.Action == "" {
+		what = fmt.Sprintf("end session of %q", e.Target)
+	}
+	var why string
+	switch {
+	case e.UnknownActor:
+		why = fmt.Sprintf(" by %.40q, a user the directory does not know", e.Actor)
+	case e.TargetAdmin:
+		why = fmt.Sprintf(" by %q: %q is an admin user, whose sessions only %s ends", e.Actor, e.Target, e.Needs)
+	case e.Action == "":
+		why = fmt.Sprintf(" by %q, who holds neither %s nor %s", e.Actor, PermLogout, PermLogoutAll)
+	default:
+		why = fmt.Sprintf(" by %q, who does not hold %s", e.Actor, e.Needs)
+	}
+	return what + why + ": " + ErrPermissionDenied.Error()
+}
+
+// Unwrap returns [ErrPermissionDenied].
+func (e *PermissionError) Unwrap() error { return ErrPermissionDenied }
 
 // errPrefix starts every error that leaves the package.
 const errPrefix = "singlesession: "

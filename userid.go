@@ -2,6 +2,7 @@ package singlesession
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -14,20 +15,28 @@ const MaxUserIDLen = 512
 // method that takes user IDs applies it; call it to check input early (the
 // command line does).
 func ValidateUserID(userID string) error {
-	switch {
-	case userID == "":
-		return fmt.Errorf("%w: empty", ErrInvalidUserID)
-	case len(userID) > MaxUserIDLen:
-		return fmt.Errorf("%w: %d bytes, more than %d", ErrInvalidUserID, len(userID), MaxUserIDLen)
-	case !utf8.ValidString(userID):
-		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidUserID)
-	}
-	for i := 0; i < len(userID); i++ {
-		if userID[i] == 0 {
-			return fmt.Errorf("%w: contains a NUL byte", ErrInvalidUserID)
-		}
+	if problem := userIDProblem(userID); problem != "" {
+		return fmt.Errorf("%w: %s", ErrInvalidUserID, problem)
 	}
 	return nil
+}
+
+// userIDProblem says in a few words why userID cannot be a user ID ("empty",
+// "not valid UTF-8"), or returns "" when it can: the reason that
+// ValidateUserID's error carries, for messages that are not about a user ID
+// (the admin page's search).
+func userIDProblem(userID string) string {
+	switch {
+	case userID == "":
+		return "empty"
+	case len(userID) > MaxUserIDLen:
+		return fmt.Sprintf("%d bytes, more than %d", len(userID), MaxUserIDLen)
+	case !utf8.ValidString(userID):
+		return "not valid UTF-8"
+	case strings.IndexByte(userID, 0) >= 0:
+		return "contains a NUL byte"
+	}
+	return ""
 }
 
 // validUserIDs checks every ID, and names the first unacceptable one.

@@ -10,15 +10,21 @@ import (
 
 // mountAdmin registers the library's operators' page under /admin/sessions,
 // with the demo users as its directory. It sits inside the session middleware,
-// which it needs to know the actor; anonymous visitors go to /login.
+// which it needs to know the actor; anonymous visitors go to /login. The page
+// names devices with the application's own parser, so that it and "Your
+// sessions" both say "Safari 17 on iOS".
 func (a *app) mountAdmin(mux *http.ServeMux) error {
 	a.dir = singlesession.NewStaticDirectory(a.users.accounts...)
-	admin, err := singlesession.NewAdmin(a.m, a.dir,
-		singlesession.AdminConfig{LoginURL: "/login", HomeURL: "/", Logger: a.logger})
+	admin, err := singlesession.NewAdmin(a.m, a.dir, singlesession.AdminConfig{
+		LoginURL: "/login",
+		HomeURL:  "/",
+		Device:   func(userAgent string) string { return parseDevice(userAgent).String() },
+		Logger:   a.logger,
+	})
 	if err != nil {
 		return err
 	}
-	h := a.operatorsOnly(http.StripPrefix("/admin/sessions", admin))
+	h := a.operatorsOnly(a.sayWhenSignedOut(http.StripPrefix("/admin/sessions", admin)))
 	mux.Handle("/admin/sessions", h)
 	mux.Handle("/admin/sessions/", h)
 	return nil
@@ -72,3 +78,48 @@ func (a *app) operator(ctx context.Context, user string) (bool, error) {
 func isOperator(u singlesession.User) bool {
 	return u.HasPermission(singlesession.PermLogout) || u.HasPermission(singlesession.PermLogoutAll)
 }
+
+// sayWhenSignedOut leaves "You signed this browser out." for the login page
+// when a post to the operators' page signed out the very browser that sent
+// it: an operator who ended their own session, or signed their own user out
+// everywhere. The page then drops the browser's session and answers 303 to
+// /login; this notices that answer before it goes out (while the session
+// may still be written) and puts the message in a new, anonymous session.
+func (a *app) sayWhenSignedOut(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || a.m.UserID(r.Context()) == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&signedOutWriter{ResponseWriter: w, signedOut: func() {
+			if a.m.UserID(r.Context()) == "" && w.Header().Get("Location") == "/login" {
+				a.sessions.Put(r.Context(), flashKey, signedOutHere)
+			}
+		}}, r)
+	})
+}
+
+// signedOutWriter calls signedOut before a 303 goes out.
+type signedOutWriter struct {
+	http.ResponseWriter
+	signedOut func()
+	wrote     bool
+}
+
+func (s *signedOutWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.wrote = true
+		if code == http.StatusSeeOther {
+			s.signedOut()
+		}
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *signedOutWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (s *signedOutWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -20,7 +20,7 @@ var (
 	resultRE = regexp.MustCompile(`(?s)<section class="(?:[^"]* )?result(?: [^"]*)?" role="status">(.*?)</section>`)
 	tagRE    = regexp.MustCompile(`<[^>]*>`)
 	spaceRE  = regexp.MustCompile(`\s+`)
-	buttonRE = regexp.MustCompile(`<button type="submit" name="action" value="([^"]*)">`)
+	buttonRE = regexp.MustCompile(`<button type="submit" name="action" value="([^"]*)"`)
 )
 
 // resultText returns the text of the result an admin page reports, tags
@@ -110,11 +110,11 @@ func adminActions(t *testing.T, opURL, userURL string) {
 
 	page := sam.adminPage()
 	result := resultText(page)
-	assert.Contains(t, result, "Log out the user on all sessions")
+	assert.Contains(t, result, "Signed out everywhere")
 	assert.Contains(t, result, "1 user signed out, 2 sessions ended, 2 users skipped.")
 	assert.Contains(t, result, "Signed out alice: 2 sessions ended")
-	assert.Contains(t, result, "root: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out")
-	assert.Contains(t, result, "mallory: unknown user")
+	assert.Contains(t, result, "root was skipped: an admin user; only “Sign out everywhere, admin users included” (single_session.logout_all) signs admin users out.")
+	assert.Contains(t, result, "mallory was skipped: the directory does not know this user.")
 	assert.Empty(t, resultText(sam.adminPage()), "the result is reported once")
 	counts = sam.sessionCounts()
 	assert.Equal(t, 0, counts["alice"])
@@ -125,7 +125,7 @@ func adminActions(t *testing.T, opURL, userURL string) {
 	assert.Empty(t, root.whoami(), "logout_all signs admin users out")
 	assert.Equal(t, "bob", bob.whoami())
 	result = resultText(tess.adminPage())
-	assert.Contains(t, result, "Log out the (admin) user on all sessions")
+	assert.Contains(t, result, "Signed out everywhere, admin users included")
 	assert.Contains(t, result, "1 user signed out, 1 session ended.")
 	assert.Contains(t, result, "root: 1 session ended")
 	assert.NotContains(t, result, "Skipped")
@@ -183,12 +183,47 @@ func TestAdminActionOnSelf(t *testing.T) {
 			if next == "/login" {
 				assert.Equal(t, http.StatusOK, res.StatusCode, body)
 				assert.Contains(t, body, `<form id="login"`)
+				assert.Contains(t, body, `<p id="flash" class="flash" role="status">You signed this browser out.</p>`)
+				assert.NotContains(t, body, `data-reason=`, "not told that an operator did it")
 			}
 			res, _ = op.do("GET", "/admin/sessions", nil)
 			assert.Equal(t, http.StatusSeeOther, res.StatusCode, "the page asks the signed-out actor to sign in")
 			assert.Equal(t, "/login", res.Header.Get("Location"))
 		})
 	}
+
+	t.Run("own session", func(t *testing.T) {
+		root := signIn("root", "root")
+		laptop := signIn("root's laptop", "root")
+		res, body := root.do("GET", "/admin/sessions?user=root", nil, "Accept", "application/json")
+		require.Equal(t, http.StatusOK, res.StatusCode, body)
+		var p struct {
+			User struct {
+				Sessions []struct {
+					ID      string `json:"id"`
+					Current bool   `json:"current"`
+				} `json:"sessions"`
+			} `json:"user"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &p))
+		var mine string
+		for _, s := range p.User.Sessions {
+			if s.Current {
+				mine = s.ID
+			}
+		}
+		require.NotEmpty(t, mine)
+		res, body = root.do("POST", "/admin/sessions/sessions/end", url.Values{"user": {"root"}, "id": {mine}})
+		require.Equal(t, http.StatusSeeOther, res.StatusCode, body)
+		assert.Equal(t, "/login", res.Header.Get("Location"))
+		assert.Empty(t, root.whoami())
+		assert.Equal(t, "root", laptop.whoami(), "root's other browser stays")
+		_, body = root.do("GET", "/login", nil)
+		assert.Contains(t, body, "You signed this browser out.")
+		assert.NotContains(t, body, `data-reason=`)
+		_, body = root.do("GET", "/login", nil)
+		assert.NotContains(t, body, "You signed this browser out.", "once")
+	})
 
 	t.Run("admin user with logout", func(t *testing.T) {
 		root := signIn("root", "root")
@@ -198,7 +233,7 @@ func TestAdminActionOnSelf(t *testing.T) {
 		assert.Empty(t, bob.whoami())
 		result := resultText(root.adminPage())
 		assert.Contains(t, result, "bob: 1 session ended")
-		assert.Contains(t, result, "root: admin user")
+		assert.Contains(t, result, "root was skipped: an admin user")
 	})
 }
 
@@ -223,4 +258,37 @@ func TestAdminActionsOffered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// timeRE is how every page writes a time: the year and the zone.
+var timeRE = regexp.MustCompile(`<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"[^>]*>\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC</time>`)
+
+// The operators' page and "Your sessions" name a device alike (the
+// application's parser, through AdminConfig.Device) and write times alike.
+func TestAdminPageAndAppAgree(t *testing.T) {
+	t.Parallel()
+	app := startApp(t, "-max-sessions", "2")
+	phone := newClient(t, "bob's phone", app.URL)
+	phone.ua = uaIPhone
+	phone.login("bob")
+	root := newClient(t, "root", app.URL)
+	root.login("root")
+
+	res, admin := root.do("GET", "/admin/sessions?user=bob", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, admin)
+	assert.Contains(t, admin, "<span>Safari 17 on iOS</span>")
+	assert.Regexp(t, timeRE, admin)
+	_, body := root.do("GET", "/admin/sessions?user=bob", nil, "Accept", "application/json")
+	assert.Contains(t, body, `"device":"Safari 17 on iOS"`)
+
+	own := phone.sessionsPage()
+	assert.Contains(t, own, "<strong>Safari 17 on iOS</strong>")
+	assert.Regexp(t, timeRE, own)
+
+	// The same session signed in at the same time, written the same way.
+	a := regexp.MustCompile(`data-label="Signed in" class="time"><span><time datetime="[^"]+">([^<]+)</time>`).FindStringSubmatch(admin)
+	b := regexp.MustCompile(`Signed in <time datetime="[^"]+">([^<]+)</time>`).FindStringSubmatch(own)
+	require.NotNil(t, a, "the operators' page says when bob signed in")
+	require.NotNil(t, b, "Your sessions says when bob signed in")
+	assert.Equal(t, a[1], b[1])
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -24,10 +24,23 @@ func ago(t, now time.Time) string {
 	}
 }
 
-// plural returns "1 minute", "2 minutes".
+// plural returns "1 minute", "2 minutes", "1,200 sessions".
 func plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return number(n) + " " + unit + "s"
+}
+
+// number writes n with its thousands grouped: "100,000".
+func number(n int) string {
+	s := strconv.Itoa(n)
+	start := 0
+	if n < 0 {
+		start = 1
+	}
+	for i := len(s) - 3; i > start; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -27,7 +27,7 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+var templates = template.Must(template.New("").Funcs(template.FuncMap{"number": number, "rfc3339": rfc3339, "minus": func(a, b int) int { return a - b }}).ParseFS(templateFS, "templates/*.html"))
 
 // config is what the command line sets; see parseFlags.
 type config struct {
@@ -183,7 +183,10 @@ type page struct {
 	Accounts  []accountRow
 	Username  string // the login form's last attempt
 	Error     string
-	Sessions  []sessionRow // the "Your sessions" page
+	Sessions  []sessionRow // the "Your sessions" page: one page of them
+	Total     int          // how many sessions the user holds in all
+	FirstURL  string       // the first page of sessions, when this is another
+	NextURL   string       // the next page of sessions; "" on the last
 	Flash     string       // a one-time message from the previous request
 	Problem   problem      // the error page
 	Ended     *endedNotice // why this browser was signed out; nil when it was not
@@ -263,7 +266,9 @@ func (a *app) loginPage(r *http.Request) page {
 }
 
 func (a *app) loginForm(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, a.loginPage(r))
+	p := a.loginPage(r)
+	p.Flash = a.sessions.PopString(r.Context(), flashKey)
+	a.render(w, r, http.StatusOK, p)
 }
 
 // maxFormBytes bounds the body of the forms.

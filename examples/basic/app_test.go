@@ -59,6 +59,22 @@ func TestStaticCSS(t *testing.T) {
 	assert.Contains(t, body, "font-family")
 }
 
+// The pages' one script, which asks before a button that ends sessions,
+// is the site's own (the CSP allows no other) and linked from every page.
+func TestStaticScript(t *testing.T) {
+	t.Parallel()
+	app := startApp(t)
+	c := newClient(t, "A", app.URL)
+	res, body := c.do("GET", "/static/app.js", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, res.Header.Get("Content-Type"), "javascript")
+	assert.Contains(t, body, "window.confirm(question)")
+	res, body = c.do("GET", "/login", nil)
+	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "default-src 'self'")
+	assert.Contains(t, body, `<script src="/static/app.js" defer></script>`)
+	assert.Equal(t, 1, strings.Count(body, "<script"), "no inline script")
+}
+
 func TestLoginForm(t *testing.T) {
 	t.Parallel()
 	app := startApp(t)

@@ -99,12 +99,14 @@ func adminFlows(t *testing.T, sh *shots, opURL, userURL string) {
 	assert.True(t, root.has(`#operator a[href="/admin/sessions"]`), "the home page links root to the operators' page")
 	root.shot("home")
 	root.openAdmin(opURL)
-	assert.Equal(t, []string{"Log out the user on all sessions", "Log out the (admin) user on all sessions"}, root.actionLabels(),
+	assert.Equal(t, []string{"Sign out everywhere", "Sign out everywhere, admin users included"}, root.actionLabels(),
 		"an admin user is offered both actions")
 	assert.Equal(t, 1, root.sessionCounts()["alice"])
 	root.shot("admin")
 	root.tick("alice")
 	root.runAction("logout")
+	assert.Equal(t, []string{"Sign alice out everywhere? Every session of theirs ends; admin users are skipped."}, root.takeDialogs(),
+		"the page asks first")
 	require.Equal(t, adminHeading, root.text("h1"), "the action leads back to the page")
 	assert.Contains(t, root.text(".result"), "1 user signed out, 1 session ended.")
 	assert.Equal(t, "alice: 1 session ended", root.text("ul.signed-out"))
@@ -121,15 +123,22 @@ func adminFlows(t *testing.T, sh *shots, opURL, userURL string) {
 	op.signIn(opURL, "sam", "sam")
 	require.Equal(t, "sam", op.user())
 	op.openAdmin(opURL)
-	assert.Equal(t, []string{"Log out the user on all sessions"}, op.actionLabels(), "sam is offered only logout")
+	assert.Equal(t, []string{"Sign out everywhere"}, op.actionLabels(), "sam is offered only logout")
 	assert.Equal(t, map[string]int{"alice": 1, "bob": 0, "root": 1, "ruth": 0, "sam": 1, "tess": 0}, op.sessionCounts())
 	op.tick("root", "alice")
 	op.shot("admin-ticked")
+
+	// Answering "Cancel" to the question ends nothing.
+	op.declineDialogs(true)
+	op.do("run logout, then cancel", chromedp.Click(chromedp.CSS(`button[name="action"][value="logout"]`)))
+	assert.Equal(t, []string{"Sign alice and root out everywhere? Every session of theirs ends; admin users are skipped."}, op.takeDialogs())
+	assert.Equal(t, map[string]int{"alice": 1, "bob": 0, "root": 1, "ruth": 0, "sam": 1, "tess": 0}, op.sessionCounts(), "nothing ended")
+	op.declineDialogs(false)
 	op.runAction("logout")
 	require.Equal(t, adminHeading, op.text("h1"))
 	assert.Contains(t, op.text(".result"), "1 user signed out, 1 session ended, 1 user skipped.")
 	assert.Equal(t, "alice: 1 session ended", op.text("ul.signed-out"))
-	assert.Equal(t, "root: admin user: only “Log out the (admin) user on all sessions” (single_session.logout_all) signs admin users out", op.text("ul.skipped"))
+	assert.Equal(t, "root was skipped: an admin user; only “Sign out everywhere, admin users included” (single_session.logout_all) signs admin users out.", op.text("ul.skipped"))
 	assert.Equal(t, map[string]int{"alice": 0, "bob": 0, "root": 1, "ruth": 0, "sam": 1, "tess": 0}, op.sessionCounts())
 	op.shot("sam-result")
 	assert.Equal(t, "", alice.signedInAs(userURL), "alice is signed out")
@@ -141,12 +150,12 @@ func adminFlows(t *testing.T, sh *shots, opURL, userURL string) {
 	op.signIn(opURL, "tess", "tess")
 	require.Equal(t, "tess", op.user())
 	op.openAdmin(opURL)
-	assert.Equal(t, []string{"Log out the (admin) user on all sessions"}, op.actionLabels(), "tess is offered only logout_all")
+	assert.Equal(t, []string{"Sign out everywhere, admin users included"}, op.actionLabels(), "tess is offered only logout_all")
 	assert.False(t, op.has(`button[value="logout"]`))
 	op.tick("root")
 	op.runAction("logout_all")
 	require.Equal(t, adminHeading, op.text("h1"))
-	assert.Contains(t, op.text(".result"), "Log out the (admin) user on all sessions")
+	assert.Contains(t, op.text(".result"), "Signed out everywhere, admin users included")
 	assert.Equal(t, "root: 1 session ended", op.text("ul.signed-out"))
 	assert.False(t, op.has("ul.skipped"), "no one skipped")
 	op.shot("tess-result")
@@ -193,6 +202,8 @@ func TestE2EAdminEndsOneSession(t *testing.T) {
 	assert.Contains(t, op.text("section.sessions tbody tr:last-child"), "Firefox", "most recently used first: the older browser last")
 	op.shot("bob-sessions")
 	op.load("end bob's older session", chromedp.Click(chromedp.CSS(`section.sessions tbody tr:last-child button`)))
+	assert.Equal(t, []string{"End this session of bob (Firefox 128 on macOS)? That browser is signed out."}, op.takeDialogs(),
+		"the page asks first, naming the device as the application does")
 	assert.Equal(t, 1, op.count("section.sessions tbody tr"), "one session left")
 	op.shot("bob-one-ended")
 
@@ -208,4 +219,16 @@ func TestE2EAdminEndsOneSession(t *testing.T) {
 	assert.Equal(t, 1, op.count("section.sessions tbody tr"))
 	assert.False(t, op.has("section.sessions button"), "single_session.logout cannot end an admin user's session")
 	assert.Equal(t, "root", root.signedInAs(app.URL))
+
+	// sam's own session: its button signs this browser out, and the login
+	// page says so, not that an operator did it.
+	op.openAdmin(app.URL)
+	op.load("open sam's sessions", chromedp.Click(chromedp.CSS(`tr:has(input[name="user"][value="sam"]) a`)))
+	assert.Equal(t, "Sign out", op.text("section.sessions tbody tr button"))
+	op.click("sign this browser out", "section.sessions tbody tr button")
+	assert.Equal(t, []string{"Sign this browser out?"}, op.takeDialogs())
+	assert.Equal(t, "login", op.attr("data-page"))
+	assert.Equal(t, "", op.user())
+	assert.Equal(t, "You signed this browser out.", op.text("#flash"))
+	assert.False(t, op.has("#ended"))
 }

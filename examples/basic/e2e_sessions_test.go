@@ -3,10 +3,10 @@ package main
 // The flows of issue 11 in a real browser: "Your sessions", the reason a
 // signed-out browser is shown, -max-sessions, -reject-new, and the
 // operators' page of a user who may not use it. Helpers and screenshots as
-// in e2e_test.go; with DOCS_DIR set, the README's screenshots are written
-// there too (DOCS_DIR=../../docs updates docs/).
+// in e2e_test.go.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -51,16 +51,17 @@ func (b *browser) sessionOf(text string) string {
 	return id
 }
 
-// docsShot saves a screenshot of the whole page as $DOCS_DIR/name.png when
-// DOCS_DIR is set.
+// docsShot saves a screenshot of the whole page as $DOCS_DIR/name-W.png,
+// W the window's width, when DOCS_DIR is set: the README's screenshots.
 func (b *browser) docsShot(name string) {
 	b.t.Helper()
 	dir := os.Getenv("DOCS_DIR")
 	if dir == "" {
 		return
 	}
+	require.NotZero(b.t, b.width, "%s: set a width for the docs' screenshots", b.name)
 	png := b.png()
-	require.NoError(b.t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
+	require.NoError(b.t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, b.width)), png, 0o644))
 }
 
 func (b *browser) png() []byte {
@@ -83,7 +84,6 @@ func TestE2EYourSessions(t *testing.T) {
 	require.Equal(t, "alice", a.user())
 	require.Equal(t, "alice", b.user())
 	a.open(app.URL + "/")
-	a.docsShot("home")
 
 	a.click("open Your sessions", "#sessions-link")
 	require.Equal(t, "sessions", a.attr("data-page"))
@@ -94,13 +94,24 @@ func TestE2EYourSessions(t *testing.T) {
 	assert.Contains(t, a.text("li.session:not([data-current])"), "Firefox 128 on macOS")
 	assert.Contains(t, a.text("li.session:not([data-current])"), "just now")
 	a.shot("two-browsers")
-	a.docsShot("sessions")
 
 	// A third browser; A ends B's session.
 	c.signIn(app.URL, "alice", "alice")
 	a.reload()
 	assert.Equal(t, 3, a.count("li.session"))
+	assert.Equal(t, "Sign out", a.text("li.session[data-current] button"), "this browser's button signs it out")
+	assert.Equal(t, "End session", a.text(`li.session[data-id="`+a.sessionOf("Firefox")+`"] button`))
+
+	// Each button asks first; Cancel ends nothing.
+	a.declineDialogs(true)
+	a.do("end B's session, then cancel", chromedp.Click(chromedp.CSS(`li.session[data-id="`+a.sessionOf("Firefox")+`"] button`)))
+	assert.Equal(t, []string{"End the session on Firefox 128 on macOS? That browser is signed out."}, a.takeDialogs())
+	a.declineDialogs(false)
+	a.reload()
+	assert.Equal(t, 3, a.count("li.session"), "nothing ended")
+
 	a.click("end B's session", `li.session[data-id="`+a.sessionOf("Firefox")+`"] button`)
+	assert.Equal(t, []string{"End the session on Firefox 128 on macOS? That browser is signed out."}, a.takeDialogs())
 	require.Equal(t, "sessions", a.attr("data-page"))
 	assert.Equal(t, "The session ended: that browser is signed out.", a.text("#flash"))
 	assert.Equal(t, 2, a.count("li.session"))
@@ -114,6 +125,7 @@ func TestE2EYourSessions(t *testing.T) {
 
 	// A signs out all the others: C.
 	a.click("sign out all other sessions", "#end-others")
+	assert.Equal(t, []string{"Sign out the other session of alice? This browser stays signed in."}, a.takeDialogs())
 	assert.Equal(t, "Signed out 1 other session.", a.text("#flash"))
 	assert.Equal(t, 1, a.count("li.session"))
 	assert.False(t, a.has("#end-others"), "no other session left")
@@ -124,9 +136,11 @@ func TestE2EYourSessions(t *testing.T) {
 	// Ending this browser's own session signs it out.
 	a.open(app.URL + "/sessions")
 	a.click("end this browser's session", "li.session[data-current] button")
+	assert.Equal(t, []string{"Sign this browser out? Your other sessions stay signed in."}, a.takeDialogs())
 	assert.Equal(t, "login", a.attr("data-page"))
 	assert.Equal(t, "", a.user())
-	assert.False(t, a.has("#ended"), "a browser that ended its own session needs no reason")
+	assert.False(t, a.has("#ended"), "a browser that ended its own session is given no reason")
+	assert.Equal(t, "You signed this browser out.", a.text("#flash"), "but is told what happened")
 }
 
 func TestE2EReasonOnLoginPage(t *testing.T) {
@@ -148,7 +162,6 @@ func TestE2EReasonOnLoginPage(t *testing.T) {
 	assert.Contains(t, a.text("#ended"), "You signed in on another browser, so this one was signed out.")
 	assert.Contains(t, a.text("#ended"), "Signed in on Firefox 128 on macOS, just now.")
 	a.shot("reason")
-	a.docsShot("reason")
 
 	// B signs out everywhere; nothing is said to B, which did it.
 	b.signOut()
@@ -228,7 +241,6 @@ func TestE2EOperatorsOnly(t *testing.T) {
 	assert.Equal(t, "Operators only", a.text("h1"))
 	assert.Equal(t, "alice", a.user(), "the application's page, with its header")
 	a.shot("forbidden")
-	a.docsShot("forbidden")
 	a.click("go back", "#back")
 	assert.Equal(t, "home", a.attr("data-page"))
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,6 +78,12 @@ type browser struct {
 	name  string
 	ctx   context.Context
 	shots *shots
+
+	width int64 // the window's width set by setWidth; 0 for the default
+
+	mu      sync.Mutex
+	dialogs []string // the questions the pages asked (confirm), in order
+	decline bool     // answer the next questions "Cancel"
 }
 
 func newBrowser(t *testing.T, name string, sh *shots, extra ...chromedp.ExecAllocatorOption) *browser {
@@ -107,7 +114,51 @@ func newBrowser(t *testing.T, name string, sh *shots, extra ...chromedp.ExecAllo
 	// The first Do starts the browser and ties it to ctx, so it gets no
 	// step timeout of its own: browserTimeout bounds it.
 	require.NoError(t, chromedp.Do(ctx), "%s: start Chromium", name)
-	return &browser{t: t, name: name, ctx: ctx, shots: sh}
+	b := &browser{t: t, name: name, ctx: ctx, shots: sh}
+	b.answerDialogs()
+	return b
+}
+
+// answerDialogs answers every question a page asks (confirm()), "OK"
+// unless decline is set, and keeps the questions for dialogs.
+func (b *browser) answerDialogs() {
+	events := chromedp.Events(b.ctx, cdppage.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.dialogs = append(b.dialogs, ev.Message)
+			accept := !b.decline
+			b.mu.Unlock()
+			if _, err := chromedp.Call(b.ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: accept}); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// takeDialogs returns the questions the pages asked since the last call,
+// waiting a little for one to come when none has.
+func (b *browser) takeDialogs() []string {
+	b.t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b.mu.Lock()
+		d := b.dialogs
+		b.dialogs = nil
+		b.mu.Unlock()
+		if d != nil || time.Now().After(deadline) {
+			return d
+		}
+	}
+}
+
+// declineDialogs makes the browser answer "Cancel" (on) or "OK" (off).
+func (b *browser) declineDialogs(on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.decline = on
 }
 
 // do runs steps within stepTimeout.
@@ -129,6 +180,50 @@ func (b *browser) load(what string, step chromedp.Action[chromedp.Void]) {
 		chromedp.WaitReady(chromedp.CSS(`body:not([data-stale])`)),
 		chromedp.Poll[chromedp.Void](`document.readyState === "complete"`, chromedp.WithPollingTimeout(stepTimeout)),
 	)
+	b.fits(what)
+}
+
+// fitsJS finds what makes a page wider than the window: the page itself
+// scrolling sideways, a box inside it that scrolls sideways (a table in an
+// overflow container), or a pill ("this browser", "admin") broken over two
+// lines. It returns one line for each, or none.
+const fitsJS = `(() => {
+	const problems = [];
+	const page = document.documentElement;
+	if (page.scrollWidth > window.innerWidth) {
+		problems.push("the page is " + page.scrollWidth + " px wide in a window of " + window.innerWidth);
+	}
+	for (const e of document.body ? document.body.querySelectorAll("*") : []) {
+		const x = getComputedStyle(e).overflowX;
+		if ((x === "auto" || x === "scroll") && e.scrollWidth > e.clientWidth + 1) {
+			problems.push(e.tagName.toLowerCase() + "." + e.className + " scrolls sideways: " + e.scrollWidth + " px in " + e.clientWidth);
+		}
+	}
+	for (const e of document.querySelectorAll(".tag")) {
+		if (e.getClientRects().length > 1) {
+			problems.push("the pill " + JSON.stringify(e.textContent) + " breaks over " + e.getClientRects().length + " lines");
+		}
+	}
+	return problems;
+})()`
+
+// fits checks that the page b shows fits its window: nothing scrolls
+// sideways and no pill breaks, at whatever width b has (setWidth).
+func (b *browser) fits(what string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fitsJS))
+	require.NoError(b.t, err, "%s: measure the page after %s", b.name, what)
+	assert.Empty(b.t, problems, "%s: the page after %s does not fit its window", b.name, what)
+}
+
+// setWidth makes b's window width px wide (390: a phone; 1280: a laptop),
+// for every page it loads from now on.
+func (b *browser) setWidth(width int64) {
+	b.t.Helper()
+	b.do(fmt.Sprint("set the width to ", width), chromedp.EmulateViewport(width, 900))
+	b.width = width
 }
 
 func (b *browser) open(url string) { b.t.Helper(); b.load("open "+url, chromedp.Navigate(url)) }

@@ -16,7 +16,7 @@ type endedNotice struct {
 	At     time.Time
 }
 
-// AtText is when the session ended, as "Mon 2 Jan 15:04".
+// AtText is when the session ended, as "5 Dec 2026, 18:47 UTC".
 func (e endedNotice) AtText() string { return when(e.At) }
 
 // ended returns why the browser of r was signed out, or nil when it was

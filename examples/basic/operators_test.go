@@ -6,6 +6,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -58,11 +59,12 @@ func TestOperatorsOnly(t *testing.T) {
 func TestSignOutLabel(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		args  []string
-		label string
+		args    []string
+		label   string
+		confirm string // the question before it signs out; "" for none
 	}{
-		{nil, "Sign out everywhere"},
-		{[]string{"-logout-all-sessions=false"}, "Sign out"},
+		{nil, "Sign out everywhere", "Sign out everywhere? Every browser signed in as alice is signed out."},
+		{[]string{"-logout-all-sessions=false"}, "Sign out", ""},
 	} {
 		t.Run(tc.label, func(t *testing.T) {
 			app := startApp(t, tc.args...)
@@ -71,7 +73,11 @@ func TestSignOutLabel(t *testing.T) {
 			for _, path := range []string{"/", "/sessions", "/login"} {
 				res, body := c.do("GET", path, nil)
 				require.Equal(t, http.StatusOK, res.StatusCode)
-				assert.Regexp(t, `<button id="logout" type="submit" class="link" title="[^"]*">`+tc.label+`</button>`, body, path)
+				confirm := ""
+				if tc.confirm != "" {
+					confirm = ` data-confirm="` + regexp.QuoteMeta(tc.confirm) + `"`
+				}
+				assert.Regexp(t, `<button id="logout" type="submit" class="link" title="[^"]*"`+confirm+`>`+tc.label+`</button>`, body, path)
 				assert.Equal(t, 1, strings.Count(body, `action="/logout"`), "%s: one sign-out control", path)
 			}
 		})

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/go-singlesession/singlesession"
@@ -10,6 +11,10 @@ import (
 
 // flashKey is the session key of a one-time message for the next page.
 const flashKey = "flash"
+
+// signedOutHere is what the login page says to a browser that ended its own
+// session, on "Your sessions" or on the operators' page.
+const signedOutHere = "You signed this browser out."
 
 // sessionRow is one session as the "Your sessions" page shows it.
 type sessionRow struct {
@@ -22,11 +27,18 @@ type sessionRow struct {
 	Current  bool
 }
 
-// when formats an absolute time for the pages.
-func when(t time.Time) string { return t.Local().Format("Mon 2 Jan 15:04") }
+// when writes a time as every page does, the library's admin page included:
+// to the minute, with the year and the zone, UTC ("5 Dec 2026, 18:47 UTC").
+func when(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 MST") }
 
-// CreatedText is when the session signed in, as "Mon 2 Jan 15:04".
+// rfc3339 writes a time for a <time datetime>.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// CreatedText is when the session signed in, as "5 Dec 2026, 18:47 UTC".
 func (s sessionRow) CreatedText() string { return when(s.Created) }
+
+// SeenText is when the session was last seen, as "5 Dec 2026, 18:47 UTC".
+func (s sessionRow) SeenText() string { return when(s.LastSeen) }
 
 // Icon is the CSS class of the session's device icon.
 func (s sessionRow) Icon() string {
@@ -50,21 +62,40 @@ func (a *app) signedIn(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// yourSessions lists the sessions of the signed-in user, each with a button
-// that ends it, and one that ends all the others.
+// yourSessions lists one page of the sessions of the signed-in user (the
+// query parameter cursor names it; none is the first), each with a button
+// that ends it, and one that ends all the others. However many sessions the
+// user holds, it costs one query and shows one page: the total, and a link
+// to the next page. A cursor no page gave is 400.
 func (a *app) yourSessions(w http.ResponseWriter, r *http.Request) {
 	if !a.signedIn(w, r) {
 		return
 	}
 	ctx := r.Context()
-	list, err := a.m.Sessions(ctx)
+	cursor := r.URL.Query().Get("cursor")
+	sp, err := a.m.SessionsPage(ctx, cursor)
+	if errors.Is(err, singlesession.ErrInvalidCursor) {
+		a.renderProblem(w, r, http.StatusBadRequest, problem{
+			Heading: "No such page",
+			Message: "This link to a page of your sessions is not one this site gave. The list starts again from your most recently used session.",
+			Back:    "/sessions", BackLabel: "Back to your sessions",
+		})
+		return
+	}
 	if err != nil {
 		a.serverError(w, r, "sessions", err)
 		return
 	}
 	p := a.page(r, "sessions", "Your sessions")
+	p.Total = sp.Total
+	if cursor != "" {
+		p.FirstURL = "/sessions"
+	}
+	if sp.Next != "" {
+		p.NextURL = "/sessions?" + url.Values{"cursor": {sp.Next}}.Encode()
+	}
 	now := time.Now()
-	for _, s := range list {
+	for _, s := range sp.Sessions {
 		p.Sessions = append(p.Sessions, sessionRow{
 			ID: s.ID, Device: parseDevice(s.UserAgent), IP: s.IP,
 			Created: s.Created, LastSeen: s.LastSeen, Seen: ago(s.LastSeen, now), Current: s.Current,
@@ -103,7 +134,9 @@ func (a *app) endSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a.m.UserID(ctx) == "" {
-		// It was this browser's own session: this browser is signed out.
+		// It was this browser's own session: this browser is signed out,
+		// and its login page says so (in a new, anonymous session).
+		a.sessions.Put(ctx, flashKey, signedOutHere)
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}

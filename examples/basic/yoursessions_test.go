@@ -4,9 +4,11 @@ package main
 // POST /sessions/end-others.
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -72,6 +74,12 @@ func yourSessionsFlow(t *testing.T, args ...string) {
 	assert.Contains(t, page, "Phone · IP <code>127.0.0.1</code>")
 	assert.Contains(t, page, "Computer · IP <code>127.0.0.1</code>")
 	assert.Contains(t, page, `>just now</time>`, "last seen, relative")
+	// This browser's button signs it out; the others' end those sessions.
+	// Each asks first (static/app.js reads data-confirm).
+	assert.Regexp(t, `(?s)data-current>.*?data-confirm="Sign this browser out\? Your other sessions stay signed in.">Sign out</button>`, page)
+	assert.Contains(t, page, `data-confirm="End the session on Firefox 128 on macOS? That browser is signed out.">End session</button>`)
+	assert.Equal(t, 2, strings.Count(page, `>End session</button>`))
+	assert.Contains(t, page, `data-confirm="Sign out the 2 other sessions of alice? This browser stays signed in."`)
 	assert.Contains(t, page, `id="end-others"`)
 	assert.NotContains(t, page, "basic_session", "no cookie name, no token")
 	assert.NotContains(t, page, a.cookie(), "the page never shows a token")
@@ -125,6 +133,11 @@ func yourSessionsFlow(t *testing.T, args ...string) {
 	assert.Equal(t, "/login", res.Header.Get("Location"))
 	assert.Empty(t, a.whoami())
 	assert.Equal(t, "alice", b.whoami(), "the other session stays")
+	_, page = a.do("GET", "/login", nil)
+	assert.Contains(t, page, `<p id="flash" class="flash" role="status">You signed this browser out.</p>`, "the login page says so")
+	assert.NotContains(t, page, `data-reason=`)
+	_, page = a.do("GET", "/login", nil)
+	assert.NotContains(t, page, "You signed this browser out.", "once")
 }
 
 // idOf returns the ID of the session the page lists for a browser.
@@ -257,4 +270,60 @@ func TestYourSessionsCrossOrigin(t *testing.T) {
 	res, _ = a.endSession(others[0], "Origin", app.URL, "Sec-Fetch-Site", "same-origin")
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "the page's own origin may")
 	assert.Empty(t, b.whoami())
+}
+
+var nextPageRE = regexp.MustCompile(`<a id="next-page" href="([^"]+)" rel="next">`)
+
+// "Your sessions" shows one page (Config.PageSize, 50) of a user's
+// sessions, most recently used first, with the total and a link to the
+// next page; a cursor no page gave is 400. Every session is on one page.
+func TestYourSessionsPaged(t *testing.T) {
+	t.Parallel()
+	const n = 60
+	app := startApp(t, "-max-sessions", "0")
+	var a *client
+	for i := range n {
+		c := newClient(t, "alice "+strconv.Itoa(i), app.URL)
+		c.login("alice")
+		a = c // the last one, the most recently used
+	}
+
+	res, page := a.do("GET", "/sessions", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, page)
+	assert.Contains(t, page, "alice is signed in on <strong>60</strong> browsers.")
+	assert.Contains(t, page, "Most recently used first: 50 on this page.")
+	assert.Equal(t, 50, len(sessionRE.FindAllString(page, -1)))
+	assert.Regexp(t, `<li class="session current" data-id="[^"]+" data-current>`, page, "this browser, the most recently used, comes first")
+	assert.NotContains(t, page, `id="first-page"`)
+	seen := map[string]bool{}
+	for _, m := range sessionRE.FindAllStringSubmatch(page, -1) {
+		seen[m[1]] = true
+	}
+	m := nextPageRE.FindStringSubmatch(page)
+	require.NotNil(t, m, "a link to the next page")
+	next := html.UnescapeString(m[1])
+	assert.True(t, strings.HasPrefix(next, "/sessions?cursor="), next)
+
+	res, page = a.do("GET", next, nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, page)
+	assert.Contains(t, page, "alice is signed in on <strong>60</strong> browsers.")
+	assert.Contains(t, page, "Most recently used first: 10 on this page.")
+	assert.Contains(t, page, `<a id="first-page" href="/sessions">`)
+	assert.NotRegexp(t, nextPageRE, page, "the last page")
+	for _, m := range sessionRE.FindAllStringSubmatch(page, -1) {
+		assert.False(t, seen[m[1]], "a session on two pages")
+		seen[m[1]] = true
+	}
+	assert.Len(t, seen, n, "every session on a page")
+	assert.Contains(t, page, `id="end-others"`, "the others can be ended from any page")
+
+	for _, cursor := range []string{"nope", "%21", "MTIz"} {
+		res, page = a.do("GET", "/sessions?cursor="+cursor, nil)
+		assert.Equal(t, http.StatusBadRequest, res.StatusCode, cursor)
+		assert.Contains(t, page, "No such page", cursor)
+		assert.Contains(t, page, `href="/sessions"`, "a way back")
+	}
+	res, _ = newClient(t, "anonymous", app.URL).do("GET", next, nil)
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, "/login", res.Header.Get("Location"))
 }

@@ -1,0 +1,40 @@
+// The admin page's one script, served by the page itself (GET <mount>/admin.js)
+// and allowed by its Content-Security-Policy (script-src 'self'). It asks
+// before a button that ends sessions does what it says, in the words of the
+// button's (or its form's) data-confirm attribute, where {users} stands for
+// the users ticked in the form. Without it the forms work as they are, and
+// JSON clients never meet it.
+"use strict";
+
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var button = event.submitter;
+  var question = (button && button.dataset.confirm) || form.dataset.confirm;
+  if (!question) {
+    return;
+  }
+  if (question.indexOf("{users}") >= 0) {
+    var ticked = Array.from(form.querySelectorAll('input[name="user"]:checked'), function (box) {
+      return box.value;
+    });
+    if (ticked.length === 0) {
+      return; // nothing would end: the page says to tick someone
+    }
+    question = question.replace("{users}", names(ticked));
+  }
+  if (!window.confirm(question)) {
+    event.preventDefault();
+  }
+});
+
+// names lists users as a sentence does: "alice", "alice and bob",
+// "alice, bob and carol", "alice, bob and 8 other users".
+function names(list) {
+  if (list.length === 1) {
+    return list[0];
+  }
+  if (list.length <= 3) {
+    return list.slice(0, -1).join(", ") + " and " + list[list.length - 1];
+  }
+  return list.slice(0, 2).join(", ") + " and " + (list.length - 2) + " other users";
+}
