@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/go-singlesession/singlesession"
 )
 
@@ -38,7 +36,7 @@ func BulkLogin(ctx context.Context, s *Store, user string, tokens []string, data
 // scriptBulk: KEYS the user's meta; ARGV prefix, escaped user, data,
 // expiry, IP, User-Agent, write pointers ('1' on a single Redis), then an ID
 // and a token for each login.
-var scriptBulk = redis.NewScript(lib + `
+var scriptBulk = newScript(`
 for i = 8, #ARGV - 1, 2 do
 	local a = {p = ARGV[2], tok = ARGV[i + 1], id = ARGV[i], data = ARGV[3], x = tonumber(ARGV[4]),
 		max = 0, reject = false, ip = ARGV[5], ua = ARGV[6], verified = {}, dead = {}, rep = {}}

@@ -566,7 +566,7 @@ var (
 	// scriptFindSingle: KEYS anonymous session, pointer; ARGV prefix,
 	// token, ID, stale after (µs). Replies {0} (none), {1, data, escaped
 	// user or '', stale, expiry} or {2, reason, at, user agent}.
-	scriptFindSingle = redis.NewScript(lib + `
+	scriptFindSingle = newScript(`
 local d = redis.call('GET', KEYS[1])
 if d then return {1, d, '', 0, redis.call('PEXPIRETIME', KEYS[1])} end
 local p = redis.call('GET', KEYS[2])
@@ -576,7 +576,7 @@ return find_user(p, ARGV[3], ARGV[2], tonumber(ARGV[4]), now_us())
 
 	// scriptFindToken: the token's slot. KEYS anonymous session, pointer.
 	// Replies {0}, {1, data, '', 0, expiry} or {3, escaped user}.
-	scriptFindToken = redis.NewScript(lib + `
+	scriptFindToken = newScript(`
 local d = redis.call('GET', KEYS[1])
 if d then return {1, d, '', 0, redis.call('PEXPIRETIME', KEYS[1])} end
 local p = redis.call('GET', KEYS[2])
@@ -586,14 +586,14 @@ return {0}
 
 	// scriptFindUser: the user's slot. KEYS the user's meta; ARGV prefix,
 	// escaped user, token, ID, stale after (µs).
-	scriptFindUser = redis.NewScript(lib + `
+	scriptFindUser = newScript(`
 return find_user(ARGV[2], ARGV[4], ARGV[3], tonumber(ARGV[5]), now_us())
 `)
 
 	// scriptUpdateSingle: KEYS anonymous session, pointer; ARGV prefix,
 	// token, ID, data, expiry (ms), touch. Replies 1 (saved) or 0 (no
 	// session).
-	scriptUpdateSingle = redis.NewScript(lib + `
+	scriptUpdateSingle = newScript(`
 if redis.call('SET', KEYS[1], ARGV[4], 'XX', 'PXAT', ARGV[5]) then return 1 end
 local p = redis.call('GET', KEYS[2])
 if not p then return 0 end
@@ -606,7 +606,7 @@ return r
 	// ARGV prefix, data, expiry (ms). Replies {1} (saved), {0} (no session)
 	// or {2, escaped user} (a signed-in session: save it in the user's slot;
 	// its pointer is extended to the new expiry).
-	scriptUpdateToken = redis.NewScript(lib + `
+	scriptUpdateToken = newScript(`
 if redis.call('SET', KEYS[1], ARGV[2], 'XX', 'PXAT', ARGV[3]) then return {1} end
 local p = redis.call('GET', KEYS[2])
 if not p then return {0} end
@@ -626,12 +626,12 @@ return 1
 	// scriptUpdateUser: the user's slot. KEYS the user's meta; ARGV
 	// prefix, escaped user, token, ID, data, expiry (ms), touch. Replies 1
 	// or 0.
-	scriptUpdateUser = redis.NewScript(lib + `
+	scriptUpdateUser = newScript(`
 return update_user(ARGV[2], ARGV[4], ARGV[3], ARGV[5], ARGV[6], ARGV[7] == '1', now_us())
 `)
 
 	// scriptTouchSingle: KEYS pointer; ARGV prefix, token, ID.
-	scriptTouchSingle = redis.NewScript(lib + `
+	scriptTouchSingle = newScript(`
 local p = redis.call('GET', KEYS[1])
 if p then touch_user(p, ARGV[3], ARGV[2], now_us()) end
 return 1
@@ -639,7 +639,7 @@ return 1
 
 	// scriptTouchUser: the user's slot. KEYS the user's meta; ARGV prefix,
 	// escaped user, token, ID.
-	scriptTouchUser = redis.NewScript(lib + `
+	scriptTouchUser = newScript(`
 return touch_user(ARGV[2], ARGV[4], ARGV[3], now_us())
 `)
 
@@ -648,7 +648,7 @@ return touch_user(ARGV[2], ARGV[4], ARGV[3], now_us())
 	// another user's, and writes the new token's pointer. Replies {'ok',
 	// ended, at, pending cleanup, IDs of the replaced sessions of the
 	// user}, {'full', live sessions}, or {'again'}.
-	scriptLoginSingle = redis.NewScript(lib + `
+	scriptLoginSingle = newScript(`
 local a = login_args()
 local now = now_us()
 local elsewhere = {}
@@ -672,7 +672,7 @@ return apply()
 	// login_args. The caller has written the new token's pointer. Replies
 	// as scriptLoginSingle, or {'check', IDs}: the pointers of those
 	// sessions are to be verified before the login can decide.
-	scriptLoginUser = redis.NewScript(lib + `
+	scriptLoginUser = newScript(`
 local apply = login_plan(login_args(), now_us(), false)
 return apply()
 `)
@@ -681,7 +681,7 @@ return apply()
 	// escaped user ('' for none), mode, user agent, then an ID and a token
 	// for each of the browser's sessions. Replies {deleted, ended, now, then
 	// the users with generations left to clean}.
-	scriptLogoutSingle = redis.NewScript(lib + `
+	scriptLogoutSingle = newScript(`
 local myp, mode, ua = ARGV[2], ARGV[3], ARGV[4]
 local toks = {}
 for i = 5, #ARGV - 1, 2 do toks[#toks + 1] = {id = ARGV[i], tok = ARGV[i + 1]} end
@@ -723,7 +723,7 @@ return out
 	// now}. The pointer stays: it may only disappear with its session (an
 	// expiry or an eviction), so that a missing pointer always means an
 	// unreachable session.
-	scriptTake = redis.NewScript(lib + `
+	scriptTake = newScript(`
 redis.call('STRLEN', KEYS[1])
 local q = redis.call('GET', KEYS[2])
 local d = redis.call('DEL', KEYS[1])
@@ -733,7 +733,7 @@ return {d, q or '', num(now_us())}
 	// scriptLogoutUser: the user's slot. KEYS the user's meta; ARGV prefix,
 	// escaped user, mode, user agent, then an ID and a token for each of
 	// the browser's sessions. Replies {deleted, ended, now, pending}.
-	scriptLogoutUser = redis.NewScript(lib + `
+	scriptLogoutUser = newScript(`
 local toks = {}
 for i = 5, #ARGV - 1, 2 do toks[#toks + 1] = {id = ARGV[i], tok = ARGV[i + 1]} end
 local now = now_us()
@@ -747,7 +747,7 @@ return {d, e, num(now), pending}
 	// scriptEndUsers: KEYS the first user's meta; ARGV prefix, reason, user
 	// agent, escaped users. Replies {now, then ended and pending for each
 	// user}. On Cluster it is called with one user at a time.
-	scriptEndUsers = redis.NewScript(lib + `
+	scriptEndUsers = newScript(`
 local now = now_us()
 local nowms = floor(now / 1000)
 local plans = {}
@@ -771,7 +771,7 @@ return out
 	// ('1' on a single Redis), IDs. Replies {ended, now, pending}, or {-1,
 	// now, 0} when the asking session is not a live session of the user
 	// that a browser can reach.
-	scriptEndSessions = redis.NewScript(lib + `
+	scriptEndSessions = newScript(`
 local u = user(ARGV[2], true)
 local now = now_us()
 local nowms = floor(now / 1000)
@@ -822,7 +822,7 @@ return {n, num(now), pending}
 	// {'again'} after a bounded step of repair, or {total, then ID,
 	// created, expiry, last seen, IP and user agent of each session of the
 	// page}.
-	scriptSessions = redis.NewScript(lib + `
+	scriptSessions = newScript(`
 local u = user(ARGV[2], true)
 local now = now_us()
 local nowms = floor(now / 1000)
@@ -894,7 +894,7 @@ return out
 	// on a single Redis, its pointer; unreachable ones are ended), and on
 	// Cluster the IDs whose pointers the caller must verify follow. On
 	// Cluster it is called with one user at a time.
-	scriptCount = redis.NewScript(lib + `
+	scriptCount = newScript(`
 local now = now_us()
 local nowms = floor(now / 1000)
 local check_ptr = ARGV[2] == '1'
@@ -928,7 +928,7 @@ return out
 	// escaped user, IDs whose pointers are gone. Ends those of them that
 	// are sessions of the user's current generation (fail closed: no
 	// browser can reach them). Replies how many.
-	scriptEndDead = redis.NewScript(lib + `
+	scriptEndDead = newScript(`
 local u = user(ARGV[2], true)
 local now = now_us()
 if not u.gen or u.broken then return 0 end
@@ -947,7 +947,7 @@ return repair(u, dead, {}, now, floor(now / 1000))
 	// scriptClean: the user's slot. KEYS the user's meta; ARGV prefix,
 	// escaped user. Cleans a batch of one of the user's old generations.
 	// Replies {expired sessions deleted, 1 when there is more to clean}.
-	scriptClean = redis.NewScript(lib + `
+	scriptClean = newScript(`
 local u = user(ARGV[2], true)
 local now = now_us()
 local g = redis.call('SRANDMEMBER', u.o)
@@ -966,7 +966,7 @@ return {n, more}
 	// meta; ARGV prefix, escaped user, a generation. Prunes a batch of
 	// expired sessions of the current generation, or cleans a batch of an
 	// old one. Replies {expired sessions deleted, 1 when there is more}.
-	scriptTidy = redis.NewScript(lib + `
+	scriptTidy = newScript(`
 local u = user(ARGV[2], true)
 local now = now_us()
 local g = ARGV[3]
