@@ -245,7 +245,8 @@ func (a *Admin) readForm(w http.ResponseWriter, r *http.Request) (url.Values, in
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
 	if err != nil {
-		if _, tooLong := errors.AsType[*http.MaxBytesError](err); tooLong {
+		var tooLong *http.MaxBytesError
+		if errors.As(err, &tooLong) {
 			return nil, http.StatusRequestEntityTooLarge, "request body too large: at most " + strconv.FormatInt(a.maxBody, 10) + " bytes"
 		}
 		return nil, http.StatusBadRequest, "cannot read the request body"
@@ -317,7 +318,8 @@ func badUser(users []string) string {
 // *PermissionError, refused, saying which permission was missing.
 func (a *Admin) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	msg := "forbidden"
-	if e, ok := errors.AsType[*PermissionError](err); ok {
+	var e *PermissionError
+	if errors.As(err, &e) {
 		switch {
 		case e.TargetAdmin:
 			msg = fmt.Sprintf("forbidden: %q is an admin user: ending its sessions needs %s", e.Target, e.Needs)

@@ -3,7 +3,6 @@ package singlesession_test
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -420,8 +419,8 @@ func TestAdminPermissionError(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			require.ErrorIs(t, tc.err, singlesession.ErrPermissionDenied)
-			perr, ok := errors.AsType[*singlesession.PermissionError](tc.err)
-			require.True(t, ok, "%v", tc.err)
+			var perr *singlesession.PermissionError
+			require.ErrorAs(t, tc.err, &perr)
 			assert.Equal(t, tc.want, *perr)
 			assert.EqualError(t, tc.err, tc.text)
 		})

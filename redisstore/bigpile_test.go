@@ -149,7 +149,7 @@ func slowlogOn(t *testing.T, c redis.UniversalClient) {
 		if err := n.ConfigSet(ctx, "slowlog-log-slower-than", threshold).Err(); err != nil {
 			return err
 		}
-		return n.SlowLogReset(ctx).Err()
+		return n.Do(ctx, "SLOWLOG", "RESET").Err()
 	}))
 	t.Cleanup(func() {
 		_ = forEachNode(context.Background(), c, func(ctx context.Context, n *redis.Client) error {
@@ -162,7 +162,7 @@ func slowlogOn(t *testing.T, c redis.UniversalClient) {
 func slowlogReset(t *testing.T, c redis.UniversalClient) {
 	t.Helper()
 	require.NoError(t, forEachNode(context.Background(), c, func(ctx context.Context, n *redis.Client) error {
-		return n.SlowLogReset(ctx).Err()
+		return n.Do(ctx, "SLOWLOG", "RESET").Err()
 	}))
 }
 

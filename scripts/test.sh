@@ -8,7 +8,8 @@
 # browser tests of examples/basic, then runs go vet, staticcheck,
 # go test -race ./... and every benchmark once in every module of the
 # repository: the library (.) and the nested modules that keep their
-# dependencies out of its go.mod (examples, compat, loadtest, redisstore).
+# dependencies out of its go.mod (compat, examples, internal/release,
+# loadtest, otelsinglesession and its test module, redisstore).
 # DATABASE_URL overrides the default
 # postgres://postgres@127.0.0.1:5432/test?sslmode=disable ; for redisstore it
 # starts Redis (REDIS_URL, default redis://127.0.0.1:6379/0) when it is local
@@ -141,11 +142,31 @@ if [ -n "$unformatted" ]; then
 	printf 'not gofmt-ed:\n%s\n' "$unformatted" >&2
 	exit 1
 fi
+# The published nested modules (redisstore, otelsinglesession) build in a
+# workspace of their own with the root alone, so that they too are tested
+# with the lowest versions they ask for (go-redis, OpenTelemetry), not with
+# what the examples or the benchmarks pull into go.work.
+own_workspaces=$(mktemp -d)
+for mod in redisstore otelsinglesession; do
+	mkdir -p "$own_workspaces/$mod"
+	cat >"$own_workspaces/$mod/go.work" <<EOF
+go $(sed -nE 's/^go ([0-9.]+)$/\1/p' "$mod/go.mod")
+
+use (
+	$PWD
+	$PWD/$mod
+)
+
+replace github.com/go-singlesession/singlesession v0.1.0 => $PWD
+EOF
+done
 in_module() { # in_module DIR COMMAND...: run COMMAND in module DIR
 	local dir=$1
 	shift
 	if [ "$dir" = . ]; then
 		(GOWORK=off "$@")
+	elif [ -f "$own_workspaces/$dir/go.work" ]; then
+		(cd "$dir" && GOWORK=$own_workspaces/$dir/go.work "$@")
 	else
 		(cd "$dir" && GOWORK=$workspace "$@")
 	fi
@@ -166,3 +187,4 @@ for mod in "${modules[@]}"; do
 	say "[$mod] benchmarks, one iteration each (they must keep working; ./scripts/bench.sh measures)"
 	in_module "$mod" go test -run '^$' -bench . -benchtime 1x -count=1 ./...
 done
+rm -rf "$own_workspaces"

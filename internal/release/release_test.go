@@ -3,6 +3,7 @@ package release
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,10 @@ import (
 const (
 	rootPath = "github.com/go-singlesession/singlesession"
 	version  = "v0.1.0"
+	// oldestGo is the oldest Go the README promises: a consumer builds
+	// with its toolchain (fetched through the module proxy, like any
+	// GOTOOLCHAIN).
+	oldestGo = "1.25.0"
 )
 
 // published are the modules a release tags, by directory: the root as
@@ -133,7 +138,8 @@ func run(t *testing.T, dir string, env []string, args ...string) string {
 }
 
 // A consumer of the release gets the root and redisstore at v0.1.0 from a
-// module proxy with go get, and builds, with no replace of its own. The
+// module proxy with go get, and builds, with no replace of its own, with
+// the oldest Go the README promises (oldestGo) as with the newest. The
 // Redis-only binary links no pgx (the root package imports only scs); the
 // one that uses pgxstore does.
 func TestConsumerOfTheRelease(t *testing.T) {
@@ -144,7 +150,7 @@ func TestConsumerOfTheRelease(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
 	}
-	write("go.mod", "module example.com/consumer\n\ngo 1.26.0\n")
+	write("go.mod", "module example.com/consumer\n\ngo "+oldestGo+"\n")
 	write("redisonly/main.go", `package main
 
 import (
@@ -187,6 +193,8 @@ func main() {
 	require.NoError(t, err)
 	assert.Empty(t, f.Replace, "no replace")
 	run(t, dir, env, "build", "-o", filepath.Join(dir, "bin")+"/", "./...")
+	assert.Contains(t, string(mod), "\ngo "+oldestGo+"\n", "nothing the consumer needs asks for a newer Go")
+	run(t, dir, append(env, "GOTOOLCHAIN=go"+oldestGo), "vet", "./...")
 
 	// Nothing that only the examples, the other libraries' stores, the
 	// benchmarks or the load test use reaches the consumer's graph.
@@ -228,6 +236,8 @@ func TestGoModsAreReleasable(t *testing.T) {
 	}
 }
 
+var update = flag.Bool("update", false, "TestNestedModulesAreTidy writes what go mod tidy makes of each nested go.mod and go.sum")
+
 // Every nested module is tidy as a consumer of the release would see it: go
 // mod tidy against the local proxy, outside the workspace, changes nothing
 // in its go.mod, and adds nothing to its go.sum but the sums of the
@@ -252,7 +262,11 @@ func TestNestedModulesAreTidy(t *testing.T) {
 				if name == "go.sum" {
 					after = withoutRepoSums(after)
 				}
-				assert.Equal(t, string(before), string(after), "%s/%s is not what go mod tidy makes of it", dir, name)
+				if *update {
+					require.NoError(t, os.WriteFile(filepath.Join(root, dir, name), after, 0o644))
+					continue
+				}
+				assert.Equal(t, string(before), string(after), "%s/%s is not what go mod tidy makes of it (go test ./internal/release -run Tidy -update writes it)", dir, name)
 			}
 		})
 	}
