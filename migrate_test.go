@@ -178,4 +178,4 @@ func TestMigrateNilPool(t *testing.T) {
 
 // allVersions are the versions recorded once every migration is applied:
 // goose's 0, then one per file of migrations/.
-var allVersions = []int64{0, 1, 2, 3, 4}
+var allVersions = []int64{0, 1, 2, 3, 4, 5}

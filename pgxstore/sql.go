@@ -3,9 +3,17 @@ package pgxstore
 // keyOpen + tok + keyClose is the SQL expression of the key under which the
 // ending of the session with the token expression tok is recorded: a hash,
 // so that no table holds the token of an ended session.
+//
+// A session's ending is recorded by the statement whose DELETE removed its
+// row, which no other can; a row already under its key can only come from
+// a token used again (scs never does; a test's seed might), and
+// keyUnrecorded (a condition on the key column of the inserted rows, e)
+// skips it. That costs one index probe; ON CONFLICT DO NOTHING costs a
+// speculative insertion, with more WAL.
 const (
-	keyOpen  = `encode(sha256(convert_to('singlesession:ended:' || `
-	keyClose = `, 'UTF8')), 'base64')`
+	keyOpen       = `encode(sha256(convert_to('singlesession:ended:' || `
+	keyClose      = `, 'UTF8')), 'base64')`
+	keyUnrecorded = `NOT EXISTS (SELECT 1 FROM singlesession_endings r WHERE r.key = e.key)`
 )
 
 // notifyOpen + rows + notifyClose is a CTE named notified that sends, with
@@ -119,33 +127,35 @@ SELECT count(*) FROM u`
 	sqlLogin = `WITH t AS MATERIALIZED (
 	SELECT clock_timestamp() AS now
 ), others AS MATERIALIZED (
-	SELECT l.token, l.last_seen, l.created, s.expiry, s.expiry > (SELECT now FROM t) AS live
+	SELECT l.token, l.id, l.last_seen, l.created, s.expiry, s.expiry > (SELECT now FROM t) AS live
 	FROM singlesession_links l JOIN sessions s ON s.token = l.token
 	WHERE $6 > 0 AND l.user_id = $1 AND l.token <> ALL($5::text[])
 ), ranked AS MATERIALIZED (
-	SELECT token, row_number() OVER (ORDER BY last_seen DESC, created DESC, token DESC) AS n
+	SELECT token, id, row_number() OVER (ORDER BY last_seen DESC, created DESC, token DESC) AS n
 	FROM others WHERE live
 ), verdict AS MATERIALIZED (
 	SELECT NOT ($7 AND $6 > 0 AND count(*) >= $6) AS ok FROM ranked
 ), doomed AS (
-	SELECT token, 'k' AS kind FROM ranked WHERE $6 > 0 AND n >= $6
+	SELECT token, id, 'k' AS kind FROM ranked WHERE $6 > 0 AND n >= $6
 	UNION ALL
-	SELECT token, 'x' FROM others WHERE NOT live
+	SELECT token, id, 'x' FROM others WHERE NOT live
 	UNION ALL
-	SELECT DISTINCT unnest($5::text[]), 'r'
+	SELECT DISTINCT unnest($5::text[]), NULL, 'r'
 ), ended AS (
 	DELETE FROM sessions s USING doomed d
 	WHERE s.token = d.token AND (SELECT ok FROM verdict)
-	RETURNING s.token, s.expiry, d.kind
+	RETURNING s.token, s.expiry, d.kind, d.id
 ), reasons AS (
 	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
-	SELECT ` + keyOpen + `token` + keyClose + `, 'login', t.now, $9, expiry
-	FROM ended, t WHERE kind = 'k'
-	ON CONFLICT (key) DO NOTHING
-), ` + notifyOpen + `SELECT l.user_id, l.id, CASE e.kind WHEN 'k' THEN 'login' ELSE '' END AS reason,
-		CASE e.kind WHEN 'k' THEN $9 ELSE '' END AS user_agent, t.now AS at
+	SELECT key, 'login', t.now, $9, expiry FROM (
+		SELECT ` + keyOpen + `token` + keyClose + ` AS key, expiry FROM ended WHERE kind = 'k') e, t
+	WHERE ` + keyUnrecorded + `
+), ` + notifyOpen + `SELECT $1::text AS user_id, id, 'login' AS reason, $9::text AS user_agent, t.now AS at
+	FROM ended, t WHERE kind = 'k' AND expiry > t.now
+	UNION ALL
+	SELECT l.user_id, l.id, '', '', t.now
 	FROM ended e JOIN singlesession_links l ON l.token = e.token, t
-	WHERE e.kind <> 'x' AND e.expiry > t.now` + notifyClose + `, added AS (
+	WHERE e.kind = 'r' AND e.expiry > t.now` + notifyClose + `, added AS (
 	INSERT INTO sessions (token, data, expiry) SELECT $2, $3, $4 FROM verdict WHERE ok
 ), linked AS (
 	INSERT INTO singlesession_links (token, user_id, ip, user_agent, created, last_seen)
@@ -172,9 +182,9 @@ FROM (SELECT count(*) FROM notified) n`
 	RETURNING s.token, s.expiry, l.id
 ), reasons AS (
 	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
-	SELECT ` + keyOpen + `token` + keyClose + `, 'logout', t.now, $4, expiry
-	FROM others, t WHERE expiry > t.now
-	ON CONFLICT (key) DO NOTHING
+	SELECT key, 'logout', t.now, $4, expiry FROM (
+		SELECT ` + keyOpen + `token` + keyClose + ` AS key, expiry FROM others) e, t
+	WHERE expiry > t.now AND ` + keyUnrecorded + `
 ), ` + notifyOpen + `SELECT cl.user_id, cl.id, '' AS reason, '' AS user_agent, t.now AS at
 	FROM current c JOIN singlesession_links cl ON cl.token = c.token, t WHERE c.expiry > t.now
 	UNION ALL
@@ -205,9 +215,9 @@ SELECT (SELECT count(*) FROM d), (SELECT now FROM t) FROM (SELECT count(*) FROM 
 	RETURNING l.user_id, l.id, s.token, s.expiry
 ), reasons AS (
 	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
-	SELECT ` + keyOpen + `token` + keyClose + `, $2, t.now, $3, expiry
-	FROM ended, t WHERE $2 <> '' AND expiry > t.now
-	ON CONFLICT (key) DO NOTHING
+	SELECT key, $2, t.now, $3, expiry FROM (
+		SELECT ` + keyOpen + `token` + keyClose + ` AS key, expiry FROM ended WHERE $2 <> '') e, t
+	WHERE expiry > t.now AND ` + keyUnrecorded + `
 ), ` + notifyOpen + `SELECT user_id, id, $2::text AS reason, $3::text AS user_agent, t.now AS at FROM ended, t WHERE expiry > t.now` + notifyClose + `
 SELECT user_id, count(*), min(t.now) FROM ended, t, (SELECT count(*) FROM notified) n WHERE expiry > t.now GROUP BY user_id`
 
@@ -230,9 +240,9 @@ SELECT user_id, count(*), min(t.now) FROM ended, t, (SELECT count(*) FROM notifi
 	RETURNING s.token, s.expiry, l.id
 ), reasons AS (
 	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
-	SELECT ` + keyOpen + `token` + keyClose + `, $4, t.now, $5, expiry
-	FROM ended, t WHERE $4 <> '' AND expiry > t.now
-	ON CONFLICT (key) DO NOTHING
+	SELECT key, $4, t.now, $5, expiry FROM (
+		SELECT ` + keyOpen + `token` + keyClose + ` AS key, expiry FROM ended WHERE $4 <> '') e, t
+	WHERE expiry > t.now AND ` + keyUnrecorded + `
 ), ` + notifyOpen + `SELECT $1::text AS user_id, id, $4::text AS reason, $5::text AS user_agent, t.now AS at FROM ended, t WHERE expiry > t.now` + notifyClose + `
 SELECT (SELECT ok FROM by), (SELECT count(*) FROM ended, t WHERE expiry > t.now), (SELECT now FROM t)
 FROM (SELECT count(*) FROM notified) n`

@@ -36,7 +36,7 @@ func migrated(t *testing.T) (string, *pgxpool.Pool) {
 	dsn := testDSN(t)
 	code, out, errOut := cli(t, "-dsn", dsn, "migrate")
 	require.Equal(t, 0, code, errOut)
-	require.Equal(t, "applied migrations 1 to 4: the database is up to date (version 4)\n", out)
+	require.Equal(t, "applied migrations 1 to 5: the database is up to date (version 5)\n", out)
 	pool, err := pgxpool.New(context.Background(), dsn)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
@@ -62,7 +62,7 @@ func TestMigrate(t *testing.T) {
 	dsn, pool := migrated(t)
 	code, out, _ := cli(t, "-dsn", dsn, "migrate")
 	assert.Equal(t, 0, code, "again: nothing to do")
-	assert.Equal(t, "nothing to apply: the database is up to date (version 4)\n", out, "says that it applied nothing")
+	assert.Equal(t, "nothing to apply: the database is up to date (version 5)\n", out, "says that it applied nothing")
 	var tables []string
 	require.NoError(t, pool.QueryRow(context.Background(), `
 SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables
