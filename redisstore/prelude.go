@@ -24,7 +24,16 @@ type definition struct {
 	text  string
 }
 
+// code is Lua text without its comments and string literals, whose words
+// name nothing.
+func code(text string) string {
+	return comments.ReplaceAllString(literals.ReplaceAllString(text, "''"), "")
+}
+
 var (
+	literals = regexp.MustCompile(`'(?:[^'\\\n]|\\.)*'`)
+	comments = regexp.MustCompile(`--[^\n]*`)
+
 	definitions = parseLib(lib)
 	identifier  = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 	defines     = regexp.MustCompile(`^local\s+(?:function\s+([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_, ]*?)\s*=)`)
@@ -81,7 +90,7 @@ func prelude(body string) string {
 	need := map[string]bool{}
 	var walk func(text string)
 	walk = func(text string) {
-		for _, id := range identifier.FindAllString(text, -1) {
+		for _, id := range identifier.FindAllString(code(text), -1) {
 			if need[id] {
 				continue
 			}

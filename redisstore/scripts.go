@@ -294,24 +294,26 @@ local function repair(u, dead, expired, now, nowms)
 	return #ids
 end
 
--- find_user reads a signed-in session, or why it ended. A session is
--- served only when it is of its user's current generation and in both its
--- indexes: anything else an eviction left is ended (fail closed).
-local function find_user(p, id, tok, stale, now)
-	local u = user(p, false)
-	local f = redis.call('HMGET', skey(u, id), 'd', 't', 'x', 'l', 'g')
+-- find_user reads a signed-in session of the escaped user p, or why it
+-- ended. A session is served only when it is of its user's current
+-- generation and in both its indexes: anything else an eviction left is
+-- ended (fail closed). It is every signed-in request's read, so it does
+-- only that: no clock (a session's hash expires with it, and the caller
+-- compares its last seen with its own clock), no user table. Replies {0},
+-- {1, data, p, last seen (µs), expiry (ms)} or {2, reason, at, user agent}.
+local function find_user(p, id, tok)
+	local b = P .. 'u:{' .. p .. '}'
+	local f = redis.call('HMGET', b .. ':s:' .. id, 'd', 't', 'x', 'l', 'g')
 	if f[1] and f[2] == tok then
-		if tonumber(f[3]) <= floor(now / 1000) then return {0} end
-		if f[5] == u.gen and redis.call('ZSCORE', u.x, id) and redis.call('ZSCORE', u.l, id) then
-			local st = 0
-			if now - (tonumber(f[4]) or 0) >= stale then st = 1 end
-			return {1, f[1], p, st, f[3]}
+		local g = redis.call('HGET', b .. ':m', 'g')
+		if f[5] == g and redis.call('ZSCORE', b .. ':x:' .. g, id) and redis.call('ZSCORE', b .. ':l:' .. g, id) then
+			return {1, f[1], p, f[4], f[3]}
 		end
-		if f[5] ~= u.gen then return ended_reply(u, id, f[5]) end
+		if f[5] ~= g then return ended_reply({b = b}, id, f[5]) end
 		return {0}
 	end
 	if f[1] then return {0} end
-	return ended_reply(u, id, nil)
+	return ended_reply({b = b}, id, nil)
 end
 
 -- update_user saves a signed-in session that is served, and never creates
@@ -564,30 +566,39 @@ end
 
 var (
 	// scriptFindSingle: KEYS anonymous session, pointer; ARGV prefix,
-	// token, ID, stale after (µs). Replies {0} (none), {1, data, escaped
-	// user or '', stale, expiry} or {2, reason, at, user agent}.
+	// token, ID. Replies {0} (none), {1, data, escaped user or '', last
+	// seen (µs) or '', expiry} or {2, reason, at, user agent}.
 	scriptFindSingle = newScript(`
 local d = redis.call('GET', KEYS[1])
-if d then return {1, d, '', 0, redis.call('PEXPIRETIME', KEYS[1])} end
+if d then return {1, d, '', '', redis.call('PEXPIRETIME', KEYS[1])} end
 local p = redis.call('GET', KEYS[2])
 if not p then return {0} end
-return find_user(p, ARGV[3], ARGV[2], tonumber(ARGV[4]), now_us())
+return find_user(p, ARGV[3], ARGV[2])
+`)
+
+	// scriptFindKnown: a single Redis, for a token whose user this process
+	// knows (see pointerCache). KEYS pointer, the user's meta; ARGV prefix,
+	// escaped user, token, ID. Replies as scriptFindSingle, or {3} when the
+	// pointer is gone (the caller asks scriptFindSingle).
+	scriptFindKnown = newScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return {3} end
+return find_user(ARGV[2], ARGV[4], ARGV[3])
 `)
 
 	// scriptFindToken: the token's slot. KEYS anonymous session, pointer.
-	// Replies {0}, {1, data, '', 0, expiry} or {3, escaped user}.
+	// Replies {0}, {1, data, '', '', expiry} or {3, escaped user}.
 	scriptFindToken = newScript(`
 local d = redis.call('GET', KEYS[1])
-if d then return {1, d, '', 0, redis.call('PEXPIRETIME', KEYS[1])} end
+if d then return {1, d, '', '', redis.call('PEXPIRETIME', KEYS[1])} end
 local p = redis.call('GET', KEYS[2])
 if p then return {3, p} end
 return {0}
 `)
 
 	// scriptFindUser: the user's slot. KEYS the user's meta; ARGV prefix,
-	// escaped user, token, ID, stale after (µs).
+	// escaped user, token, ID.
 	scriptFindUser = newScript(`
-return find_user(ARGV[2], ARGV[4], ARGV[3], tonumber(ARGV[5]), now_us())
+return find_user(ARGV[2], ARGV[4], ARGV[3])
 `)
 
 	// scriptUpdateSingle: KEYS anonymous session, pointer; ARGV prefix,

@@ -11,11 +11,11 @@ import (
 	"github.com/go-singlesession/singlesession"
 )
 
-// Find implements [singlesession.Store.Find]: one script on a single Redis;
-// on Cluster one round trip for a token this process knows (the user's
-// script and a check that the token's pointer still exists, to their two
-// nodes at once), and two the first time (the token's slot, then the
-// user's).
+// Find implements [singlesession.Store.Find]: one script, which for a
+// token whose user this process knows reads only the user's keys and checks
+// that the token's pointer still exists; on Cluster, for such a token, one
+// round trip (the user's script and the pointer's check, to their two nodes
+// at once), and two the first time (the token's slot, then the user's).
 //
 // A signed-in session is found only when it is of its user's current
 // generation, in both of the user's indexes, and reachable through its
@@ -33,18 +33,33 @@ func (s *Store) Find(ctx context.Context, token string, staleAfter time.Duration
 func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
 	id := singlesession.SessionID(token)
 	anon, ptr := s.anonKey(id, token), s.ptrKey(id)
-	stale := staleAfter.Microseconds()
+	reply := func(v any, err error) (singlesession.FindResult, error) { return findReply(v, err, staleAfter) }
+	p, known := s.pointers.get(ptr)
 	if !s.cluster {
-		return findReply(scriptFindSingle.Run(ctx, s.client, []string{anon, ptr}, s.prefix, token, id, stale).Result())
+		if known {
+			v, err := scriptFindKnown.Run(ctx, s.client, []string{ptr, s.metaKey(p)}, s.prefix, p, token, id).Result()
+			if a, _ := asArray(v); err != nil || len(a) != 1 || asInt(a[0]) != 3 {
+				return reply(v, err)
+			}
+			s.pointers.forget(ptr) // its pointer is gone: ask as for an unknown token
+		}
+		v, err := scriptFindSingle.Run(ctx, s.client, []string{anon, ptr}, s.prefix, token, id).Result()
+		f, err := reply(v, err)
+		if err == nil && f.Found && f.UserID != "" {
+			if a, _ := asArray(v); len(a) > 2 {
+				s.pointers.put(ptr, asString(a[2]))
+			}
+		}
+		return f, err
 	}
-	if p, ok := s.pointers.get(ptr); ok {
+	if known {
 		r := s.pipeline(ctx,
 			op{args: []any{"exists", ptr}},
-			op{script: scriptFindUser, keys: []string{s.metaKey(p)}, args: []any{s.prefix, p, token, id, stale}})
+			op{script: scriptFindUser, keys: []string{s.metaKey(p)}, args: []any{s.prefix, p, token, id}})
 		if r[0].err != nil {
 			return singlesession.FindResult{}, r[0].err
 		}
-		f, err := findReply(r[1].v, r[1].err)
+		f, err := reply(r[1].v, r[1].err)
 		if err == nil && f.Found && asInt(r[0].v) == 0 {
 			// Its pointer is gone (evicted): no other instance can load
 			// the session, so neither does this one (fail closed).
@@ -58,12 +73,15 @@ func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration
 	if a, _ := asArray(v); err == nil && len(a) == 2 && asInt(a[0]) == 3 {
 		p := asString(a[1])
 		s.pointers.put(ptr, p)
-		return findReply(scriptFindUser.Run(ctx, s.client, []string{s.metaKey(p)}, s.prefix, p, token, id, stale).Result())
+		return reply(scriptFindUser.Run(ctx, s.client, []string{s.metaKey(p)}, s.prefix, p, token, id).Result())
 	}
-	return findReply(v, err)
+	return reply(v, err)
 }
 
-func findReply(v any, err error) (singlesession.FindResult, error) {
+// findReply reads the reply of the find scripts. A signed-in session is
+// stale when its last seen (Redis's clock) is at least staleAfter before
+// this process's clock.
+func findReply(v any, err error, staleAfter time.Duration) (singlesession.FindResult, error) {
 	if err != nil {
 		return singlesession.FindResult{}, err
 	}
@@ -76,8 +94,12 @@ func findReply(v any, err error) (singlesession.FindResult, error) {
 		if len(a) < 5 {
 			return singlesession.FindResult{}, errors.New("short reply")
 		}
-		return singlesession.FindResult{Found: true, Data: []byte(asString(a[1])), UserID: unescape(asString(a[2])),
-			Stale: asInt(a[3]) == 1, Expiry: time.UnixMilli(asInt(a[4]))}, nil
+		f := singlesession.FindResult{Found: true, Data: []byte(asString(a[1])), UserID: unescape(asString(a[2])),
+			Expiry: time.UnixMilli(asInt(a[4]))}
+		if f.UserID != "" {
+			f.Stale = !time.UnixMicro(asInt(a[3])).Add(staleAfter).After(time.Now())
+		}
+		return f, nil
 	case 2:
 		if len(a) < 4 {
 			return singlesession.FindResult{}, errors.New("short reply")
