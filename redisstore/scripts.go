@@ -316,34 +316,50 @@ local function find_user(p, id, tok)
 	return ended_reply({b = b}, id, nil)
 end
 
--- update_user saves a signed-in session that is served, and never creates
--- one.
-local function update_user(p, id, tok, data, x, touch, now)
-	local u = user(p, true)
-	local sk = skey(u, id)
-	local f = redis.call('HMGET', sk, 't', 'g')
-	if f[1] ~= tok or not u.gen or f[2] ~= u.gen or u.broken or not redis.call('ZSCORE', u.x, id) then return 0 end
-	if touch then
-		redis.call('HSET', sk, 'd', data, 'x', x, 'l', num(now))
-		redis.call('ZADD', u.l, 'XX', num(now), id)
-	else
-		redis.call('HSET', sk, 'd', data, 'x', x)
-	end
-	redis.call('PEXPIREAT', sk, x)
-	redis.call('ZADD', u.x, 'XX', x, id)
-	keep(u.x, x)
-	keep(u.l, x)
-	keep(u.m, x)
-	return 1
+-- served reads the keys of session id of the escaped user p when it is
+-- served (its token tok, of its user's current generation, in both
+-- indexes), and so type-checks each before a write: the session's key and
+-- fields t, g and x, the meta's key, and the generation's indexes; or nil.
+local function served(p, id, tok)
+	local b = P .. 'u:{' .. p .. '}'
+	local s = {k = b .. ':s:' .. id, m = b .. ':m'}
+	local f = redis.call('HMGET', s.k, 't', 'g', 'x')
+	if f[1] ~= tok or not f[2] then return nil end
+	if redis.call('HGET', s.m, 'g') ~= f[2] then return nil end
+	s.x, s.l, s.exp = b .. ':x:' .. f[2], b .. ':l:' .. f[2], f[3]
+	if not redis.call('ZSCORE', s.x, id) or not redis.call('ZSCORE', s.l, id) then return nil end
+	return s
 end
 
-local function touch_user(p, id, tok, now)
-	local u = user(p, true)
-	local sk = skey(u, id)
-	local f = redis.call('HMGET', sk, 't', 'g')
-	if f[1] == tok and u.gen and f[2] == u.gen and not u.broken and redis.call('ZSCORE', u.l, id) then
-		redis.call('HSET', sk, 'l', num(now))
-		redis.call('ZADD', u.l, 'XX', num(now), id)
+-- update_user saves a signed-in session that is served, and never creates
+-- one. Replies 0 (not served), 1 (saved) or 2 (saved with a new expiry x:
+-- the session's keys then live until x). A save that keeps the expiry (no
+-- IdleTimeout) writes the data alone.
+local function update_user(p, id, tok, data, x, touch)
+	local s = served(p, id, tok)
+	if not s then return 0 end
+	if touch then
+		local now = num(now_us())
+		redis.call('HSET', s.k, 'd', data, 'x', x, 'l', now)
+		redis.call('ZADD', s.l, 'XX', now, id)
+	else
+		redis.call('HSET', s.k, 'd', data, 'x', x)
+	end
+	if s.exp == x then return 1 end
+	redis.call('PEXPIREAT', s.k, x)
+	redis.call('ZADD', s.x, 'XX', x, id)
+	keep(s.x, x)
+	keep(s.l, x)
+	keep(s.m, x)
+	return 2
+end
+
+local function touch_user(p, id, tok)
+	local s = served(p, id, tok)
+	if s then
+		local now = num(now_us())
+		redis.call('HSET', s.k, 'l', now)
+		redis.call('ZADD', s.l, 'XX', now, id)
 	end
 	return 1
 end
@@ -602,14 +618,25 @@ return find_user(ARGV[2], ARGV[4], ARGV[3])
 `)
 
 	// scriptUpdateSingle: KEYS anonymous session, pointer; ARGV prefix,
-	// token, ID, data, expiry (ms), touch. Replies 1 (saved) or 0 (no
+	// token, ID, data, expiry (ms), touch. Replies 1 or 2 (saved) or 0 (no
 	// session).
 	scriptUpdateSingle = newScript(`
 if redis.call('SET', KEYS[1], ARGV[4], 'XX', 'PXAT', ARGV[5]) then return 1 end
 local p = redis.call('GET', KEYS[2])
 if not p then return 0 end
-local r = update_user(p, ARGV[3], ARGV[2], ARGV[4], ARGV[5], ARGV[6] == '1', now_us())
-if r == 1 then redis.call('PEXPIREAT', KEYS[2], ARGV[5], 'GT') end
+local r = update_user(p, ARGV[3], ARGV[2], ARGV[4], ARGV[5], ARGV[6] == '1')
+if r == 2 then redis.call('PEXPIREAT', KEYS[2], ARGV[5], 'GT') end
+return r
+`)
+
+	// scriptUpdateKnown: a single Redis, for a token whose user this
+	// process knows. KEYS pointer; ARGV prefix, escaped user, token, ID,
+	// data, expiry (ms), touch. Replies as scriptUpdateSingle, or 3 when
+	// the pointer is gone (the caller asks scriptUpdateSingle).
+	scriptUpdateKnown = newScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 3 end
+local r = update_user(ARGV[2], ARGV[4], ARGV[3], ARGV[5], ARGV[6], ARGV[7] == '1')
+if r == 2 then redis.call('PEXPIREAT', KEYS[1], ARGV[6], 'GT') end
 return r
 `)
 
@@ -635,23 +662,23 @@ return 1
 `)
 
 	// scriptUpdateUser: the user's slot. KEYS the user's meta; ARGV
-	// prefix, escaped user, token, ID, data, expiry (ms), touch. Replies 1
-	// or 0.
+	// prefix, escaped user, token, ID, data, expiry (ms), touch. Replies as
+	// update_user.
 	scriptUpdateUser = newScript(`
-return update_user(ARGV[2], ARGV[4], ARGV[3], ARGV[5], ARGV[6], ARGV[7] == '1', now_us())
+return update_user(ARGV[2], ARGV[4], ARGV[3], ARGV[5], ARGV[6], ARGV[7] == '1')
 `)
 
 	// scriptTouchSingle: KEYS pointer; ARGV prefix, token, ID.
 	scriptTouchSingle = newScript(`
 local p = redis.call('GET', KEYS[1])
-if p then touch_user(p, ARGV[3], ARGV[2], now_us()) end
+if p then touch_user(p, ARGV[3], ARGV[2]) end
 return 1
 `)
 
 	// scriptTouchUser: the user's slot. KEYS the user's meta; ARGV prefix,
 	// escaped user, token, ID.
 	scriptTouchUser = newScript(`
-return touch_user(ARGV[2], ARGV[4], ARGV[3], now_us())
+return touch_user(ARGV[2], ARGV[4], ARGV[3])
 `)
 
 	// scriptLoginSingle: KEYS the user's meta; ARGV see login_args. It also

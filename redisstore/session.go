@@ -144,8 +144,15 @@ func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error
 	anon, ptr := s.anonKey(id, u.Token), s.ptrKey(id)
 	x := ms(u.Expiry)
 	if !s.cluster {
+		if p, ok := s.pointers.get(ptr); ok {
+			n, err := scriptUpdateKnown.Run(ctx, s.client, []string{ptr}, s.prefix, p, u.Token, id, u.Data, x, b01(u.Touch)).Int()
+			if err != nil || n != 3 {
+				return n >= 1, err
+			}
+			s.pointers.forget(ptr) // its pointer is gone: ask as for an unknown token
+		}
 		n, err := scriptUpdateSingle.Run(ctx, s.client, []string{anon, ptr}, s.prefix, u.Token, id, u.Data, x, b01(u.Touch)).Int()
-		return n == 1, err
+		return n >= 1, err
 	}
 	user := func(p string) op {
 		return op{script: scriptUpdateUser, keys: []string{s.metaKey(p)}, args: []any{s.prefix, p, u.Token, id, u.Data, x, b01(u.Touch)}}
@@ -155,13 +162,13 @@ func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error
 		if err != nil {
 			return false, err
 		}
-		if asInt(replies[1]) == 1 && asInt(replies[0]) == 0 {
+		if asInt(replies[1]) >= 1 && asInt(replies[0]) == 0 {
 			// Saved, but its pointer is gone (evicted): unreachable, so
 			// ended (fail closed), as Find then says.
 			s.pointers.forget(ptr)
 			return false, nil
 		}
-		return asInt(replies[1]) == 1, nil
+		return asInt(replies[1]) >= 1, nil
 	}
 	v, err := scriptUpdateToken.Run(ctx, s.client, []string{anon, ptr}, s.prefix, u.Data, x).Result()
 	if err != nil {
@@ -177,7 +184,7 @@ func (s *Store) update(ctx context.Context, u singlesession.Update) (bool, error
 	p := asString(a[1])
 	s.pointers.put(ptr, p)
 	n, err := user(p).script.Run(ctx, s.client, user(p).keys, user(p).args...).Int()
-	return n == 1, err
+	return n >= 1, err
 }
 
 // Touch implements [singlesession.Store.Touch]: one script, and on Cluster
