@@ -49,6 +49,20 @@ func TestOperatorsGuideIsExampleAdminRun(t *testing.T) {
 	assert.Contains(t, string(guide), "```go\n"+string(src)[start:start+end+3]+"```")
 }
 
+// docs/opentelemetry.md holds the section of otelsinglesession's README
+// that its comments mark, word for word, so that the two never disagree.
+func TestOpenTelemetryGuideIsTheModuleReadme(t *testing.T) {
+	guide, err := os.ReadFile("docs/opentelemetry.md")
+	require.NoError(t, err)
+	readme, err := os.ReadFile("otelsinglesession/README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "<!-- The section below is the text of docs/opentelemetry.md. -->\n")
+	require.True(t, ok, "the README marks the start of the section")
+	section, _, ok = strings.Cut(section, "<!-- End of the section of docs/opentelemetry.md. -->")
+	require.True(t, ok, "the README marks the end of the section")
+	assert.True(t, strings.Contains(string(guide), strings.TrimSpace(section)), "docs/opentelemetry.md holds the README's section")
+}
+
 // README.md stays short: what it is, install, the rules, the quick start,
 // adopting it, links; the guides are in docs/.
 func TestReadmeIsShort(t *testing.T) {
