@@ -80,6 +80,14 @@ func newBenchApp(b *testing.B, pool *pgxpool.Pool, plain bool, idle time.Duratio
 		require.NoError(b, err)
 		a.m = m
 	}
+	a.route()
+	return a
+}
+
+// route builds a's handler: the routes of the benchmarks (a login, a read
+// and a write) inside Manager.Middleware, or scs's LoadAndSave for plain
+// scs.
+func (a *benchApp) route() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		user := r.FormValue("user")
@@ -108,7 +116,6 @@ func newBenchApp(b *testing.B, pool *pgxpool.Pool, plain bool, idle time.Duratio
 	} else {
 		a.handler = a.sessions.LoadAndSave(mux)
 	}
-	return a
 }
 
 // user is what an application asks on every request: who is signed in.

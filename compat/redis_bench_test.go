@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -168,34 +167,7 @@ func newRedisBenchApp(b *testing.B, c redis.UniversalClient, plain bool) *benchA
 		require.NoError(b, err)
 		a.m = m
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		user := r.FormValue("user")
-		var err error
-		if a.m != nil {
-			err = a.m.LoginHook(r.Context(), user)
-		} else {
-			err = a.sessions.RenewToken(r.Context())
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		a.sessions.Put(r.Context(), "user", user)
-		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, a.user(r.Context()))
-	})
-	mux.HandleFunc("POST /write", func(w http.ResponseWriter, r *http.Request) {
-		a.sessions.Put(r.Context(), "n", a.sessions.GetInt(r.Context(), "n")+1)
-		fmt.Fprint(w, a.user(r.Context()))
-	})
-	if a.m != nil {
-		a.handler = a.m.Middleware(mux)
-	} else {
-		a.handler = a.sessions.LoadAndSave(mux)
-	}
+	a.route()
 	return a
 }
 
