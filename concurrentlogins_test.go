@@ -16,15 +16,6 @@ import (
 	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
-// Rule 7: many concurrent logins of one user leave exactly one signed-in
-// browser, round after round.
-func TestConcurrentLogins(t *testing.T) {
-	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.Store)
-		concurrentLogins(t, e, []*app{a}, 24, 5)
-	})
-}
-
 // Rule 7 across instances: two Managers on two pools share one database.
 func TestConcurrentLoginsTwoInstances(t *testing.T) {
 	t.Parallel()
@@ -36,25 +27,6 @@ func TestConcurrentLoginsTwoInstances(t *testing.T) {
 	one := newApp(t, e.Store)
 	two := newApp(t, pgxstore.New(pool2))
 	concurrentLogins(t, e, []*app{one, two}, 24, 5)
-}
-
-// Rule 7 with Never: every concurrent login survives.
-func TestConcurrentLoginsNever(t *testing.T) {
-	forEachStore(t, func(t *testing.T, e *env) {
-		a := newApp(t, e.Store, withPolicy(singlesession.Never))
-		browsers := make([]*browser, 16)
-		for i := range browsers {
-			browsers[i] = a.Browser(fmt.Sprint(i))
-		}
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for _, b := range browsers {
-			wg.Go(func() { <-start; b.MustLogin("alice") })
-		}
-		close(start)
-		wg.Wait()
-		assert.Equal(t, 16, e.SessionsOf(t, "alice"))
-	})
 }
 
 // concurrentLogins signs n browsers, spread over apps, in as alice at once,
