@@ -22,10 +22,8 @@ var (
 	migratedPool       = pgtest.MigratedPool
 	tracedPool         = pgtest.TracedPool
 	lockWaiters        = pgtest.LockWaiters
+	testSchema         = pgtest.NewSchema
 )
-
-// testSchema creates a schema of its own for t, dropped when t ends.
-func testSchema(t testing.TB) string { return pgtest.Schema(t, "ss_test") }
 
 // expire makes the session with the store token expired.
 func expire(t testing.TB, e *env, token string) {

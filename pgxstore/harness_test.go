@@ -18,6 +18,7 @@ type (
 
 var (
 	newApp             = testapp.New
+	withPolicy         = testapp.WithPolicy
 	withConfig         = testapp.WithConfig
 	withRoute          = testapp.WithRoute
 	withEvLog          = testapp.WithEventLog
@@ -25,6 +26,7 @@ var (
 	migratedPool       = pgtest.MigratedPool
 	tracedPool         = pgtest.TracedPool
 	normalSQL          = pgtest.NormalSQL
+	testSchema         = pgtest.NewSchema
 )
 
 // quietLogger discards what the Managers of these tests log.

@@ -71,6 +71,13 @@ func Schema(t testing.TB, prefix string) string {
 	return schema
 }
 
+// NewSchema is [Schema] with the prefix that the module's tests use,
+// "ss_test".
+func NewSchema(t testing.TB) string {
+	t.Helper()
+	return Schema(t, "ss_test")
+}
+
 // DSN returns DatabaseURL with search_path set to schema, so that every
 // connection opened with it works in that schema.
 func DSN(t testing.TB, schema string) string {
