@@ -24,6 +24,7 @@ var (
 	withRoute          = testapp.WithRoute
 	keepOthersOnLogout = testapp.KeepOthersOnLogout
 	scsVariants        = testapp.ScsVariants
+	seedSessions       = testapp.SeedSessions
 )
 
 // newServer serves h on an httptest server closed when t ends.

@@ -28,21 +28,14 @@ var (
 // expire makes the session with the store token expired.
 func expire(t testing.TB, e *env, token string) {
 	t.Helper()
-	if s, ok := e.Store.(*singlesession.MemoryStore); ok {
-		s.ExpireNow(token)
-		return
-	}
-	pgtest.Expire(t, e.Pool, token)
+	e.Expire(t, token)
 }
 
 // hasRow reports whether the store holds a session with the store token,
 // expired or not.
 func hasRow(t testing.TB, e *env, token string) bool {
 	t.Helper()
-	if s, ok := e.Store.(*singlesession.MemoryStore); ok {
-		return s.HasRow(token)
-	}
-	return pgtest.HasRow(t, e.Pool, token)
+	return e.HasRow(t, token)
 }
 
 // assertGone checks that no row of the session with the store token is left.
@@ -54,10 +47,7 @@ func assertGone(t testing.TB, e *env, token string) {
 // rows returns how many sessions and links the store holds, expired included.
 func rows(t testing.TB, e *env) (sessions, links int) {
 	t.Helper()
-	if s, ok := e.Store.(*singlesession.MemoryStore); ok {
-		return s.Rows()
-	}
-	return pgtest.Rows(t, e.Pool)
+	return e.Rows(t)
 }
 
 // grantErr is the error of a grant's (changed, error) result.

@@ -19,6 +19,8 @@ type (
 var (
 	newApp             = testapp.New
 	withPolicy         = testapp.WithPolicy
+	withSessions       = testapp.WithSessions
+	seedSessions       = testapp.SeedSessions
 	withConfig         = testapp.WithConfig
 	withRoute          = testapp.WithRoute
 	withEvLog          = testapp.WithEventLog

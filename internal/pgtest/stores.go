@@ -107,6 +107,40 @@ func (e *Env) Cost(t testing.TB, what string, f func()) []string {
 	return e.Counter.Cost(t, what, f)
 }
 
+// Expire makes the session with the store token expired: on PostgreSQL in
+// the tables, on a MemoryStore through its ExpireNow method, which only the
+// root package's tests have (its export_test.go).
+func (e *Env) Expire(t testing.TB, token string) {
+	t.Helper()
+	if s, ok := e.Store.(interface{ ExpireNow(token string) }); ok {
+		s.ExpireNow(token)
+		return
+	}
+	Expire(t, e.Pool, token)
+}
+
+// HasRow reports whether the store holds a session with the store token,
+// expired or not: on a MemoryStore through its HasRow method, which only
+// the root package's tests have.
+func (e *Env) HasRow(t testing.TB, token string) bool {
+	t.Helper()
+	if s, ok := e.Store.(interface{ HasRow(token string) bool }); ok {
+		return s.HasRow(token)
+	}
+	return HasRow(t, e.Pool, token)
+}
+
+// Rows returns how many sessions and links the store holds, expired
+// included: on a MemoryStore through its Rows method, which only the root
+// package's tests have.
+func (e *Env) Rows(t testing.TB) (sessions, links int) {
+	t.Helper()
+	if s, ok := e.Store.(interface{ Rows() (sessions, links int) }); ok {
+		return s.Rows()
+	}
+	return Rows(t, e.Pool)
+}
+
 // Expire makes the session with token expired.
 func Expire(t testing.TB, pool *pgxpool.Pool, token string) {
 	t.Helper()
