@@ -23,6 +23,7 @@ var (
 	tracedPool         = pgtest.TracedPool
 	lockWaiters        = pgtest.LockWaiters
 	testSchema         = pgtest.NewSchema
+	concurrentLogins   = pgtest.ConcurrentLogins
 )
 
 // expire makes the session with the store token expired.

@@ -29,6 +29,8 @@ var (
 	tracedPool         = pgtest.TracedPool
 	normalSQL          = pgtest.NormalSQL
 	testSchema         = pgtest.NewSchema
+	concurrentLogins   = pgtest.ConcurrentLogins
+	lockWaiters        = pgtest.LockWaiters
 )
 
 // quietLogger discards what the Managers of these tests log.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
@@ -105,6 +106,47 @@ func (e *Env) Cost(t testing.TB, what string, f func()) []string {
 		return nil
 	}
 	return e.Counter.Cost(t, what, f)
+}
+
+// ConcurrentLogins signs n browsers, spread over apps (instances that share
+// e's store), in as alice at once, rounds times, and checks that exactly one
+// stays signed in each round (rule 7 with the policy Always).
+func ConcurrentLogins(t *testing.T, e *Env, apps []*testapp.App, n, rounds int) {
+	t.Helper()
+	browsers := make([]*testapp.Browser, n)
+	for i := range browsers {
+		browsers[i] = apps[i%len(apps)].Browser(fmt.Sprint("browser ", i))
+	}
+	for round := range rounds {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, b := range browsers {
+			wg.Go(func() {
+				<-start
+				b.MustLogin("alice") // from round 1 on, a re-login on a live or ended session
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		signedIn := 0
+		for _, b := range browsers {
+			switch who := b.WhoAmI(); who {
+			case "alice":
+				signedIn++
+			case "":
+			default:
+				t.Fatalf("round %d: %s is signed in as %q", round, b.Name, who)
+			}
+		}
+		assert.Equal(t, 1, signedIn, "round %d: signed-in browsers", round)
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"), "round %d: alice's sessions in the store", round)
+		_, links := e.Rows(t)
+		assert.Equal(t, 1, links, "round %d: link rows", round)
+	}
+	for _, a := range apps {
+		assert.Zero(t, a.Errors.Load())
+	}
 }
 
 // Expire makes the session with the store token expired: on PostgreSQL in
