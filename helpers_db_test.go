@@ -21,7 +21,6 @@ var (
 	forEachTracedStore = pgtest.ForEachTracedStore
 	migratedPool       = pgtest.MigratedPool
 	tracedPool         = pgtest.TracedPool
-	lockWaiters        = pgtest.LockWaiters
 	testSchema         = pgtest.NewSchema
 	concurrentLogins   = pgtest.ConcurrentLogins
 )

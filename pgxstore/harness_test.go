@@ -11,9 +11,10 @@ import (
 // The shared harness (internal/testapp, internal/pgtest) under the names
 // these tests use.
 type (
-	app   = testapp.App
-	env   = pgtest.Env
-	evLog = testapp.EventLog
+	app     = testapp.App
+	browser = testapp.Browser
+	env     = pgtest.Env
+	evLog   = testapp.EventLog
 )
 
 var (

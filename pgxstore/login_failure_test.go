@@ -1,4 +1,4 @@
-package singlesession_test
+package pgxstore_test
 
 import (
 	"context"
@@ -22,6 +22,11 @@ import (
 	"github.com/go-singlesession/singlesession/internal/pgtest"
 	"github.com/go-singlesession/singlesession/pgxstore"
 )
+
+// Rule 13 on PostgreSQL: a login that fails (a statement, a killed
+// connection, a wait for the user's lock that outlives its request) happens
+// whole or not at all, and what Login reports is what happened. The root's
+// TestFailedLoginChangesNothing checks a failed save on every store.
 
 // In PostgreSQL, a login that fails midway (here: after the old sessions were
 // deleted, at the link insert) is rolled back whole.
@@ -98,7 +103,7 @@ func (f *loginFixture) assertUnchanged(t *testing.T) {
 	assert.Equal(t, "", f.here.WhoAmI(), "not signed in")
 	assert.Equal(t, "alice", f.elsewhere.WhoAmI(), "alice's other session did not end")
 	assert.Equal(t, 1, f.e.SessionsOf(t, "alice"))
-	_, links := rows(t, f.e)
+	_, links := f.e.Rows(t)
 	assert.Equal(t, 1, links, "no link was left behind")
 
 	f.here.MustLogin("alice")
