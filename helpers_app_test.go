@@ -25,6 +25,9 @@ var (
 	keepOthersOnLogout = testapp.KeepOthersOnLogout
 	scsVariants        = testapp.ScsVariants
 	seedSessions       = testapp.SeedSessions
+	checkDirectory     = testapp.CheckDirectory
+	directoryUsers     = testapp.DirectoryUsers
+	ids                = testapp.IDs
 )
 
 // newServer serves h on an httptest server closed when t ends.

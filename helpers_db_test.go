@@ -23,6 +23,7 @@ var (
 	tracedPool         = pgtest.TracedPool
 	testSchema         = pgtest.NewSchema
 	concurrentLogins   = pgtest.ConcurrentLogins
+	grantErr           = pgtest.GrantErr
 )
 
 // expire makes the session with the store token expired.
@@ -49,6 +50,3 @@ func rows(t testing.TB, e *env) (sessions, links int) {
 	t.Helper()
 	return e.Rows(t)
 }
-
-// grantErr is the error of a grant's (changed, error) result.
-func grantErr(_ bool, err error) error { return err }

@@ -22,6 +22,8 @@ var (
 	withPolicy         = testapp.WithPolicy
 	withSessions       = testapp.WithSessions
 	seedSessions       = testapp.SeedSessions
+	checkDirectory     = testapp.CheckDirectory
+	directoryUsers     = testapp.DirectoryUsers
 	withConfig         = testapp.WithConfig
 	withRoute          = testapp.WithRoute
 	withEvLog          = testapp.WithEventLog
@@ -32,6 +34,7 @@ var (
 	testSchema         = pgtest.NewSchema
 	concurrentLogins   = pgtest.ConcurrentLogins
 	lockWaiters        = pgtest.LockWaiters
+	grantErr           = pgtest.GrantErr
 )
 
 // quietLogger discards what the Managers of these tests log.

@@ -143,6 +143,10 @@ FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&nam
 	return names
 }
 
+// GrantErr is the error of a grant's (changed, error) result, as
+// pgxstore.Directory's Grant and RemoveGrant return it.
+func GrantErr(_ bool, err error) error { return err }
+
 // UserLock is the SQL expression of the second key of the advisory lock
 // that pgxstore takes for the user named by the SQL expression user (the
 // first key is 1936942451), for tests that hold a user's lock themselves.
