@@ -24,6 +24,8 @@ var (
 	testSchema         = pgtest.NewSchema
 	concurrentLogins   = pgtest.ConcurrentLogins
 	grantErr           = pgtest.GrantErr
+	checkUserID        = pgtest.CheckUserID
+	userIDSeeds        = pgtest.UserIDSeeds
 )
 
 // expire makes the session with the store token expired.

@@ -35,6 +35,8 @@ var (
 	concurrentLogins   = pgtest.ConcurrentLogins
 	lockWaiters        = pgtest.LockWaiters
 	grantErr           = pgtest.GrantErr
+	checkUserID        = pgtest.CheckUserID
+	userIDSeeds        = pgtest.UserIDSeeds
 )
 
 // quietLogger discards what the Managers of these tests log.

@@ -185,3 +185,16 @@ func TestLoginUnderRepeatableReadDefault(t *testing.T) {
 	a := newApp(t, e.Store)
 	concurrentLogins(t, e, []*app{a}, 16, 2)
 }
+
+// TestUserIDSeedsPostgres runs the seeds of the root's FuzzUserID on
+// PostgreSQL: text and hashtext take every acceptable ID as it is.
+func TestUserIDSeedsPostgres(t *testing.T) {
+	t.Parallel()
+	pool := migratedPool(t)
+	e := &env{Name: "postgres", Store: pgxstore.New(pool), Pool: pool}
+	for i, id := range userIDSeeds {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			checkUserID(t, e, fmt.Sprint("bystander-", i), id)
+		})
+	}
+}
