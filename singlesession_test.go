@@ -22,6 +22,28 @@ import (
 	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
+// The rules of SPEC section 1, in rule order, each test citing its rule.
+// Most run on the memory store and on PostgreSQL (forEachStore), as rule 13
+// asks. A rule, or an edge of rule 13, whose code lives in one file is
+// tested next to that file instead:
+//
+//   - rule 2 (Policy) and its edges (a policy that panics, blocks or calls
+//     runtime.Goexit): policy_test.go;
+//   - rule 9 (expiry and cleanup) and rule 13's bounded tables:
+//     cleanup_test.go;
+//   - rule 11 (operators): the admin tests (admin_test.go and those of the
+//     admin page);
+//   - rule 13: store errors that reach Config.ErrorFunc, the header tokens of
+//     Manager.Load and Manager.Commit, and sessions.Load outside the
+//     middleware: middleware_test.go; scs's Iterate and MergeSession in a
+//     handler, and sessions.Commit outside a request: adapter_test.go;
+//     operations that end one user's sessions at the same moment:
+//     contention_test.go;
+//   - what only PostgreSQL has: concurrent logins across instances and
+//     under REPEATABLE READ, and scs's own cleanup (pgxstore/store_test.go);
+//     a login that fails inside PostgreSQL (pgxstore/login_failure_test.go);
+//     Migrate (pgxstore/migrate_test.go).
+
 // Rule 1: login renews the token, records and links the user, ends the
 // user's other sessions, and keeps what was in the session.
 func TestLogin(t *testing.T) {
