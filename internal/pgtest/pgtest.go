@@ -1,5 +1,7 @@
 // Package pgtest gives tests a PostgreSQL schema of their own. It is shared by
-// the tests of every package of the module.
+// the tests of every package of the module: the stores under test ([Env],
+// [ForEachStore]), and the checks that the root package's tests and
+// pgxstore's both run ([ConcurrentLogins], [CheckUserID]).
 //
 // Tests connect to DATABASE_URL, by default
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable. A test that cannot
