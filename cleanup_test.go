@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -31,23 +30,6 @@ func TestDeleteExpired(t *testing.T) {
 		assert.Equal(t, 1, links, "the expired session's link went with it")
 		assert.Equal(t, "bob", live.WhoAmI())
 	})
-}
-
-// Rule 9, with scs's own cleanup: pgxstore and postgresstore delete expired
-// rows with a plain DELETE; the link goes by cascade.
-func TestScsCleanupTakesLinks(t *testing.T) {
-	t.Parallel()
-	pool := migratedPool(t)
-	e := &env{Name: "postgres", Store: pgxstore.New(pool), Pool: pool}
-	a := newApp(t, e.Store)
-	b := a.Browser("b")
-	b.MustLogin("alice")
-	expire(t, e, a.StoreToken(b.Cookie()))
-	_, err := pool.Exec(context.Background(), `DELETE FROM sessions WHERE expiry < current_timestamp`) // pgxstore's statement
-	require.NoError(t, err)
-	sessions, links := rows(t, e)
-	assert.Zero(t, sessions)
-	assert.Zero(t, links)
 }
 
 // Rule 13: repeated cycles of login, expiry and cleanup leave every table

@@ -24,6 +24,10 @@ var (
 	withRoute          = testapp.WithRoute
 	keepOthersOnLogout = testapp.KeepOthersOnLogout
 	scsVariants        = testapp.ScsVariants
+	seedSessions       = testapp.SeedSessions
+	checkDirectory     = testapp.CheckDirectory
+	directoryUsers     = testapp.DirectoryUsers
+	ids                = testapp.IDs
 )
 
 // newServer serves h on an httptest server closed when t ends.

@@ -21,30 +21,24 @@ var (
 	forEachTracedStore = pgtest.ForEachTracedStore
 	migratedPool       = pgtest.MigratedPool
 	tracedPool         = pgtest.TracedPool
-	lockWaiters        = pgtest.LockWaiters
+	testSchema         = pgtest.NewSchema
+	concurrentLogins   = pgtest.ConcurrentLogins
+	grantErr           = pgtest.GrantErr
+	checkUserID        = pgtest.CheckUserID
+	userIDSeeds        = pgtest.UserIDSeeds
 )
-
-// testSchema creates a schema of its own for t, dropped when t ends.
-func testSchema(t testing.TB) string { return pgtest.Schema(t, "ss_test") }
 
 // expire makes the session with the store token expired.
 func expire(t testing.TB, e *env, token string) {
 	t.Helper()
-	if s, ok := e.Store.(*singlesession.MemoryStore); ok {
-		s.ExpireNow(token)
-		return
-	}
-	pgtest.Expire(t, e.Pool, token)
+	e.Expire(t, token)
 }
 
 // hasRow reports whether the store holds a session with the store token,
 // expired or not.
 func hasRow(t testing.TB, e *env, token string) bool {
 	t.Helper()
-	if s, ok := e.Store.(*singlesession.MemoryStore); ok {
-		return s.HasRow(token)
-	}
-	return pgtest.HasRow(t, e.Pool, token)
+	return e.HasRow(t, token)
 }
 
 // assertGone checks that no row of the session with the store token is left.
@@ -56,11 +50,5 @@ func assertGone(t testing.TB, e *env, token string) {
 // rows returns how many sessions and links the store holds, expired included.
 func rows(t testing.TB, e *env) (sessions, links int) {
 	t.Helper()
-	if s, ok := e.Store.(*singlesession.MemoryStore); ok {
-		return s.Rows()
-	}
-	return pgtest.Rows(t, e.Pool)
+	return e.Rows(t)
 }
-
-// grantErr is the error of a grant's (changed, error) result.
-func grantErr(_ bool, err error) error { return err }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -139,4 +140,136 @@ func TestLeftoverLoadAndSaveNamesTheFix(t *testing.T) {
 	leftover.ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
 	assert.Contains(t, logs.String(), "in place of sessions.LoadAndSave")
+}
+
+// headerMiddleware is the middleware of scs's README for tokens that travel
+// in a header, built on Manager.Load and Manager.Commit.
+func headerMiddleware(m *singlesession.Manager, sessions *scs.SessionManager, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, err := m.Load(r.Context(), r.Header.Get("X-Session"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		r = r.WithContext(ctx)
+		bw := &bufferedWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(bw, r)
+		switch sessions.Status(ctx) {
+		case scs.Modified:
+			token, _, err := m.Commit(ctx)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			if token != "" {
+				w.Header().Set("X-Session", token)
+			}
+		case scs.Destroyed:
+			w.Header().Set("X-Session", "")
+		}
+		w.WriteHeader(bw.status)
+		io.WriteString(w, bw.body.String())
+	})
+}
+
+// bufferedWriter holds a handler's response until the session is committed,
+// so that the header with the token can still be set.
+type bufferedWriter struct {
+	http.ResponseWriter
+	status int
+	body   strings.Builder
+}
+
+func (b *bufferedWriter) WriteHeader(code int)        { b.status = code }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
+
+// apiClient keeps its token in a header, as an API client does.
+type apiClient struct {
+	t     *testing.T
+	url   string
+	token string
+}
+
+func (c *apiClient) Do(method, path string, form url.Values) (int, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.url+path, strings.NewReader(form.Encode()))
+	require.NoError(c.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Session", c.token)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(c.t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(c.t, err)
+	if v, ok := res.Header["X-Session"]; ok {
+		c.token = v[0]
+	}
+	return res.StatusCode, string(body)
+}
+
+// Rule 13: a client whose token travels in a header, through a middleware
+// of its own on Manager.Load and Manager.Commit, gets every rule, and shares
+// "one session per user" with cookie clients.
+func TestHeaderTokensThroughLoadAndCommit(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.Store)
+		api := newServer(t, headerMiddleware(a.M, a.Sessions, a.Routes()))
+		client := &apiClient{t: t, url: api.URL}
+		browser := a.Browser("cookie")
+
+		browser.MustLogin("alice")
+		status, body := client.Do("POST", "/login", url.Values{"user": {"alice"}})
+		require.Equal(t, http.StatusNoContent, status, body)
+		require.NotEmpty(t, client.token)
+		_, who := client.Do("GET", "/whoami", nil)
+		assert.Equal(t, "alice", who)
+		assert.Equal(t, "", browser.WhoAmI(), "the header login ended the cookie session")
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"))
+
+		status, _ = client.Do("POST", "/put", url.Values{"key": {"k"}, "val": {"v"}})
+		require.Equal(t, http.StatusNoContent, status)
+		_, v := client.Do("GET", "/get?key=k", nil)
+		assert.Equal(t, "v", v)
+
+		headerToken := client.token
+		browser.MustLogin("alice")
+		_, who = client.Do("GET", "/whoami", nil)
+		assert.Equal(t, "", who, "the cookie login ended the header session")
+		client.token = headerToken
+		status, _ = client.Do("POST", "/put", url.Values{"key": {"k"}, "val": {"again"}})
+		assert.Equal(t, http.StatusNoContent, status, "an ended session's request completes")
+		assert.False(t, hasRow(t, e, a.StoreToken(headerToken)), "and does not come back")
+
+		client.token = ""
+		status, _ = client.Do("POST", "/login", url.Values{"user": {"alice"}})
+		require.Equal(t, http.StatusNoContent, status)
+		status, _ = client.Do("POST", "/logout", url.Values{})
+		require.Equal(t, http.StatusNoContent, status)
+		assert.Equal(t, "", client.token, "Destroyed: the client drops its token")
+		assert.Equal(t, 0, e.SessionsOf(t, "alice"), "a header logout ends the cookie sessions too")
+		assert.Equal(t, "", browser.WhoAmI())
+		assert.Zero(t, a.Errors.Load())
+	})
+}
+
+// Manager.Load is for a middleware of its own, not inside Manager.Middleware,
+// and sessions.Load without it fails with an error that names Manager.Load.
+func TestLoadMisuse(t *testing.T) {
+	a := newApp(t, singlesession.NewMemoryStore(), withRoute("GET /load-inside", func(a *app) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			_, err := a.M.Load(r.Context(), "")
+			io.WriteString(w, err.Error())
+		}
+	}))
+	_, body := a.Browser("A").Do("GET", "/load-inside", nil)
+	assert.Contains(t, body, "already loaded")
+
+	B := a.Browser("B")
+	B.MustLogin("alice")
+	_, err := a.Sessions.Load(context.Background(), B.Cookie())
+	require.ErrorIs(t, err, singlesession.ErrNoMiddleware)
+	assert.Contains(t, err.Error(), "Manager.Load")
+
+	_, _, err = a.M.Commit(context.Background())
+	assert.ErrorIs(t, err, singlesession.ErrNoMiddleware)
 }

@@ -2,8 +2,6 @@ package singlesession_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -11,23 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
-	"github.com/go-singlesession/singlesession/pgxstore"
 )
-
-// seedSessions signs userID in on n new sessions, directly in the store, and
-// returns their tokens.
-func seedSessions(t testing.TB, store singlesession.Store, userID string, n int) []string {
-	t.Helper()
-	tokens := make([]string, n)
-	for i := range tokens {
-		tokens[i] = fmt.Sprintf("tok-%s-%d-%d", userID, i, time.Now().UnixNano())
-		_, err := store.Login(context.Background(), singlesession.Login{
-			UserID: userID, Token: tokens[i], Data: []byte{0}, Expiry: time.Now().Add(time.Hour),
-		})
-		require.NoError(t, err)
-	}
-	return tokens
-}
 
 // CountSessions counts unexpired linked sessions per user, nothing else.
 func TestCountSessions(t *testing.T) {
@@ -46,28 +28,6 @@ func TestCountSessions(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, counts)
 	})
-}
-
-// CountSessions is one round trip however many users it counts.
-func TestCountSessionsOneQuery(t *testing.T) {
-	t.Parallel()
-	pool, counter := tracedPool(t)
-	store := pgxstore.New(pool)
-	users := make([]string, 500)
-	for i := range users {
-		users[i] = fmt.Sprint("user-", i)
-	}
-	for _, u := range users[:20] {
-		seedSessions(t, store, u, 2)
-	}
-	counter.Take()
-	counts, err := store.CountSessions(context.Background(), users)
-	require.NoError(t, err)
-	q := counter.Take()
-	assert.Len(t, counts, 20)
-	assert.Equal(t, 2, counts["user-7"])
-	require.Len(t, q, 1, strings.Join(q, " | "))
-	assert.Contains(t, q[0], "GROUP BY")
 }
 
 // The store's Logout ends the user's other sessions only when the browser's

@@ -11,13 +11,19 @@ import (
 // The shared harness (internal/testapp, internal/pgtest) under the names
 // these tests use.
 type (
-	app   = testapp.App
-	env   = pgtest.Env
-	evLog = testapp.EventLog
+	app     = testapp.App
+	browser = testapp.Browser
+	env     = pgtest.Env
+	evLog   = testapp.EventLog
 )
 
 var (
 	newApp             = testapp.New
+	withPolicy         = testapp.WithPolicy
+	withSessions       = testapp.WithSessions
+	seedSessions       = testapp.SeedSessions
+	checkDirectory     = testapp.CheckDirectory
+	directoryUsers     = testapp.DirectoryUsers
 	withConfig         = testapp.WithConfig
 	withRoute          = testapp.WithRoute
 	withEvLog          = testapp.WithEventLog
@@ -25,6 +31,12 @@ var (
 	migratedPool       = pgtest.MigratedPool
 	tracedPool         = pgtest.TracedPool
 	normalSQL          = pgtest.NormalSQL
+	testSchema         = pgtest.NewSchema
+	concurrentLogins   = pgtest.ConcurrentLogins
+	lockWaiters        = pgtest.LockWaiters
+	grantErr           = pgtest.GrantErr
+	checkUserID        = pgtest.CheckUserID
+	userIDSeeds        = pgtest.UserIDSeeds
 )
 
 // quietLogger discards what the Managers of these tests log.

@@ -1,5 +1,7 @@
 // Package pgtest gives tests a PostgreSQL schema of their own. It is shared by
-// the tests of every package of the module.
+// the tests of every package of the module: the stores under test ([Env],
+// [ForEachStore]), and the checks that the root package's tests and
+// pgxstore's both run ([ConcurrentLogins], [CheckUserID]).
 //
 // Tests connect to DATABASE_URL, by default
 // postgres://postgres@127.0.0.1:5432/test?sslmode=disable. A test that cannot
@@ -71,6 +73,13 @@ func Schema(t testing.TB, prefix string) string {
 	return schema
 }
 
+// NewSchema is [Schema] with the prefix that the module's tests use,
+// "ss_test".
+func NewSchema(t testing.TB) string {
+	t.Helper()
+	return Schema(t, "ss_test")
+}
+
 // DSN returns DatabaseURL with search_path set to schema, so that every
 // connection opened with it works in that schema.
 func DSN(t testing.TB, schema string) string {
@@ -135,6 +144,10 @@ FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&nam
 	}
 	return names
 }
+
+// GrantErr is the error of a grant's (changed, error) result, as
+// pgxstore.Directory's Grant and RemoveGrant return it.
+func GrantErr(_ bool, err error) error { return err }
 
 // UserLock is the SQL expression of the second key of the advisory lock
 // that pgxstore takes for the user named by the SQL expression user (the

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
@@ -105,6 +106,81 @@ func (e *Env) Cost(t testing.TB, what string, f func()) []string {
 		return nil
 	}
 	return e.Counter.Cost(t, what, f)
+}
+
+// ConcurrentLogins signs n browsers, spread over apps (instances that share
+// e's store), in as alice at once, rounds times, and checks that exactly one
+// stays signed in each round (rule 7 with the policy Always).
+func ConcurrentLogins(t *testing.T, e *Env, apps []*testapp.App, n, rounds int) {
+	t.Helper()
+	browsers := make([]*testapp.Browser, n)
+	for i := range browsers {
+		browsers[i] = apps[i%len(apps)].Browser(fmt.Sprint("browser ", i))
+	}
+	for round := range rounds {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, b := range browsers {
+			wg.Go(func() {
+				<-start
+				b.MustLogin("alice") // from round 1 on, a re-login on a live or ended session
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		signedIn := 0
+		for _, b := range browsers {
+			switch who := b.WhoAmI(); who {
+			case "alice":
+				signedIn++
+			case "":
+			default:
+				t.Fatalf("round %d: %s is signed in as %q", round, b.Name, who)
+			}
+		}
+		assert.Equal(t, 1, signedIn, "round %d: signed-in browsers", round)
+		assert.Equal(t, 1, e.SessionsOf(t, "alice"), "round %d: alice's sessions in the store", round)
+		_, links := e.Rows(t)
+		assert.Equal(t, 1, links, "round %d: link rows", round)
+	}
+	for _, a := range apps {
+		assert.Zero(t, a.Errors.Load())
+	}
+}
+
+// Expire makes the session with the store token expired: on PostgreSQL in
+// the tables, on a MemoryStore through its ExpireNow method, which only the
+// root package's tests have (its export_test.go).
+func (e *Env) Expire(t testing.TB, token string) {
+	t.Helper()
+	if s, ok := e.Store.(interface{ ExpireNow(token string) }); ok {
+		s.ExpireNow(token)
+		return
+	}
+	Expire(t, e.Pool, token)
+}
+
+// HasRow reports whether the store holds a session with the store token,
+// expired or not: on a MemoryStore through its HasRow method, which only
+// the root package's tests have.
+func (e *Env) HasRow(t testing.TB, token string) bool {
+	t.Helper()
+	if s, ok := e.Store.(interface{ HasRow(token string) bool }); ok {
+		return s.HasRow(token)
+	}
+	return HasRow(t, e.Pool, token)
+}
+
+// Rows returns how many sessions and links the store holds, expired
+// included: on a MemoryStore through its Rows method, which only the root
+// package's tests have.
+func (e *Env) Rows(t testing.TB) (sessions, links int) {
+	t.Helper()
+	if s, ok := e.Store.(interface{ Rows() (sessions, links int) }); ok {
+		return s.Rows()
+	}
+	return Rows(t, e.Pool)
 }
 
 // Expire makes the session with token expired.

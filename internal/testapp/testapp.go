@@ -536,6 +536,21 @@ func Count(t testing.TB, s singlesession.Store, user string) int {
 	return res.Total
 }
 
+// SeedSessions signs userID in on n new sessions, directly in the store, and
+// returns their tokens.
+func SeedSessions(t testing.TB, store singlesession.Store, userID string, n int) []string {
+	t.Helper()
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = fmt.Sprintf("tok-%s-%d-%d", userID, i, time.Now().UnixNano())
+		_, err := store.Login(context.Background(), singlesession.Login{
+			UserID: userID, Token: tokens[i], Data: []byte{0}, Expiry: time.Now().Add(time.Hour),
+		})
+		require.NoError(t, err)
+	}
+	return tokens
+}
+
 // SyncBuffer is a bytes.Buffer safe for concurrent writers.
 type SyncBuffer struct {
 	mu sync.Mutex
