@@ -135,7 +135,32 @@ type hub struct {
 	n       int
 	stop    context.CancelFunc // the listener's, while it runs
 	readyAt time.Time          // when the subscription became ready; zero while it is not
+	readyC  chan struct{}      // closed when the subscription is ready (see listening)
 	recent  []heard            // the notices of the last recentFor, oldest first
+}
+
+// listening returns a channel that is closed once the hub hears every
+// ending committed from then on: its subscription is ready (or, over a
+// store without notices, it polls).
+func (h *hub) listening() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.readyC == nil {
+		h.readyC = make(chan struct{})
+	}
+	return h.readyC
+}
+
+// markReady closes readyC, under h.mu.
+func (h *hub) markReady() {
+	if h.readyC == nil {
+		h.readyC = make(chan struct{})
+	}
+	select {
+	case <-h.readyC:
+	default:
+		close(h.readyC)
+	}
 }
 
 // heard is a notice and when it came.
@@ -160,12 +185,13 @@ func (h *hub) add(w *watcher) {
 	h.n++
 	if h.stop == nil {
 		ctx, stop := context.WithCancel(context.Background())
-		h.stop, h.readyAt = stop, time.Time{}
+		h.stop, h.readyAt, h.readyC = stop, time.Time{}, make(chan struct{})
 		go h.run(ctx)
 	}
 	var (
-		ended *Ending
-		check bool
+		ended  *Ending
+		check  bool
+		others bool
 	)
 	switch {
 	case h.readyAt.IsZero():
@@ -177,11 +203,14 @@ func (h *hub) add(w *watcher) {
 			if n.UserID != w.userID || n.at.Before(w.loadedAt) {
 				continue
 			}
-			if n.IDs == nil {
+			switch {
+			case n.IDs == nil:
 				check = true
-			} else if slices.Contains(n.IDs, w.id) {
+			case slices.Contains(n.IDs, w.id):
 				e := n.Ending
 				ended = &e
+			default:
+				others = true // another session of the user ended since the load
 			}
 		}
 	}
@@ -192,7 +221,13 @@ func (h *hub) add(w *watcher) {
 	case ended != nil:
 		w.end(*ended)
 	case check:
-		go h.check(w, Ending{})
+		go func() {
+			if h.check(w, Ending{}) && others {
+				w.otherEnded()
+			}
+		}()
+	case others:
+		w.otherEnded()
 	}
 }
 
@@ -212,7 +247,7 @@ func (h *hub) remove(w *watcher) {
 	h.n--
 	if h.n == 0 && h.stop != nil {
 		h.stop()
-		h.stop, h.readyAt, h.recent = nil, time.Time{}, nil
+		h.stop, h.readyAt, h.readyC, h.recent = nil, time.Time{}, nil, nil
 	}
 }
 
@@ -221,6 +256,11 @@ func (h *hub) remove(w *watcher) {
 func (h *hub) run(ctx context.Context) {
 	ns, ok := h.m.store.(NotifyingStore)
 	if !ok {
+		h.mu.Lock()
+		if h.stop != nil && ctx.Err() == nil {
+			h.markReady()
+		}
+		h.mu.Unlock()
 		h.poll(ctx)
 		return
 	}
@@ -230,6 +270,11 @@ func (h *hub) run(ctx context.Context) {
 		h.mu.Lock()
 		if h.stop != nil && ctx.Err() == nil {
 			h.readyAt = time.Time{}
+			select {
+			case <-h.readyC: // heard no more until it is ready again
+				h.readyC = make(chan struct{})
+			default:
+			}
 		}
 		h.mu.Unlock()
 		if ctx.Err() != nil {
@@ -266,6 +311,7 @@ func (h *hub) ready(ctx context.Context) {
 	h.mu.Lock()
 	if h.stop != nil && ctx.Err() == nil {
 		h.readyAt = time.Now()
+		h.markReady()
 	}
 	h.mu.Unlock()
 	go h.checkAll(ctx)

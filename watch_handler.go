@@ -12,6 +12,11 @@ import (
 // proxies and browsers keep an idle stream open.
 var pingInterval = 25 * time.Second
 
+// readyWait bounds how long WatchHandler waits for the Manager's
+// subscription to be ready before it answers; past it the stream opens
+// anyway (the check when it is ready still covers the request's session).
+const readyWait = 5 * time.Second
+
 // WatchHandler serves Server-Sent Events to a signed-in browser, so that an
 // open page learns the moment its session ends, on any instance. Mount it
 // inside [Manager.Middleware]:
@@ -46,6 +51,19 @@ func (m *Manager) WatchHandler() http.Handler {
 		}
 		ctx, cancel, others := m.watch(r.Context(), true)
 		defer cancel()
+		if ctx.Err() == nil {
+			// Answer once the Manager hears every ending: a page that sees
+			// the stream open learns of any session of its user that ends
+			// after that. (An end before then is caught for its own
+			// session by the check at ready.)
+			wait := time.NewTimer(readyWait)
+			select {
+			case <-m.hub.listening():
+			case <-ctx.Done():
+			case <-wait.C:
+			}
+			wait.Stop()
+		}
 		var ended *EndedError
 		if ctx.Err() != nil && !errors.As(context.Cause(ctx), &ended) {
 			w.WriteHeader(http.StatusNoContent)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-singlesession/singlesession"
+	"github.com/go-singlesession/singlesession/internal/testapp"
 )
 
 // Tests of SPEC 10: SessionContext and WatchHandler learn at once, on every
@@ -84,6 +85,43 @@ func TestSessionContextCatchesAnEndBeforeIt(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		close(a.Release)
 		assert.Equal(t, "ended login", <-done)
+	})
+}
+
+// WatchHandler tells a page of another session of its user that ended
+// between the page's request's load and its watch (heard while the
+// listener ran): the event "sessions" comes at once.
+func TestWatchHandlerOtherSessionEndedBeforeIt(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := newApp(t, e.Store, withPolicy(singlesession.Never), withRoute("GET /slow-events", func(a *app) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) {
+				a.Entered <- struct{}{}
+				<-a.Release
+				a.M.WatchHandler().ServeHTTP(w, r)
+			}
+		}))
+		keep := a.Browser("keep") // a watch that keeps the listener running
+		keep.MustLogin("kim")
+		kw := keep.Watch()
+		defer kw.Close()
+		A, B, C := a.Browser("A"), a.Browser("B"), a.Browser("C")
+		A.MustLogin("alice")
+		B.MustLogin("alice")
+		C.MustLogin("alice")
+		streams := make(chan *testapp.Stream, 1)
+		go func() { streams <- A.Open("/slow-events") }()
+		<-a.Entered // A's request has loaded its session
+		res, body := B.Do("POST", "/end-session", url.Values{"id": {C.ID()}})
+		require.Equal(t, http.StatusNoContent, res.StatusCode, body)
+		time.Sleep(100 * time.Millisecond) // the notice is heard
+		close(a.Release)
+		s := <-streams
+		l, _ := s.Next(5 * time.Second)
+		require.Equal(t, ": watching", l.Text)
+		s.Next(time.Second) // the blank line
+		l, ok := s.Next(2 * time.Second)
+		require.True(t, ok, "an event comes")
+		assert.Equal(t, "event: sessions", l.Text)
 	})
 }
 
