@@ -92,6 +92,29 @@ func TestCompareRedisInterrupted(t *testing.T) {
 	assert.Empty(t, redisKeys(t, c, report.KeyPrefix+"*"), "keys left under %s", report.KeyPrefix)
 }
 
+// When the keys cannot all be deleted (here: no time given to delete them),
+// Compare returns the report and an error that says so, and the keys are
+// still there: the cleanup's count and check are not vacuous.
+func TestCompareRedisKeysLeft(t *testing.T) {
+	t.Parallel()
+	c := requireRedis(t)
+	report, err := loadtest.Compare(context.Background(), loadtest.Config{
+		RedisURL:        redisURL(),
+		Clients:         2,
+		Duration:        200 * time.Millisecond,
+		Rounds:          1,
+		RecoveryTimeout: time.Nanosecond,
+	})
+	require.NotNil(t, report)
+	assert.ErrorContains(t, err, "delete the keys under "+report.KeyPrefix)
+	assert.True(t, report.OK())
+	left := redisKeys(t, c, report.KeyPrefix+"*")
+	assert.NotEmpty(t, left)
+	if len(left) > 0 {
+		require.NoError(t, c.Unlink(context.Background(), left...).Err())
+	}
+}
+
 // An unreachable Redis is an error of the set-up, not a report.
 func TestCompareRedisUnreachable(t *testing.T) {
 	t.Parallel()
