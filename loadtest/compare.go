@@ -19,6 +19,7 @@ import (
 
 	scspgxstore "github.com/alexedwards/scs/pgxstore"
 	"github.com/alexedwards/scs/v2"
+	"github.com/go-singlesession/singlesession"
 	"github.com/go-singlesession/singlesession/pgxstore"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -35,8 +36,18 @@ type Comparison struct {
 	Rounds  int           // paired rounds
 	Phase   time.Duration // how long each side ran in each round
 
-	SingleSession Side // Manager.Middleware and PostgresStore
-	Plain         Side // scs's LoadAndSave and pgxstore
+	// Backend is where both sides kept their sessions: "PostgreSQL",
+	// "Redis" or "Redis Cluster".
+	Backend string
+
+	SingleSession Side // Manager.Middleware over singlesession's pgxstore or redisstore
+	Plain         Side // scs's LoadAndSave over scs's pgxstore or goredisstore
+
+	// KeyPrefix is, on Redis, the prefix of both sides' keys
+	// ("sslt:<random>:"; singlesession's under KeyPrefix+"ss:", plain scs's
+	// under KeyPrefix+"scs:"), which Compare deleted at the end; "" on
+	// PostgreSQL, whose schemas Compare dropped.
+	KeyPrefix string
 
 	// Ratios holds, for each round, singlesession's throughput divided by
 	// plain scs's in that round.
@@ -50,7 +61,7 @@ type Comparison struct {
 // Side is what one side of a [Comparison] did over all its rounds; the
 // warm-up before the first round is not counted.
 type Side struct {
-	Name       string        // "singlesession" or "plain scs (pgxstore)"
+	Name       string        // the side and its store, for example "singlesession (redisstore)" or "plain scs (goredisstore)"
 	Replies    int           // correct replies: 200 with the browser's user
 	Elapsed    time.Duration // the side's time over all rounds
 	Throughput float64       // Replies per second of Elapsed
@@ -59,6 +70,11 @@ type Side struct {
 	// Failures counts requests without a reply, replies other than 200,
 	// and replies that named another user than the browser's.
 	Failures int
+
+	// KeysDeleted is, on Redis, how many keys under the side's prefix
+	// Compare deleted at the end: what the side's sessions left in Redis.
+	// It is 0 on PostgreSQL.
+	KeysDeleted int
 }
 
 // OK reports whether both sides served every request correctly and the
@@ -71,10 +87,11 @@ func (c *Comparison) OK() bool {
 // String formats the comparison for people.
 func (c *Comparison) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "singlesession vs plain scs on the same database: %d clients per side, each signed in once, then reads and writes 2:1; %d rounds of %v per side, alternating which side runs first\n",
-		c.Clients, c.Rounds, c.Phase)
+	fmt.Fprintf(&b, "singlesession vs plain scs on the same %s: %d clients per side, each signed in once, then reads and writes 2:1; %d rounds of %v per side, alternating which side runs first\n",
+		c.Backend, c.Clients, c.Rounds, c.Phase)
+	width := max(len(c.SingleSession.Name), len(c.Plain.Name)) + 1
 	for _, s := range []Side{c.SingleSession, c.Plain} {
-		fmt.Fprintf(&b, "%-21s %d replies in %v = %.0f/s, p50 %v, p99 %v, %d failures\n", s.Name+":", s.Replies, s.Elapsed.Round(time.Millisecond),
+		fmt.Fprintf(&b, "%-*s %d replies in %v = %.0f/s, p50 %v, p99 %v, %d failures\n", width, s.Name+":", s.Replies, s.Elapsed.Round(time.Millisecond),
 			s.Throughput, s.P50.Round(time.Microsecond), s.P99.Round(time.Microsecond), s.Failures)
 	}
 	ratios := make([]string, len(c.Ratios))
@@ -82,16 +99,25 @@ func (c *Comparison) String() string {
 		ratios[i] = fmt.Sprintf("%.3f", r)
 	}
 	fmt.Fprintf(&b, "ratio singlesession ÷ plain scs: %.3f (median of rounds: %s)\n", c.Ratio, strings.Join(ratios, ", "))
+	if c.KeyPrefix != "" {
+		fmt.Fprintf(&b, "keys deleted at the end: %d of singlesession (%sss:*), %d of plain scs (%sscs:*)\n",
+			c.SingleSession.KeysDeleted, c.KeyPrefix, c.Plain.KeysDeleted, c.KeyPrefix)
+	}
 	return b.String()
 }
 
 // Compare measures singlesession's throughput against plain scs on the same
-// PostgreSQL database, in one run: singlesession (Manager.Middleware,
-// PostgresStore, cfg.Policy) in a schema of its own made by
-// [singlesession.Migrate], and plain scs (LoadAndSave, pgxstore without its
-// cleanup goroutine) in another schema with pgxstore's sessions table. Each
-// side has its own in-process server, a connection pool of cfg.MaxConns and
-// cfg.Clients browsers; every browser signs in once as a user of its own
+// server, in one run. On PostgreSQL (cfg.DSN), singlesession
+// (Manager.Middleware, singlesession's pgxstore, cfg.Policy) works in a
+// schema of its own made by [pgxstore.Migrate], and plain scs (LoadAndSave,
+// scs's pgxstore without its cleanup goroutine) in another schema with
+// pgxstore's sessions table. On Redis (cfg.RedisURL), singlesession runs over
+// redisstore and plain scs over scs's goredisstore, each under a key prefix of
+// its own; on Redis Cluster (cfg.RedisClusterAddrs), plain scs runs over
+// goredisstore's three commands on a cluster client, as goredisstore itself
+// takes only a single Redis's client. Each side has its own in-process
+// server, a connection pool of cfg.MaxConns (a client of its own on Redis)
+// and cfg.Clients browsers; every browser signs in once as a user of its own
 // (plain scs: RenewToken and Put of the user's ID), then sends reads (a
 // request that does not change the session) and writes (one that does), two
 // to one, in a random order that is the same on both sides in a round.
@@ -102,14 +128,21 @@ func (c *Comparison) String() string {
 // ratios, so a moment of noise on the machine skews one round, not the
 // result. A side is never run while the other runs.
 //
-// Compare uses DSN, Clients, Duration (the time of each side over all
-// rounds), Rounds, RequestTimeout, MaxConns, Policy and Logger; it returns an
-// error for Collide, Fault, WrapStore and ExpectStoreErrors, which do not
-// apply, and when the run cannot be set up or a browser cannot sign in. A
-// wrong reply is counted in the side's Failures ([Comparison.OK] is then
-// false), not returned as an error. When ctx ends early the rounds stop: the
-// throughputs cover what ran, Ratios and Ratio the rounds that completed.
-func Compare(ctx context.Context, cfg Config) (*Comparison, error) {
+// At the end Compare drops both schemas, or deletes every key under both
+// prefixes (SCAN and UNLINK, on every master of a cluster, within
+// cfg.RecoveryTimeout), also when the run failed or ctx ended. When keys
+// cannot all be deleted, it returns the report with an error that says so.
+//
+// Compare uses DSN, RedisURL or RedisClusterAddrs (exactly one), Clients,
+// Duration (the time of each side over all rounds), Rounds, RequestTimeout,
+// MaxConns, Policy, RecoveryTimeout and Logger; it returns an error for
+// Collide, Fault, WrapStore and ExpectStoreErrors, which do not apply, and
+// when the run cannot be set up (a server unreachable, a bad URL) or a
+// browser cannot sign in. A wrong reply is counted in the side's Failures
+// ([Comparison.OK] is then false), not returned as an error. When ctx ends
+// early the rounds stop: the throughputs cover what ran, Ratios and Ratio
+// the rounds that completed.
+func Compare(ctx context.Context, cfg Config) (report *Comparison, err error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -121,30 +154,32 @@ func Compare(ctx context.Context, cfg Config) (*Comparison, error) {
 		return nil, fmt.Errorf("loadtest: compare: duration %v is too short for %d rounds", cfg.Duration, cfg.Rounds)
 	}
 
-	ssPool, dropSS, err := comparePool(ctx, &cfg)
+	var stores *compareStores
+	if cfg.onRedis() {
+		stores, err = redisStores(ctx, &cfg)
+	} else {
+		stores, err = postgresStores(ctx, &cfg)
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer dropSS()
-	if err := pgxstore.Migrate(ctx, ssPool); err != nil {
-		return nil, fmt.Errorf("loadtest: compare: %w", err)
-	}
-	plainPool, dropPlain, err := comparePool(ctx, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer dropPlain()
-	if _, err := plainPool.Exec(ctx, sqlPgxstoreTable); err != nil {
-		return nil, fmt.Errorf("loadtest: compare: create pgxstore's table: %w", err)
-	}
+	// Deferred first, so it runs last: after both servers have closed, when
+	// no request can write any more.
+	defer func() {
+		ssKeys, plainKeys, releaseErr := stores.release()
+		if report != nil {
+			report.SingleSession.KeysDeleted, report.Plain.KeysDeleted = ssKeys, plainKeys
+		}
+		err = errors.Join(err, releaseErr)
+	}()
 
-	ssApp, err := newApp(cfg, ssPool)
+	ssApp, err := newApp(cfg, stores.ss)
 	if err != nil {
 		return nil, err
 	}
-	ss := newSide(&cfg, "singlesession", ssApp.handler())
+	ss := newSide(&cfg, stores.ssName, ssApp.handler())
 	defer ss.close()
-	plain := newSide(&cfg, "plain scs (pgxstore)", newPlainApp(&cfg, plainPool))
+	plain := newSide(&cfg, stores.plainName, newPlainApp(&cfg, stores.plain))
 	defer plain.close()
 	sides := []*side{ss, plain}
 	for _, s := range sides {
@@ -160,7 +195,7 @@ func Compare(ctx context.Context, cfg Config) (*Comparison, error) {
 		s.reset()
 	}
 
-	report := &Comparison{Clients: cfg.Clients, Rounds: cfg.Rounds, Phase: phase}
+	report = &Comparison{Clients: cfg.Clients, Rounds: cfg.Rounds, Phase: phase, Backend: stores.backend, KeyPrefix: stores.keyPrefix}
 	for round := range cfg.Rounds {
 		order := sides
 		if round%2 == 1 {
@@ -190,6 +225,58 @@ func Compare(ctx context.Context, cfg Config) (*Comparison, error) {
 	report.SingleSession = ss.summary()
 	report.Plain = plain.summary()
 	return report, nil
+}
+
+// compareStores are the stores of a comparison's two sides, on the same
+// server.
+type compareStores struct {
+	backend   string // Comparison.Backend
+	keyPrefix string // Comparison.KeyPrefix
+
+	ss        singlesession.Store
+	ssName    string
+	plain     scs.Store
+	plainName string
+
+	// release closes the pools or clients and removes what the run left
+	// (the schemas, or the keys), returning how many keys of each side it
+	// deleted on Redis.
+	release func() (ssKeys, plainKeys int, err error)
+}
+
+// postgresStores makes the comparison's stores on PostgreSQL: two schemas,
+// one migrated for singlesession's pgxstore, one with scs pgxstore's table.
+func postgresStores(ctx context.Context, cfg *Config) (*compareStores, error) {
+	ssPool, dropSS, err := comparePool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pgxstore.Migrate(ctx, ssPool); err != nil {
+		dropSS()
+		return nil, fmt.Errorf("loadtest: compare: %w", err)
+	}
+	plainPool, dropPlain, err := comparePool(ctx, cfg)
+	if err != nil {
+		dropSS()
+		return nil, err
+	}
+	if _, err := plainPool.Exec(ctx, sqlPgxstoreTable); err != nil {
+		dropSS()
+		dropPlain()
+		return nil, fmt.Errorf("loadtest: compare: create pgxstore's table: %w", err)
+	}
+	return &compareStores{
+		backend:   "PostgreSQL",
+		ss:        pgxstore.New(ssPool),
+		ssName:    "singlesession (pgxstore)",
+		plain:     scspgxstore.NewWithCleanupInterval(plainPool, 0),
+		plainName: "plain scs (pgxstore)",
+		release: func() (int, int, error) {
+			dropPlain()
+			dropSS()
+			return 0, 0, nil
+		},
+	}, nil
 }
 
 // sqlPgxstoreTable is the table pgxstore's README asks for.
@@ -222,13 +309,13 @@ func comparePool(ctx context.Context, cfg *Config) (*pgxpool.Pool, func(), error
 	return pool, func() { pool.Close(); drop() }, nil
 }
 
-// newPlainApp is the application of the comparison on plain scs: the same
-// routes as the singlesession application's, a login that renews the token
-// and puts the user in the session, and the same request guard.
-func newPlainApp(cfg *Config, pool *pgxpool.Pool) http.Handler {
+// newPlainApp is the application of the comparison on plain scs over store:
+// the same routes as the singlesession application's, a login that renews
+// the token and puts the user in the session, and the same request guard.
+func newPlainApp(cfg *Config, store scs.Store) http.Handler {
 	sessions := scs.New()
 	sessions.Lifetime = time.Hour
-	sessions.Store = scspgxstore.NewWithCleanupInterval(pool, 0)
+	sessions.Store = store
 	sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		cfg.Logger.ErrorContext(r.Context(), "loadtest: plain scs: store error", "path", r.URL.Path, "err", err)
 		w.Header().Set(headerError, errStore)

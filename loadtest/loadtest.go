@@ -7,15 +7,19 @@
 // With Config.Collide it runs the collision scenario instead: a few users
 // signed in on many browsers, whose sessions concurrent logouts, logins and
 // operators' sign-outs end at the same moments. [Compare] measures the
-// library's throughput against plain scs (pgxstore) on the same database.
+// library's throughput against plain scs on the same server: on PostgreSQL
+// (singlesession's pgxstore against scs's pgxstore), or on Redis or Redis
+// Cluster (redisstore against scs's goredisstore) under key prefixes of its
+// own, deleted at the end.
 //
 // The command cmd/singlesession-load runs them; the package's tests run a
-// short load, the collision scenario, a short comparison, a load while
-// PostgreSQL connections are killed, and a load across a restart of a private
-// PostgreSQL server.
+// short load, the collision scenario, short comparisons (on PostgreSQL, Redis
+// and Redis Cluster), a load while PostgreSQL connections are killed, and a
+// load across a restart of a private PostgreSQL server.
 //
-// It is a module of its own, beside the library's, because the baseline needs
-// scs's pgxstore, which the library's go.mod does not require.
+// It is a module of its own, beside the library's, because the baselines need
+// scs's pgxstore and goredisstore, and go-redis with redisstore, which the
+// library's go.mod does not require.
 package loadtest
 
 import (
@@ -47,12 +51,31 @@ import (
 	"github.com/go-singlesession/singlesession/pgxstore"
 )
 
-// Config describes a load. A zero Config, but for DSN, uses the defaults.
+// Config describes a load. A zero Config, but for DSN (or, for [Compare],
+// RedisURL or RedisClusterAddrs), uses the defaults.
 type Config struct {
-	// DSN is the PostgreSQL connection string; required. The run creates a
-	// schema of its own there and drops it at the end, so the role needs
-	// CREATE on the database.
+	// DSN is the PostgreSQL connection string; required, except by a
+	// [Compare] on Redis. The run creates a schema of its own there and
+	// drops it at the end, so the role needs CREATE on the database.
 	DSN string
+
+	// RedisURL, when set, makes [Compare] run on the single Redis at that
+	// URL (redis://[[user]:password@]host[:port][/db], as go-redis's
+	// ParseURL reads it) instead of PostgreSQL: singlesession over
+	// redisstore against plain scs over scs's goredisstore, each under a key
+	// prefix of its own, whose keys Compare deletes at the end. DSN must
+	// then be empty. [Run] returns an error when it is set: the load test
+	// and its checks run on PostgreSQL only.
+	RedisURL string
+
+	// RedisClusterAddrs, when set, makes [Compare] run on the Redis Cluster
+	// at those addresses (host:port; one node is enough to find the others),
+	// as RedisURL does on a single Redis, except that plain scs's side runs
+	// goredisstore's commands (GET, SET with an expiry, DEL) on a cluster
+	// client, since goredisstore takes only a single Redis's client. DSN
+	// and RedisURL must then be empty. [Run] returns an error when it is
+	// set.
+	RedisClusterAddrs []string
 
 	// Clients is the number of concurrent browsers, each with its own cookie
 	// jar. 0 means 64.
@@ -74,7 +97,9 @@ type Config struct {
 	// is reported as a violation: a request hung beyond its context.
 	RequestTimeout time.Duration
 
-	// MaxConns is the size of the application's connection pool. 0 means 16.
+	// MaxConns is the size of the application's connection pool; in
+	// [Compare], of each side's (go-redis's PoolSize on Redis, per node on
+	// Cluster). 0 means 16.
 	MaxConns int32
 
 	// Policy is the application's policy; nil means [singlesession.Always],
@@ -108,7 +133,8 @@ type Config struct {
 	ExpectStoreErrors bool
 
 	// RecoveryTimeout bounds how long the checks after the load wait for
-	// the database to answer again. 0 means 30s.
+	// the database to answer again, and how long [Compare] spends dropping
+	// its schemas or deleting its keys. 0 means 30s.
 	RecoveryTimeout time.Duration
 
 	// WrapStore, when set, wraps the application's store; tests use it to
@@ -125,8 +151,13 @@ type Config struct {
 }
 
 func (c *Config) defaults() error {
-	if c.DSN == "" {
+	switch {
+	case c.DSN == "" && !c.onRedis():
 		return errors.New("loadtest: no DSN")
+	case c.DSN != "" && c.onRedis():
+		return errors.New("loadtest: DSN and RedisURL or RedisClusterAddrs exclude each other")
+	case c.RedisURL != "" && len(c.RedisClusterAddrs) > 0:
+		return errors.New("loadtest: RedisURL and RedisClusterAddrs exclude each other")
 	}
 	if c.Clients == 0 {
 		c.Clients = 64
@@ -164,6 +195,12 @@ func (c *Config) defaults() error {
 			c.Clients, c.Users, c.Duration, c.MaxRequests, c.RequestTimeout, c.MaxConns, c.RecoveryTimeout, c.Rounds)
 	}
 	return nil
+}
+
+// onRedis reports whether the comparison runs on Redis rather than
+// PostgreSQL.
+func (c *Config) onRedis() bool {
+	return c.RedisURL != "" || len(c.RedisClusterAddrs) > 0
 }
 
 // always reports whether the run's policy is singlesession.Always.
@@ -304,10 +341,14 @@ func (r *Report) String() string {
 }
 
 // Run runs the load described by cfg and checks the invariants. It returns an
-// error only when the run could not be set up (no database, no schema); a
-// violated invariant is in the Report ([Report.OK] is false). When ctx ends
+// error only when the run could not be set up (no database, no schema, a
+// RedisURL or RedisClusterAddrs, which only [Compare] takes); a violated
+// invariant is in the Report ([Report.OK] is false). When ctx ends
 // early the load stops, and the checks still run.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.onRedis() {
+		return nil, errors.New("loadtest: RedisURL and RedisClusterAddrs apply only to Compare: the load test runs on PostgreSQL")
+	}
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
@@ -331,7 +372,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("loadtest: %w", err)
 	}
 
-	app, err := newApp(cfg, pool)
+	app, err := newApp(cfg, pgxstore.New(pool))
 	if err != nil {
 		return nil, err
 	}
@@ -481,10 +522,10 @@ const (
 	errPanic    = "panic"
 )
 
-func newApp(cfg Config, pool *pgxpool.Pool) (*app, error) {
+// newApp returns the application over store (wrapped by cfg.WrapStore).
+func newApp(cfg Config, store singlesession.Store) (*app, error) {
 	a := &app{cfg: &cfg, sessions: scs.New()}
 	a.sessions.Lifetime = time.Hour
-	var store singlesession.Store = pgxstore.New(pool)
 	if cfg.WrapStore != nil {
 		store = cfg.WrapStore(store)
 	}
