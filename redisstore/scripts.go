@@ -364,6 +364,20 @@ local function touch_user(p, id, tok)
 	return 1
 end
 
+-- retire deletes a browser's own sessions of u ({id, xk, lk, live}: its
+-- previous ones at a login, its current one at a logout) and tells the
+-- listeners of the live ones, with no reason.
+local function retire(u, list, now)
+	local gone = {}
+	for _, s in ipairs(list) do
+		redis.call('DEL', skey(u, s.id))
+		redis.call('ZREM', s.xk, s.id)
+		redis.call('ZREM', s.lk, s.id)
+		if s.live then gone[#gone + 1] = s.id end
+	end
+	if #gone > 0 then publish(u, gone, '', '', now) end
+end
+
 -- login_args reads the ARGV of the login scripts: prefix, escaped user,
 -- token, ID, data, expiry, Max, RejectNew, IP, User-Agent, the IDs whose
 -- pointers the caller verified and those it found gone (Cluster), then an
@@ -453,14 +467,7 @@ local function login_plan(a, now, check_ptr)
 	if not g then g = newgen(u, now) end
 
 	return function()
-		local gone = {}
-		for _, s in ipairs(reps) do
-			redis.call('DEL', skey(u, s.id))
-			redis.call('ZREM', s.xk, s.id)
-			redis.call('ZREM', s.lk, s.id)
-			if s.live then gone[#gone + 1] = s.id end
-		end
-		if #gone > 0 then publish(u, gone, '', '', now) end
+		retire(u, reps, now)
 		repair(u, dead, expired, now, nowms)
 		local ended = 0
 		if ends then ended = ends() end
@@ -512,14 +519,7 @@ local function logout_plan(u, toks, mode, ua, now)
 		ends, n = plan_end_all(u, {}, skip, nskip, 'logout', ua, now, nowms)
 	end
 	return function()
-		local gone = {}
-		for _, s in ipairs(own) do
-			redis.call('DEL', skey(u, s.id))
-			redis.call('ZREM', s.xk, s.id)
-			redis.call('ZREM', s.lk, s.id)
-			if s.live then gone[#gone + 1] = s.id end
-		end
-		if #gone > 0 then publish(u, gone, '', '', now) end
+		retire(u, own, now)
 		local ended = 0
 		if ends then ended = ends() end
 		return #own + n, ended

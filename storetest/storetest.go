@@ -160,15 +160,22 @@ func testNeverKeepsOthers(t *testing.T, b *Backend) {
 	assert.Equal(t, 2, count(t, b.Store, "alice"))
 }
 
+// aliceThriceAndBob signs alice in on three browsers of a and bob on a
+// fourth.
+func aliceThriceAndBob(a *app) (alice []*browser, bob *browser) {
+	alice = []*browser{a.Browser("one"), a.Browser("two"), a.Browser("three")}
+	for _, br := range alice {
+		br.MustLogin("alice")
+	}
+	bob = a.Browser("bob")
+	bob.MustLogin("bob")
+	return alice, bob
+}
+
 // Rule 3: a logout ends every session of the user, even under Never.
 func testLogoutEndsAll(t *testing.T, b *Backend) {
 	a := newApp(t, b.Store, withPolicy(singlesession.Never))
-	bs := []*browser{a.Browser("one"), a.Browser("two"), a.Browser("three")}
-	for _, br := range bs {
-		br.MustLogin("alice")
-	}
-	other := a.Browser("bob")
-	other.MustLogin("bob")
+	bs, other := aliceThriceAndBob(a)
 	bs[0].MustLogout()
 	for _, br := range bs {
 		assert.Equal(t, "", br.WhoAmI(), br.Name)
@@ -470,12 +477,7 @@ func testEndSession(t *testing.T, b *Backend) {
 // 6.1.5: EndOtherSessions ends every other session of the user.
 func testEndOtherSessions(t *testing.T, b *Backend) {
 	a := newApp(t, b.Store, withPolicy(singlesession.Never))
-	bs := []*browser{a.Browser("one"), a.Browser("two"), a.Browser("three")}
-	for _, br := range bs {
-		br.MustLogin("alice")
-	}
-	bob := a.Browser("bob")
-	bob.MustLogin("bob")
+	bs, bob := aliceThriceAndBob(a)
 	_, n := bs[0].Do("POST", "/end-others", url.Values{})
 	assert.Equal(t, "2", n)
 	assert.Equal(t, "alice", bs[0].WhoAmI())
