@@ -198,6 +198,20 @@ local function drop(u, xk, lk, id, x, exists, nowms, rec)
 	return live
 end
 
+-- drop_all drops each session of list ({id, x, exists}) of u's current
+-- generation, recording reason (unless ''), and tells the listeners of the
+-- live ones; it returns how many were live.
+local function drop_all(u, list, reason, ua, now, nowms)
+	local rec
+	if reason ~= '' then rec = record(reason, now, ua) end
+	local ids = {}
+	for _, m in ipairs(list) do
+		if drop(u, u.x, u.l, m.id, m.x, m.exists, nowms, rec) then ids[#ids + 1] = m.id end
+	end
+	if #ids > 0 then publish(u, ids, reason, ua, now) end
+	return #ids
+end
+
 -- plan_end_all plans the end of every session of u's current generation
 -- but the survivors and those in skip (which the caller deletes itself
 -- first): one by one when there are at most E, otherwise by a cut. It
@@ -221,16 +235,7 @@ local function plan_end_all(u, survivors, skip, nskip, reason, ua, now, nowms)
 			list[#list + 1] = {id = id, x = tonumber(z[i + 1]), exists = redis.call('EXISTS', skey(u, id)) == 1}
 		end
 	end
-	return function()
-		local rec
-		if reason ~= '' then rec = record(reason, now, ua) end
-		local ids = {}
-		for _, m in ipairs(list) do
-			if drop(u, u.x, u.l, m.id, m.x, m.exists, nowms, rec) then ids[#ids + 1] = m.id end
-		end
-		if #ids > 0 then publish(u, ids, reason, ua, now) end
-		return #ids
-	end, #list
+	return function() return drop_all(u, list, reason, ua, now, nowms) end, #list
 end
 
 -- candidate reads the session id, met in u's current generation, and
@@ -834,16 +839,7 @@ if ARGV[3] == 'ids' then
 			end
 		end
 	end
-	apply = function()
-		local rec
-		if reason ~= '' then rec = record(reason, now, ua) end
-		local ids = {}
-		for _, m in ipairs(list) do
-			if drop(u, u.x, u.l, m.id, m.x, m.exists, nowms, rec) then ids[#ids + 1] = m.id end
-		end
-		if #ids > 0 then publish(u, ids, reason, ua, now) end
-		return #ids
-	end
+	apply = function() return drop_all(u, list, reason, ua, now, nowms) end
 else
 	apply = plan_end_all(u, survivors, {}, 0, reason, ua, now, nowms)
 end
