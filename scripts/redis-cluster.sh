@@ -20,12 +20,27 @@ addrs() {
 	echo "${a[*]}"
 }
 
+# ready tells whether every node sees the whole cluster, all slots served.
+ready() {
+	local p info
+	for p in "${ports[@]}"; do
+		info=$(redis-cli -p "$p" cluster info 2>/dev/null) || return 1
+		grep -q 'cluster_state:ok' <<<"$info" || return 1
+		grep -q "cluster_known_nodes:${#ports[@]}" <<<"$info" || return 1
+		grep -q 'cluster_slots_ok:16384' <<<"$info" || return 1
+	done
+}
+
 start() {
 	mkdir -p "$dir"
 	for p in "${ports[@]}"; do
 		if redis-cli -p "$p" ping >/dev/null 2>&1; then
 			continue
 		fi
+		# A node this script starts begins empty: a nodes.conf left by a
+		# node that was killed (a session's end, say) remembers a cluster
+		# whose other nodes are gone, and "cluster create" refuses it.
+		rm -rf "${dir:?}/$p"
 		mkdir -p "$dir/$p"
 		redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
 			--cluster-config-file "$dir/$p/nodes.conf" --save '' --appendonly no \
@@ -38,20 +53,24 @@ start() {
 			sleep 0.1
 		done
 	done
-	if ! redis-cli -p "${ports[0]}" cluster info | grep -q 'cluster_state:ok'; then
+	# A cluster that is not whole (a node restarted empty, another still
+	# remembering it) is made again from empty nodes.
+	if ! ready; then
 		local nodes=()
-		for p in "${ports[@]}"; do nodes+=("127.0.0.1:$p"); done
-		redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >/dev/null
+		for p in "${ports[@]}"; do
+			nodes+=("127.0.0.1:$p")
+			# Nodes that half-know an old cluster are made empty first.
+			redis-cli -p "$p" flushall >/dev/null
+			redis-cli -p "$p" cluster reset hard >/dev/null
+		done
+		if ! out=$(redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes 2>&1); then
+			echo "$out" >&2
+			echo "redis-cli --cluster create failed" >&2
+			return 1
+		fi
 	fi
 	for _ in $(seq 100); do
-		local ok=1
-		for p in "${ports[@]}"; do
-			info=$(redis-cli -p "$p" cluster info)
-			grep -q 'cluster_state:ok' <<<"$info" || ok=0
-			grep -q "cluster_known_nodes:${#ports[@]}" <<<"$info" || ok=0
-			grep -q 'cluster_slots_ok:16384' <<<"$info" || ok=0
-		done
-		if [ "$ok" = 1 ]; then
+		if ready; then
 			echo "REDIS_CLUSTER_ADDRS=$(addrs)"
 			return 0
 		fi

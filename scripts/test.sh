@@ -122,7 +122,10 @@ if [ -z "${REDIS_CLUSTER_ADDRS:-}" ]; then
 		say "starting a Redis Cluster (scripts/redis-cluster.sh)"
 		trap './scripts/redis-cluster.sh stop' EXIT
 	fi
-	export "$(./scripts/redis-cluster.sh start | tail -1)"
+	# An assignment, not export "$(...)": a failed start stops the run
+	# here, with the script's own message.
+	cluster_env=$(./scripts/redis-cluster.sh start | tail -1)
+	export "${cluster_env:?scripts/redis-cluster.sh start printed nothing}"
 fi
 
 # --- Go ---------------------------------------------------------------------
