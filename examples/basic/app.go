@@ -40,6 +40,7 @@ type config struct {
 	LogoutAllSessions bool          // logout ends every session of the user
 	CleanupInterval   time.Duration // how often expired sessions are deleted (PostgreSQL)
 	BcryptCost        int           // 0: bcrypt.DefaultCost
+	Metrics           bool          // serve GET /metrics; see withMetrics
 	Logger            *slog.Logger  // nil: slog.Default()
 }
 
@@ -98,13 +99,19 @@ func buildApp(ctx context.Context, cfg config) (*app, http.Handler, func(), erro
 	limit := singlesession.Limit{Max: cfg.MaxSessions, RejectNew: cfg.RejectNew}
 	a.sessions = scs.New()
 	a.sessions.Cookie.Name = "basic_session"
-	a.m, err = singlesession.New(a.sessions, store, singlesession.Config{
+	sc := singlesession.Config{
 		Limit:                     func(context.Context, string) singlesession.Limit { return limit },
 		KeepOtherSessionsOnLogout: !cfg.LogoutAllSessions,
 		LastSeenInterval:          cfg.LastSeenInterval,
 		ErrorFunc:                 a.sessionError,
 		Logger:                    a.logger,
-	})
+	}
+	store, metrics, release, err := withMetrics(cfg.Metrics, store, &sc, release)
+	if err != nil {
+		release()
+		return nil, nil, nil, err
+	}
+	a.m, err = singlesession.New(a.sessions, store, sc)
 	if err != nil {
 		release()
 		return nil, nil, nil, err
@@ -129,6 +136,9 @@ func buildApp(ctx context.Context, cfg config) (*app, http.Handler, func(), erro
 	// Static files need no session: serving them outside the middleware
 	// costs no database query.
 	root.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	if metrics != nil {
+		root.Handle("GET /metrics", metrics) // -metrics: nor does a scrape
+	}
 	root.Handle("/", a.m.Middleware(mux))
 
 	if cfg.DSN != "" && cfg.CleanupInterval > 0 {

@@ -4,6 +4,7 @@
 //	go run ./examples/basic                       # sessions in memory, on 127.0.0.1:8080
 //	go run ./examples/basic -dsn postgres://...   # sessions in PostgreSQL (or set DATABASE_URL)
 //	go run ./examples/basic -redis redis://...    # sessions in Redis (or set REDIS_URL)
+//	go run ./examples/basic -metrics              # and Prometheus metrics at /metrics
 //
 // Run several instances on different ports with one -dsn and they act as one
 // application. See README.md for the demo accounts.
@@ -53,6 +54,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.BoolVar(&cfg.LogoutAllSessions, "logout-all-sessions", true, "signing out ends every session of the user")
 	fs.IntVar(&cfg.BcryptCost, "bcrypt-cost", bcrypt.DefaultCost, "bcrypt `cost` of the demo password hashes, made at start-up")
 	fs.DurationVar(&cfg.CleanupInterval, "cleanup-interval", 5*time.Minute, "how often expired sessions are deleted (PostgreSQL)")
+	fs.BoolVar(&cfg.Metrics, "metrics", false, "serve GET /metrics: the sessions' events and store calls, in the Prometheus text format")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -144,7 +146,7 @@ func serve(ctx context.Context, cfg config) error {
 		store = "redis"
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/",
-		"store", store, "max_sessions", cfg.MaxSessions, "reject_new", cfg.RejectNew, "logout_all_sessions", cfg.LogoutAllSessions)
+		"store", store, "max_sessions", cfg.MaxSessions, "reject_new", cfg.RejectNew, "logout_all_sessions", cfg.LogoutAllSessions, "metrics", cfg.Metrics)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

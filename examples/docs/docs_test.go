@@ -1,6 +1,8 @@
 package docs
 
 import (
+	"go/scanner"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	// The OpenTelemetry guide's set-up block imports otelhttp; go vet builds
+	// the blocks in this module, whose go.mod must then require it.
+	_ "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // imports are the packages a block may name, by the name it uses.
@@ -59,20 +65,38 @@ func documents(t *testing.T, root string) []string {
 	return exist
 }
 
-var (
-	goBlock = regexp.MustCompile("(?ms)^```go\n(.*?)^```")
-	named   = regexp.MustCompile(`\b([a-z][a-z0-9]*)\.[A-Za-z]`)
-)
+var goBlock = regexp.MustCompile("(?ms)^```go\n(.*?)^```")
+
+// named returns the names that block qualifies (x in x.Y), in its code: a
+// name in a comment or a string is none.
+func named(block string) []string {
+	var s scanner.Scanner
+	s.Init(token.NewFileSet().AddFile("", -1, len(block)), []byte(block), nil, 0)
+	var names []string
+	var prev, prev2 token.Token
+	var prevLit string
+	for {
+		_, tok, lit := s.Scan()
+		if tok == token.EOF {
+			return names
+		}
+		if tok == token.PERIOD && prev == token.IDENT && prev2 != token.PERIOD {
+			names = append(names, prevLit)
+		}
+		prev2, prev, prevLit = prev, tok, lit
+	}
+}
 
 // source makes a file of block, in package pkg: a whole program stays as it
-// is; declarations get the imports they name.
+// is; declarations get the imports they name, but for those the block
+// imports itself.
 func source(block, pkg string) string {
 	if strings.HasPrefix(block, "package ") || strings.Contains(block, "\npackage ") {
 		return block
 	}
 	var paths []string
-	for _, m := range named.FindAllStringSubmatch(block, -1) {
-		if p, ok := imports[m[1]]; ok && !slices.Contains(paths, p) {
+	for _, name := range named(block) {
+		if p, ok := imports[name]; ok && !slices.Contains(paths, p) && !strings.Contains(block, strconv.Quote(p)) {
 			paths = append(paths, p)
 		}
 	}
