@@ -9,7 +9,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-		"net/http"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -118,7 +118,7 @@ func (s *stream) ends(t testing.TB, wait time.Duration) {
 }
 
 // Which events next skips.
-func comment(ev sseEvent) bool      { return ev.Name == ":" }
+func comment(ev sseEvent) bool       { return ev.Name == ":" }
 func tickOrComment(ev sseEvent) bool { return ev.Name == "" || ev.Name == ":" }
 func nothing(sseEvent) bool          { return false }
 
