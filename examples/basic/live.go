@@ -19,6 +19,10 @@ import (
 // event "sessions". The home page's clock streams from GET /clock, which
 // stops the moment the session ends (Manager.SessionContext).
 
+// liveReloadHeader marks the request of static/app.js that loads "Your
+// sessions" again to update its list: it takes no one-time message.
+const liveReloadHeader = "X-Live-Reload"
+
 // sessionEnded renders the page a tab whose session ended turns into: the
 // login page's notice of why (who, why, which device) and a way to sign in
 // again. When the library recorded no reason (this browser signed itself

@@ -235,6 +235,14 @@ func TestLiveOtherSessionEnds(t *testing.T) {
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	assert.Equal(t, sseEvent{Name: "sessions", Data: "{}"}, dropAt(events.next(t, 3*time.Second, comment)))
 	assert.Equal(t, "", c.whoami())
+
+	// The page's live reload of its list leaves B's one-time message to the
+	// page B's redirect loads.
+	_, page := b.do("GET", "/sessions", nil, liveReloadHeader, "1")
+	assert.Contains(t, page, `<ul id="sessions"`)
+	assert.NotContains(t, page, `id="flash"`)
+	_, page = b.do("GET", "/sessions", nil)
+	assert.Contains(t, page, "The session ended: that browser is signed out.")
 	assert.Equal(t, "alice", a.whoami(), "A goes on")
 }
 

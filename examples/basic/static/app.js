@@ -22,9 +22,21 @@ document.addEventListener("submit", function (event) {
   }
 });
 
-// fetchPage loads a page of the site and returns it parsed.
-function fetchPage(url) {
-  return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+// leaving is set once the page is being left (a form it sent, a link):
+// a session this page's own request ended is then the next page's to tell,
+// and a fetch or navigation from here would only get in its way.
+var leaving = false;
+window.addEventListener("beforeunload", function () {
+  leaving = true;
+});
+window.addEventListener("pageshow", function () {
+  leaving = false; // back from the back-forward cache
+});
+
+// fetchPage loads a page of the site and returns it parsed; headers are
+// added to the request's.
+function fetchPage(url, headers) {
+  return fetch(url, { credentials: "same-origin", headers: Object.assign({ Accept: "text/html" }, headers) })
     .then(function (res) {
       if (!res.ok) {
         throw new Error(url + ": " + res.status);
@@ -39,9 +51,15 @@ function fetchPage(url) {
 // showEnded puts the page the server renders for a tab whose session ended
 // in place of this one's header and content; the clock, stopped, stays.
 function showEnded(why) {
+  if (leaving) {
+    return;
+  }
   var url = "/session/ended" + (why.reason === "expired" ? "?reason=expired" : "");
   fetchPage(url)
     .then(function (doc) {
+      if (leaving) {
+        return;
+      }
       var main = doc.querySelector("main");
       var clock = document.getElementById("clock");
       if (clock) {
@@ -54,15 +72,22 @@ function showEnded(why) {
       document.body.dataset.user = doc.body.dataset.user;
     })
     .catch(function () {
-      // The server is out of reach: say it here, in the page's words.
-      window.location.assign("/login");
+      if (!leaving) {
+        window.location.assign("/login"); // the login page says why
+      }
     });
 }
 
 // reloadSessions loads "Your sessions" again and puts its list in place.
 function reloadSessions() {
-  fetchPage(window.location.href)
+  if (leaving) {
+    return; // the page that comes next lists them (and its GET shows the flash this one's would take)
+  }
+  fetchPage(window.location.href, { "X-Live-Reload": "1" }) // it takes no one-time message
     .then(function (doc) {
+      if (leaving) {
+        return;
+      }
       var fresh = doc.getElementById("sessions-live");
       var live = document.getElementById("sessions-live");
       if (fresh && live && doc.body.dataset.page === "sessions") {
