@@ -13,10 +13,22 @@
   if (!watch || !window.EventSource) {
     return;
   }
+  // A page being left (a form it sent) leaves the end its own post caused
+  // to the page that post leads to; going to the login page from here
+  // would cut that navigation short.
+  var leaving = false;
+  window.addEventListener("beforeunload", function () {
+    leaving = true;
+  });
+  window.addEventListener("pageshow", function () {
+    leaving = false;
+  });
   var events = new EventSource(watch);
   events.addEventListener("ended", function () {
     events.close();
-    window.location.replace(document.body.dataset.login);
+    if (!leaving) {
+      window.location.replace(document.body.dataset.login);
+    }
   });
 })();
 
