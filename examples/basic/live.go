@@ -58,6 +58,14 @@ func (a *app) clock(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := a.m.SessionContext(r.Context())
 	defer cancel()
+	var ended *singlesession.EndedError
+	if ctx.Err() != nil && !errors.As(context.Cause(ctx), &ended) {
+		// Not a session to watch after all: EventSource would retry a
+		// stream that ends at once, but not a 401.
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "not signed in", http.StatusUnauthorized)
+		return
+	}
 	rc := http.NewResponseController(w)
 	// The stream outlives the server's WriteTimeout (30 s).
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
@@ -77,7 +85,6 @@ func (a *app) clock(w http.ResponseWriter, r *http.Request) {
 		_ = rc.Flush()
 		select {
 		case <-ctx.Done():
-			var ended *singlesession.EndedError
 			if !errors.As(context.Cause(ctx), &ended) {
 				return // the browser went away
 			}
