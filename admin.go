@@ -117,6 +117,16 @@ type AdminConfig struct {
 	// the application. "" shows no link.
 	HomeURL string
 
+	// WatchURL, when set, is where the admin page listens for the end of
+	// the operator's own session: the path, on the page's own origin, of
+	// [Manager.WatchHandler] (such as "/session/events"). When that session
+	// ends (a login elsewhere, an operator, its expiry), the page goes to
+	// LoginURL at once, whose page can say why ([Manager.Ended]); setting
+	// it adds connect-src 'self' to the page's Content-Security-Policy. ""
+	// means the page does not listen, and the operator learns of the end at
+	// the next click.
+	WatchURL string
+
 	// Device names the browser and system of a session's User-Agent where
 	// the admin page lists a user's sessions ("Firefox 128 on macOS"), in
 	// HTML and JSON. Pass the function the application names devices with,
@@ -146,6 +156,7 @@ type Admin struct {
 	maxBody  int64
 	prefix   string
 	homeURL  string
+	watchURL string
 	logger   *slog.Logger
 	cop      *http.CrossOriginProtection
 	page     *template.Template
@@ -192,6 +203,7 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 		pageSize: cfg.PageSize,
 		maxBody:  cfg.MaxBodyBytes,
 		homeURL:  cfg.HomeURL,
+		watchURL: cfg.WatchURL,
 		device:   cfg.Device,
 		logger:   cfg.Logger,
 		cop:      http.NewCrossOriginProtection(),
@@ -205,6 +217,9 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 	}
 	if _, err := url.Parse(a.homeURL); err != nil {
 		return nil, fmt.Errorf("cfg.HomeURL: %w", err)
+	}
+	if u, err := url.Parse(a.watchURL); err != nil || (a.watchURL != "" && (u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/"))) {
+		return nil, fmt.Errorf("cfg.WatchURL %q is not a path on the page's origin, such as /session/events", a.watchURL)
 	}
 	if a.pageSize == 0 {
 		a.pageSize = 50

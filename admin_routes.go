@@ -21,6 +21,10 @@ import (
 // around it.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+// watchingPolicy is contentSecurityPolicy for a page that listens at
+// AdminConfig.WatchURL, on its own origin.
+const watchingPolicy = contentSecurityPolicy + "; connect-src 'self'"
+
 // ServeHTTP serves the admin page. Mount it with http.StripPrefix inside
 // [Manager.Middleware]:
 //
@@ -159,7 +163,11 @@ func (a *Admin) pageHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	if a.watchURL != "" {
+		h.Set("Content-Security-Policy", watchingPolicy)
+	} else {
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+	}
 	h.Add("Vary", "Accept")
 }
 

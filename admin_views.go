@@ -96,6 +96,7 @@ type pageView struct {
 	JSURL              string    `json:"-"`
 	PrevURL, NextURL   string    `json:"-"`
 	HomeURL            string    `json:"-"`
+	WatchURL, LoginURL string    `json:"-"` // the page listens at WatchURL, and goes to LoginURL when its session ends
 	Now                time.Time `json:"-"` // for "3 minutes ago"
 	Result             *flash    `json:"-"` // the result of the last action
 	Notice             string    `json:"-"` // what the last post did, when not an action
@@ -283,6 +284,8 @@ func (a *Admin) view(r *http.Request, actor User, query string, page int) (*page
 		CSSURL:    adminCSS.url(base),
 		JSURL:     adminJS.url(base),
 		HomeURL:   a.homeURL,
+		WatchURL:  a.watchURL,
+		LoginURL:  a.loginURL,
 		Now:       time.Now(),
 	}
 	for _, act := range allowed(actor) {

@@ -185,6 +185,34 @@ func TestAdminHTTPHomeURL(t *testing.T) {
 	assert.ErrorContains(t, err, "cfg.HomeURL")
 }
 
+// WatchURL makes the page listen for the end of the operator's own
+// session there, and its policy allow that connection; without it the page
+// neither listens nor may connect anywhere. A WatchURL off the page's
+// origin is refused.
+func TestAdminHTTPWatchURL(t *testing.T) {
+	for watch, want := range map[string]string{"/session/events": `<body data-watch="/session/events" data-login="/signin">`, "": "<body>"} {
+		t.Run(cmp.Or(watch, "none"), func(t *testing.T) {
+			a := newAdminApp(t, singlesession.NewMemoryStore(), singlesession.NewStaticDirectory(adminUsers...), singlesession.AdminConfig{WatchURL: watch, LoginURL: "/signin"})
+			root := a.Browser("root")
+			root.MustLogin("root")
+			res, page := root.Send("GET", "/admin/sessions", "")
+			assert.Contains(t, page, want)
+			csp := res.Header.Get("Content-Security-Policy")
+			assert.Contains(t, csp, "default-src 'none'")
+			if watch != "" {
+				assert.Contains(t, csp, "connect-src 'self'")
+			} else {
+				assert.NotContains(t, csp, "connect-src")
+			}
+		})
+	}
+	for _, bad := range []string{"https://elsewhere.example/events", "//elsewhere.example/events", "events", "http://[::1"} {
+		_, err := singlesession.NewAdmin(newApp(t, singlesession.NewMemoryStore()).M, singlesession.NewStaticDirectory(adminUsers...),
+			singlesession.AdminConfig{WatchURL: bad})
+		assert.ErrorContains(t, err, "cfg.WatchURL", bad)
+	}
+}
+
 // A search PostgreSQL's text cannot hold (a NUL byte, invalid UTF-8) is bad
 // input, 400, not a directory failure, 500; in a form's q it is dropped, as
 // the page's own links would never carry it.

@@ -2,9 +2,35 @@
 // and allowed by its Content-Security-Policy (script-src 'self'). It asks
 // before a button that ends sessions does what it says, in the words of the
 // button's (or its form's) data-confirm attribute, where {users} stands for
-// the users ticked in the form. Without it the forms work as they are, and
-// JSON clients never meet it.
+// the users ticked in the form. With AdminConfig.WatchURL set (the body's
+// data-watch), it listens there and goes to the login page (data-login) the
+// moment the operator's own session ends, where the application can say
+// why. Without it the forms work as they are, and JSON clients never meet it.
 "use strict";
+
+(function () {
+  var watch = document.body.dataset.watch;
+  if (!watch || !window.EventSource) {
+    return;
+  }
+  // A page being left (a form it sent) leaves the end its own post caused
+  // to the page that post leads to; going to the login page from here
+  // would cut that navigation short.
+  var leaving = false;
+  window.addEventListener("beforeunload", function () {
+    leaving = true;
+  });
+  window.addEventListener("pageshow", function () {
+    leaving = false;
+  });
+  var events = new EventSource(watch);
+  events.addEventListener("ended", function () {
+    events.close();
+    if (!leaving) {
+      window.location.replace(document.body.dataset.login);
+    }
+  });
+})();
 
 document.addEventListener("submit", function (event) {
   var form = event.target;

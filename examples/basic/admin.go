@@ -12,12 +12,14 @@ import (
 // with the demo users as its directory. It sits inside the session middleware,
 // which it needs to know the actor; anonymous visitors go to /login. The page
 // names devices with the application's own parser, so that it and "Your
-// sessions" both say "Safari 17 on iOS".
+// sessions" both say "Safari 17 on iOS", and listens at /session/events as
+// every signed-in page does.
 func (a *app) mountAdmin(mux *http.ServeMux) error {
 	a.dir = singlesession.NewStaticDirectory(a.users.accounts...)
 	admin, err := singlesession.NewAdmin(a.m, a.dir, singlesession.AdminConfig{
 		LoginURL: "/login",
 		HomeURL:  "/",
+		WatchURL: "/session/events", // the page goes to /login, which says why, the moment the operator's session ends
 		Device:   func(userAgent string) string { return parseDevice(userAgent).String() },
 		Logger:   a.logger,
 	})

@@ -42,6 +42,10 @@ type config struct {
 	BcryptCost        int           // 0: bcrypt.DefaultCost
 	Metrics           bool          // serve GET /metrics; see withMetrics
 	Logger            *slog.Logger  // nil: slog.Default()
+
+	// Store, when set, keeps the sessions, whatever DSN and Redis say: the
+	// tests run two instances over one memory store with it.
+	Store singlesession.Store
 }
 
 // app is the demo application: its routes and what they need.
@@ -73,7 +77,10 @@ func buildApp(ctx context.Context, cfg config) (*app, http.Handler, func(), erro
 	}
 	var store singlesession.Store = singlesession.NewMemoryStore()
 	release := func() {}
-	if cfg.DSN != "" {
+	switch {
+	case cfg.Store != nil:
+		store = cfg.Store
+	case cfg.DSN != "":
 		pool, err := openPostgres(ctx, cfg.DSN)
 		if err != nil {
 			return nil, nil, nil, err
@@ -81,7 +88,7 @@ func buildApp(ctx context.Context, cfg config) (*app, http.Handler, func(), erro
 		store, a.store = pgxstore.New(pool), "PostgreSQL"
 		release = pool.Close
 	}
-	if cfg.Redis != "" {
+	if cfg.Redis != "" && cfg.Store == nil {
 		release()
 		var err error
 		if store, release, err = openRedis(ctx, cfg.Redis); err != nil {
@@ -126,6 +133,11 @@ func buildApp(ctx context.Context, cfg config) (*app, http.Handler, func(), erro
 	mux.HandleFunc("GET /sessions", a.yourSessions)
 	mux.HandleFunc("POST /sessions/end", a.endSession)
 	mux.HandleFunc("POST /sessions/end-others", a.endOtherSessions)
+	// Live endings (live.go): every signed-in page listens at
+	// /session/events, and the home page's clock streams from /clock.
+	mux.Handle("GET /session/events", a.m.WatchHandler())
+	mux.HandleFunc("GET /session/ended", a.sessionEnded)
+	mux.HandleFunc("GET /clock", a.clock)
 	if err := a.mountAdmin(mux); err != nil {
 		release()
 		return nil, nil, nil, err
@@ -180,7 +192,7 @@ func (a *app) startCleanup(interval time.Duration, next func()) func() {
 
 // page is what every template gets.
 type page struct {
-	Name      string // the template: "home" or "login"
+	Name      string // the template: "home", "login", "sessions", "ended" or "problem"
 	Title     string
 	User      string // "" when anonymous
 	Role      string

@@ -2,7 +2,8 @@ package main
 
 // Every page as a new user meets it, on a phone (390 px) and on a laptop
 // (1280 px): home, login (with its errors, the reason notice and the 409 of
-// -reject-new), "Your sessions", the operators' page with a user's sessions
+// -reject-new), the notice an open page shows the moment its session ends,
+// "Your sessions", the operators' page with a user's sessions
 // and an action's result, and the problem pages (403, 400, 404). On each
 // page, load checks that nothing scrolls sideways and no pill breaks
 // (browser.fits). With DOCS_DIR set, the README's screenshots are written
@@ -13,6 +14,7 @@ package main
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
@@ -74,8 +76,16 @@ func pagesAtWidth(t *testing.T, width int64) {
 	alice.shot("sessions")
 
 	// A fourth browser signs alice in: the least recently used, the Mac,
-	// is signed out, and its login page says why.
+	// is signed out. Its open home page says why at once (the live notice),
+	// and so does its login page.
+	mac.open(app.URL + "/")
+	mac.waitUntil("the clock ticks", `/UTC$/.test(document.getElementById("clock-time").textContent)`, 5*time.Second)
 	open("alice's tablet", chromedp.UserAgent(uaAndroid)).signIn(app.URL, "alice", "alice")
+	mac.waitUntil("the live notice", hasJS(`#ended[data-reason="login"]`)+` && `+hasJS(`#clock[data-stopped="login"]`), liveWithin)
+	assert.Contains(t, mac.text("#ended"), "Signed in on Chrome 156 on Android, just now.")
+	mac.fits("the live notice")
+	mac.docsShot("live")
+	mac.shot("live")
 	mac.open(app.URL + "/login")
 	require.True(t, mac.has(`#ended[data-reason="login"]`), "the Mac's login page says why")
 	assert.Contains(t, mac.text("#ended"), "Signed in on Chrome 156 on Android, just now.")

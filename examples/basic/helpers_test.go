@@ -49,7 +49,13 @@ type testApp struct {
 func startApp(t testing.TB, args ...string) *testApp {
 	t.Helper()
 	logs := &syncBuffer{}
-	cfg := flagsConfig(t, logs, args...)
+	return serveApp(t, flagsConfig(t, logs, args...), logs)
+}
+
+// serveApp serves the application cfg describes, logging to logs; it stops
+// when t ends.
+func serveApp(t testing.TB, cfg config, logs *syncBuffer) *testApp {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	h, release, err := newApp(ctx, cfg)

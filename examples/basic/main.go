@@ -8,6 +8,13 @@
 //
 // Run several instances on different ports with one -dsn and they act as one
 // application. See README.md for the demo accounts.
+//
+// Besides its pages (/, /login, /sessions, /admin/sessions) it serves the
+// live endings of docs/live-endings.md: GET /session/events, the library's
+// WatchHandler, which every signed-in page listens to so that it says at
+// once that its session ended (turning into GET /session/ended, the login
+// page's notice); and GET /clock, the home page's clock, a stream that stops
+// the moment the session ends (SessionContext; 401 when not signed in).
 package main
 
 import (
@@ -115,6 +122,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return 0
 }
 
+// newServer returns the server of handler. Its WriteTimeout bounds
+// ordinary responses; the long-lived streams (GET /session/events, GET
+// /clock) lift it for themselves.
+func newServer(handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
 // serve builds the application, listens on cfg.Addr, and serves until ctx
 // ends, then lets the requests in flight finish.
 func serve(ctx context.Context, cfg config) error {
@@ -130,14 +151,7 @@ func serve(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer release()
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(handler, logger)
 	store := "memory"
 	if cfg.DSN != "" {
 		store = "postgres"

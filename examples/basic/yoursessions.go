@@ -101,7 +101,11 @@ func (a *app) yourSessions(w http.ResponseWriter, r *http.Request) {
 			Created: s.Created, LastSeen: s.LastSeen, Seen: ago(s.LastSeen, now), Current: s.Current,
 		})
 	}
-	p.Flash = a.sessions.PopString(ctx, flashKey)
+	if r.Header.Get(liveReloadHeader) == "" {
+		// A live reload of the list (static/app.js) leaves the one-time
+		// message to the page it is meant for.
+		p.Flash = a.sessions.PopString(ctx, flashKey)
+	}
 	a.render(w, r, http.StatusOK, p)
 }
 
