@@ -3,11 +3,13 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -212,4 +214,56 @@ func TestListenReturnsWhenRedisRestarts(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Listen did not return when Redis restarted")
 	}
+}
+
+// SPEC 10, faults: watches wait on one instance while its Redis restarts
+// (with an append-only file, so the sessions survive). The Manager listens
+// again and checks every watched session, so a sign-out made on another
+// instance as soon as Redis is back, whether or not the new subscription
+// hears it, cancels its watch within 5 s; the other watch goes on, and
+// nothing hangs.
+func TestWatchesAcrossRedisRestart(t *testing.T) {
+	srv := startPrivateRedis(t, "--appendonly", "yes", "--appendfsync", "always")
+	newManager := func() *singlesession.Manager {
+		c := srv.client(func(o *redis.Options) { o.DialTimeout = 200 * time.Millisecond })
+		m, err := singlesession.New(scs.New(), redisstore.NewWithPrefix(c, "restart-watch:"),
+			singlesession.Config{Logger: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		return m
+	}
+	m, other := newManager(), newManager()
+	watch := func(user string) (context.Context, context.CancelFunc) {
+		ctx, err := m.Load(context.Background(), "")
+		require.NoError(t, err)
+		require.NoError(t, m.LoginHook(ctx, user))
+		token, _, err := m.Commit(ctx)
+		require.NoError(t, err)
+		ctx, err = m.Load(context.Background(), token)
+		require.NoError(t, err)
+		require.Equal(t, user, m.UserID(ctx))
+		return m.SessionContext(ctx)
+	}
+	alice, cancelAlice := watch("alice")
+	defer cancelAlice()
+	kim, cancelKim := watch("kim")
+	defer cancelKim()
+	time.Sleep(200 * time.Millisecond) // the Manager subscribes
+
+	srv.restart()
+	counts, err := other.LogoutUsers(context.Background(), []string{"alice"})
+	require.NoError(t, err)
+	require.Equal(t, 1, counts["alice"], "alice's session survived the restart, and ends now")
+	ended := time.Now()
+	select {
+	case <-alice.Done():
+		t.Logf("the watch ended %v after the sign-out, across a restart of Redis", time.Since(ended).Round(time.Millisecond))
+	case <-time.After(7 * time.Second):
+		t.Fatal("the watch did not end within 7 s of the sign-out")
+	}
+	var e *singlesession.EndedError
+	require.ErrorAs(t, context.Cause(alice), &e)
+	assert.Equal(t, singlesession.ReasonAdmin, e.Ending.Reason)
+	assert.NoError(t, kim.Err(), "the other watch goes on")
+	cancelKim()
+	assert.ErrorIs(t, kim.Err(), context.Canceled, "cancel releases")
 }
