@@ -205,8 +205,7 @@ func TestBigPileSlowlog(t *testing.T) {
 		s := redisstore.NewWithPrefix(c, prefix)
 		ctx := context.Background()
 		hour := time.Now().Add(time.Hour)
-		const user = "shared account"
-		build := func() []string {
+		build := func(user string) []string {
 			start := time.Now()
 			tokens := make([]string, n)
 			for i := range tokens {
@@ -233,69 +232,99 @@ func TestBigPileSlowlog(t *testing.T) {
 			t.Logf("%-24s %v", name, took.Round(time.Millisecond))
 			slow = append(slow, slowEntries(t, c, prefix)...)
 		}
-		count := func() int {
+		// phase runs f, the steps over one pile of a user of its own. A
+		// script whose work grows with the pile is slow every time; a
+		// machine that stalls (another VM, a page fault) slows whatever
+		// runs then, and seldom twice: a phase whose slow logs are not
+		// empty runs again on a new pile, and fails on the third.
+		phase := func(name string, f func(user string)) {
+			for attempt := 1; ; attempt++ {
+				slow = nil
+				user := fmt.Sprintf("shared account %s %d", name, attempt)
+				f(user)
+				// What the phase left of the user goes, unmeasured.
+				_, err := s.EndUsers(ctx, singlesession.EndUsers{UserIDs: []string{user}, Reason: singlesession.ReasonAdmin})
+				require.NoError(t, err)
+				if len(slow) == 0 {
+					return
+				}
+				if attempt == 3 {
+					assert.Empty(t, slow, "%s: commands of 50 ms or longer, in each of 3 runs", name)
+					return
+				}
+				t.Logf("%s: %d commands of 50 ms or longer; once more on a new pile: %q", name, len(slow), slow)
+			}
+		}
+		count := func(user string) int {
 			counts, err := s.CountSessions(ctx, []string{user})
 			require.NoError(t, err)
 			return counts[user]
 		}
 		slowlogOn(t, c)
-		tokens := build()
-		step("login, no limit", func() {
-			_, err := login(t, s, user, token("more"), singlesession.Limit{})
+		phase("login", func(user string) {
+			tokens := build(user)
+			step("login, no limit", func() {
+				_, err := login(t, s, user, token("more"), singlesession.Limit{})
+				require.NoError(t, err)
+			})
+			step("CountSessions", func() { assert.Equal(t, n+1, count(user)) })
+			step("Sessions, two pages", func() {
+				q := singlesession.SessionsQuery{UserID: user, Limit: 51}
+				first, err := s.Sessions(ctx, q)
+				require.NoError(t, err)
+				require.Len(t, first.Sessions, 51)
+				assert.Equal(t, n+1, first.Total)
+				last := first.Sessions[50]
+				q.After = singlesession.Position{LastSeen: last.LastSeen, ID: last.ID}
+				second, err := s.Sessions(ctx, q)
+				require.NoError(t, err)
+				require.Len(t, second.Sessions, 51)
+				assert.True(t, second.Sessions[0].LastSeen.Before(last.LastSeen))
+			})
+			step("login, Always", func() {
+				res, err := login(t, s, user, token("always"), singlesession.Limit{Max: 1})
+				require.NoError(t, err)
+				assert.Equal(t, n+1, res.Ended)
+				assert.Equal(t, 1, count(user))
+			})
+			f, err := s.Find(ctx, tokens[n/2], time.Minute)
 			require.NoError(t, err)
-		})
-		step("CountSessions", func() { assert.Equal(t, n+1, count()) })
-		step("Sessions, two pages", func() {
-			q := singlesession.SessionsQuery{UserID: user, Limit: 51}
-			first, err := s.Sessions(ctx, q)
-			require.NoError(t, err)
-			require.Len(t, first.Sessions, 51)
-			assert.Equal(t, n+1, first.Total)
-			last := first.Sessions[50]
-			q.After = singlesession.Position{LastSeen: last.LastSeen, ID: last.ID}
-			second, err := s.Sessions(ctx, q)
-			require.NoError(t, err)
-			require.Len(t, second.Sessions, 51)
-			assert.True(t, second.Sessions[0].LastSeen.Before(last.LastSeen))
-		})
-		step("login, Always", func() {
-			res, err := login(t, s, user, token("always"), singlesession.Limit{Max: 1})
-			require.NoError(t, err)
-			assert.Equal(t, n+1, res.Ended)
-			assert.Equal(t, 1, count())
-		})
-		f, err := s.Find(ctx, tokens[n/2], time.Minute)
-		require.NoError(t, err)
-		require.NotNil(t, f.Ending, "ended by the login")
-		assert.Equal(t, singlesession.ReasonLogin, f.Ending.Reason)
-
-		tokens = build()
-		step("EndOtherSessions", func() {
-			res, err := s.EndSessions(ctx, singlesession.EndSessions{UserID: user, By: tokens[0], Reason: singlesession.ReasonRevoked})
-			require.NoError(t, err)
-			assert.Equal(t, n, res.Ended) // n-1 of the pile and the login under Always
-			assert.Equal(t, 1, count())
-		})
-		f, err = s.Find(ctx, tokens[0], time.Minute)
-		require.NoError(t, err)
-		assert.True(t, f.Found, "the asking session stays")
-
-		tokens = build()
-		step("logout", func() {
-			res, err := s.Logout(ctx, singlesession.Logout{Tokens: []string{tokens[0]}, UserID: user})
-			require.NoError(t, err)
-			assert.Equal(t, n, res.Ended)
-			assert.Zero(t, count())
+			require.NotNil(t, f.Ending, "ended by the login")
+			assert.Equal(t, singlesession.ReasonLogin, f.Ending.Reason)
 		})
 
-		build()
-		step("EndUsers", func() {
-			res, err := s.EndUsers(ctx, singlesession.EndUsers{UserIDs: []string{user}, Reason: singlesession.ReasonAdmin})
+		phase("end-others", func(user string) {
+			tokens := build(user)
+			step("EndOtherSessions", func() {
+				res, err := s.EndSessions(ctx, singlesession.EndSessions{UserID: user, By: tokens[0], Reason: singlesession.ReasonRevoked})
+				require.NoError(t, err)
+				assert.Equal(t, n-1, res.Ended)
+				assert.Equal(t, 1, count(user))
+			})
+			f, err := s.Find(ctx, tokens[0], time.Minute)
 			require.NoError(t, err)
-			assert.Equal(t, map[string]int{user: n}, res.Ended)
-			assert.Zero(t, count())
+			assert.True(t, f.Found, "the asking session stays")
 		})
-		assert.Empty(t, slow, "commands of 50 ms or longer")
+
+		phase("logout", func(user string) {
+			tokens := build(user)
+			step("logout", func() {
+				res, err := s.Logout(ctx, singlesession.Logout{Tokens: []string{tokens[0]}, UserID: user})
+				require.NoError(t, err)
+				assert.Equal(t, n-1, res.Ended)
+				assert.Zero(t, count(user))
+			})
+		})
+
+		phase("end-users", func(user string) {
+			build(user)
+			step("EndUsers", func() {
+				res, err := s.EndUsers(ctx, singlesession.EndUsers{UserIDs: []string{user}, Reason: singlesession.ReasonAdmin})
+				require.NoError(t, err)
+				assert.Equal(t, map[string]int{user: n}, res.Ended)
+				assert.Zero(t, count(user))
+			})
+		})
 		// The cuts' cleanups have deleted every old generation.
 		assert.Empty(t, keys(t, c, prefix, "u:{*}:s:*"), "sessions left")
 		assert.Empty(t, keys(t, c, prefix, "u:{*}:o"), "generations left to clean")
