@@ -268,27 +268,37 @@ func (s *MemoryStore) Sessions(_ context.Context, q SessionsQuery) (SessionsResu
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	var all []SessionInfo
-	for t := range s.byUser[q.UserID] {
-		if sess := s.sessions[t]; now.Before(sess.expiry) {
-			info := sess.info
-			info.Expiry = sess.expiry
-			all = append(all, info)
-		}
-	}
-	slices.SortFunc(all, func(a, b SessionInfo) int {
+	// One pass that keeps at most 2×Limit candidates, trimmed to the
+	// Limit most recently used when full: a page of a user with 100,000
+	// sessions neither sorts nor copies them all.
+	newestFirst := func(a, b SessionInfo) int {
 		return cmp.Or(b.LastSeen.Compare(a.LastSeen), cmp.Compare(b.ID, a.ID))
-	})
-	res := SessionsResult{Total: len(all)}
-	for _, info := range all {
-		if len(res.Sessions) == q.Limit {
-			break
+	}
+	var res SessionsResult
+	var page []SessionInfo
+	for t := range s.byUser[q.UserID] {
+		sess := s.sessions[t]
+		if !now.Before(sess.expiry) {
+			continue
 		}
-		if q.After.IsZero() || info.LastSeen.Before(q.After.LastSeen) ||
-			(info.LastSeen.Equal(q.After.LastSeen) && info.ID < q.After.ID) {
-			res.Sessions = append(res.Sessions, info)
+		res.Total++
+		info := sess.info
+		if q.Limit <= 0 || !(q.After.IsZero() || info.LastSeen.Before(q.After.LastSeen) ||
+			(info.LastSeen.Equal(q.After.LastSeen) && info.ID < q.After.ID)) {
+			continue
+		}
+		info.Expiry = sess.expiry
+		page = append(page, info)
+		if len(page) == 2*q.Limit {
+			slices.SortFunc(page, newestFirst)
+			page = page[:q.Limit]
 		}
 	}
+	slices.SortFunc(page, newestFirst)
+	if len(page) > q.Limit {
+		page = page[:q.Limit]
+	}
+	res.Sessions = page
 	return res, nil
 }
 
