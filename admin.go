@@ -218,8 +218,8 @@ func newAdmin(m *Manager, dir Directory, cfg AdminConfig) (*Admin, error) {
 	if _, err := url.Parse(a.homeURL); err != nil {
 		return nil, fmt.Errorf("cfg.HomeURL: %w", err)
 	}
-	if u, err := url.Parse(a.watchURL); err != nil || (a.watchURL != "" && (u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/"))) {
-		return nil, fmt.Errorf("cfg.WatchURL %q is not a path on the page's origin, such as /session/events", a.watchURL)
+	if err := checkWatchURL(a.watchURL); err != nil {
+		return nil, err
 	}
 	if a.pageSize == 0 {
 		a.pageSize = 50
@@ -451,5 +451,23 @@ func (a *Admin) endSession(ctx context.Context, actor, target User, found bool, 
 		return err
 	}
 	a.logger.InfoContext(ctx, "singlesession: operators' action", "actor", actor.ID, "action", "end_session", "user", target.ID, "session", id)
+	return nil
+}
+
+// checkWatchURL returns an error unless u is "" or a path on the page's own
+// origin. A browser reads a backslash as a slash, so "/\host" is refused
+// as "//host" is: both name another origin.
+func checkWatchURL(u string) error {
+	if u == "" {
+		return nil
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("cfg.WatchURL: %w", err)
+	}
+	if parsed.Scheme != "" || parsed.Host != "" || !strings.HasPrefix(u, "/") ||
+		strings.HasPrefix(u, "//") || strings.Contains(u, "\\") {
+		return fmt.Errorf("cfg.WatchURL %q is not a path on the page's origin, such as /session/events", u)
+	}
 	return nil
 }

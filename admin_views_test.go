@@ -206,7 +206,8 @@ func TestAdminHTTPWatchURL(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"https://elsewhere.example/events", "//elsewhere.example/events", "events", "http://[::1"} {
+	for _, bad := range []string{"https://elsewhere.example/events", "//elsewhere.example/events", "/\\elsewhere.example/events",
+		"/\\/elsewhere.example/events", "events", "http://[::1", "/%zz"} {
 		_, err := singlesession.NewAdmin(newApp(t, singlesession.NewMemoryStore()).M, singlesession.NewStaticDirectory(adminUsers...),
 			singlesession.AdminConfig{WatchURL: bad})
 		assert.ErrorContains(t, err, "cfg.WatchURL", bad)

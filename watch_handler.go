@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 )
@@ -11,6 +12,11 @@ import (
 // pingInterval is how often WatchHandler writes a comment line, so that
 // proxies and browsers keep an idle stream open.
 var pingInterval = 25 * time.Second
+
+// writeWait bounds each write of WatchHandler: the server's WriteTimeout
+// would end a long stream, and no deadline at all would let a client that
+// stops reading hold the handler (and its watch) forever.
+const writeWait = 30 * time.Second
 
 // readyWait bounds how long WatchHandler waits for the Manager's
 // subscription to be ready before it answers; past it the stream opens
@@ -70,15 +76,24 @@ func (m *Manager) WatchHandler() http.Handler {
 			return
 		}
 		rc := http.NewResponseController(w)
-		_ = rc.SetWriteDeadline(time.Time{}) // not every writer supports it; then the server's timeout stands
+		// send writes b and flushes it, within writeWait (not every writer
+		// supports deadlines; then the server's timeout stands).
+		send := func(b string) error {
+			_ = rc.SetWriteDeadline(time.Now().Add(writeWait))
+			if _, err := io.WriteString(w, b); err != nil {
+				return err
+			}
+			_ = rc.Flush()
+			return nil
+		}
+		_ = rc.SetWriteDeadline(time.Now().Add(writeWait))
 		h := w.Header()
 		h.Set("Content-Type", "text/event-stream")
 		h.Set("Cache-Control", "no-store")
 		h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 		w.WriteHeader(http.StatusOK)
 		if ended == nil {
-			_, _ = w.Write([]byte(": watching\n\n"))
-			_ = rc.Flush()
+			_ = send(": watching\n\n")
 		}
 		ping := time.NewTicker(pingInterval)
 		defer ping.Stop()
@@ -89,20 +104,17 @@ func (m *Manager) WatchHandler() http.Handler {
 					return // the client went away, or the request ended
 				}
 			case <-others:
-				if _, err := w.Write([]byte("event: sessions\ndata: {}\n\n")); err != nil {
+				if send("event: sessions\ndata: {}\n\n") != nil {
 					return
 				}
-				_ = rc.Flush()
 			case <-ping.C:
-				if _, err := w.Write([]byte(": ping\n\n")); err != nil {
+				if send(": ping\n\n") != nil {
 					return
 				}
-				_ = rc.Flush()
 			}
 		}
 		data, _ := json.Marshal(endedEvent{Reason: ended.Ending.Reason, At: ended.Ending.At.UTC().Format(time.RFC3339), UserAgent: ended.Ending.UserAgent})
-		_, _ = w.Write(append(append([]byte("event: ended\ndata: "), data...), "\n\n"...))
-		_ = rc.Flush()
+		_ = send("event: ended\ndata: " + string(data) + "\n\n")
 	})
 }
 

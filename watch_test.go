@@ -1,9 +1,11 @@
 package singlesession_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -289,4 +291,52 @@ func TestWatchHandlerOtherSessions(t *testing.T) {
 		assert.Equal(t, "data: {}", l.Text)
 		assert.Equal(t, "alice", A.WhoAmI(), "A's own session goes on")
 	})
+}
+
+// WatchHandler's stream outlives the server's WriteTimeout (it sets a
+// deadline of its own before each write), and still ends with the event.
+func TestWatchHandlerOutlivesWriteTimeout(t *testing.T) {
+	t.Cleanup(singlesession.SetPingInterval(100 * time.Millisecond))
+	a := newApp(t, singlesession.NewMemoryStore())
+	srv := httptest.NewUnstartedServer(a.Srv.Config.Handler)
+	srv.Config.WriteTimeout = 300 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	A := a.Browser("A")
+	A.MustLogin("alice")
+
+	req, err := http.NewRequest("GET", srv.URL+"/events", nil)
+	require.NoError(t, err)
+	req.AddCookie(&http.Cookie{Name: a.Sessions.Cookie.Name, Value: A.Cookie()})
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	pings := 0
+	deadline := time.After(5 * time.Second)
+	for pings < 10 { // a second: three times the WriteTimeout
+		select {
+		case l, ok := <-lines:
+			require.True(t, ok, "the stream ended after %d pings", pings)
+			if l == ": ping" {
+				pings++
+			}
+		case <-deadline:
+			t.Fatalf("%d pings in 5 s", pings)
+		}
+	}
+	a.Browser("B").MustLogin("alice")
+	var got []string
+	for l := range lines {
+		got = append(got, l)
+	}
+	assert.Contains(t, got, "event: ended", "the ending still comes: %q", got)
 }
