@@ -45,7 +45,7 @@ tmp=$(mktemp -d)
 cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
 if [ -z "${REDIS_CLUSTER_ADDRS:-}" ]; then
-	if ! redis-cli -p 7001 cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+	if ! redis-cli -p "$(cut -d" " -f1 <<<"${REDIS_CLUSTER_PORTS:-7001}")" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
 		cleanup() { rm -rf "$tmp"; ./scripts/redis-cluster.sh stop; }
 	fi
 	cluster_env=$(./scripts/redis-cluster.sh start | tail -1)

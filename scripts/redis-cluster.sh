@@ -53,10 +53,23 @@ start() {
 			sleep 0.1
 		done
 	done
-	# A cluster that is not whole (a node restarted empty, another still
-	# remembering it) is made again from empty nodes.
+	# A cluster that another run is making becomes whole within seconds; one
+	# that stays broken (a node restarted empty, another still remembering
+	# it) is made again from empty nodes, if they are this script's: a node
+	# it did not start (no pid file in $dir) is never emptied.
+	local _
+	for _ in $(seq 30); do
+		ready && break
+		sleep 0.1
+	done
 	if ! ready; then
 		local nodes=()
+		for p in "${ports[@]}"; do
+			if [ ! -f "$dir/$p/redis.pid" ]; then
+				echo "the cluster on ports ${ports[*]} is not whole, and the node on port $p is not this script's: not touching it" >&2
+				return 1
+			fi
+		done
 		for p in "${ports[@]}"; do
 			nodes+=("127.0.0.1:$p")
 			# Nodes that half-know an old cluster are made empty first.

@@ -118,7 +118,7 @@ esac
 if [ -z "${REDIS_CLUSTER_ADDRS:-}" ]; then
 	# A cluster already running on those ports (another run's) is used and
 	# left running; one started here is stopped on exit.
-	if ! redis-cli -p 7001 cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+	if ! redis-cli -p "$(cut -d" " -f1 <<<"${REDIS_CLUSTER_PORTS:-7001}")" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
 		say "starting a Redis Cluster (scripts/redis-cluster.sh)"
 		trap './scripts/redis-cluster.sh stop' EXIT
 	fi
