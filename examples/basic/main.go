@@ -123,8 +123,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 }
 
 // newServer returns the server of handler. Its WriteTimeout bounds
-// ordinary responses; the long-lived streams (GET /session/events, GET
-// /clock) lift it for themselves.
+// ordinary responses; the long-lived streams lift it for themselves (GET
+// /session/events) or push it 30 s ahead before each write (GET /clock).
 func newServer(handler http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           handler,
@@ -136,8 +136,27 @@ func newServer(handler http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
+// streamPaths are the routes whose response lasts as long as its session:
+// GET /session/events and GET /clock.
+var streamPaths = map[string]bool{"/session/events": true, "/clock": true}
+
+// endStreamsWith returns next, in which a request to one of streamPaths
+// also ends when ctx does; other requests are left to finish.
+func endStreamsWith(ctx context.Context, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !streamPaths[r.URL.Path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		defer context.AfterFunc(ctx, cancel)()
+		next.ServeHTTP(w, r.WithContext(rctx))
+	})
+}
+
 // serve builds the application, listens on cfg.Addr, and serves until ctx
-// ends, then lets the requests in flight finish.
+// ends, then lets the requests in flight finish and ends the open streams.
 func serve(ctx context.Context, cfg config) error {
 	logger := cfg.Logger
 	// Listen first: a busy port fails at once, before the slow start-up.
@@ -151,7 +170,14 @@ func serve(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer release()
-	srv := newServer(handler, logger)
+	// srv.Shutdown waits for the requests in flight but cancels none: the
+	// streams, which last as long as their session, would hold it for its
+	// whole timeout, and their watches the PostgreSQL pool's LISTEN
+	// connection, which release then waits for. Shutting down ends them.
+	streams, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
+	srv := newServer(endStreamsWith(streams, handler), logger)
+	srv.RegisterOnShutdown(stopStreams)
 	store := "memory"
 	if cfg.DSN != "" {
 		store = "postgres"
