@@ -251,7 +251,8 @@ func TestLiveOtherSessionEnds(t *testing.T) {
 }
 
 // The server's WriteTimeout (30 s in serve, a fraction of a second here)
-// does not cut the streams: each lifts it for its own response.
+// does not cut the streams: the events lift it for their own response, the
+// clock pushes it 30 s ahead before each write.
 func TestLiveStreamsOutliveWriteTimeout(t *testing.T) {
 	logs := &syncBuffer{}
 	h, release, err := newApp(context.Background(), flagsConfig(t, logs))
