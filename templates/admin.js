@@ -15,20 +15,27 @@
   }
   // A page being left (a form it sent) leaves the end its own post caused
   // to the page that post leads to; going to the login page from here
-  // would cut that navigation short.
-  var leaving = false;
+  // would cut that navigation short. A navigation that never happens
+  // (Stop, a 204, a download) leaves the page here: it goes 3 s later
+  // (had the page left, it would not run).
+  var leftAt = -Infinity;
   window.addEventListener("beforeunload", function () {
-    leaving = true;
+    leftAt = Date.now();
   });
   window.addEventListener("pageshow", function () {
-    leaving = false;
+    leftAt = -Infinity;
   });
+  var toLogin = function () {
+    if (Date.now() - leftAt < 3000) {
+      window.setTimeout(toLogin, 3000);
+      return;
+    }
+    window.location.replace(document.body.dataset.login);
+  };
   var events = new EventSource(watch);
   events.addEventListener("ended", function () {
     events.close();
-    if (!leaving) {
-      window.location.replace(document.body.dataset.login);
-    }
+    toLogin();
   });
 })();
 

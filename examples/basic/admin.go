@@ -13,7 +13,7 @@ import (
 // which it needs to know the actor; anonymous visitors go to /login. The page
 // names devices with the application's own parser, so that it and "Your
 // sessions" both say "Safari 17 on iOS", and listens at /session/events as
-// every signed-in page does.
+// every signed-in page without the clock does.
 func (a *app) mountAdmin(mux *http.ServeMux) error {
 	a.dir = singlesession.NewStaticDirectory(a.users.accounts...)
 	admin, err := singlesession.NewAdmin(a.m, a.dir, singlesession.AdminConfig{

@@ -133,8 +133,8 @@ func buildApp(ctx context.Context, cfg config) (*app, http.Handler, func(), erro
 	mux.HandleFunc("GET /sessions", a.yourSessions)
 	mux.HandleFunc("POST /sessions/end", a.endSession)
 	mux.HandleFunc("POST /sessions/end-others", a.endOtherSessions)
-	// Live endings (live.go): every signed-in page listens at
-	// /session/events, and the home page's clock streams from /clock.
+	// Live endings (live.go): the home page listens on its clock, /clock;
+	// every other signed-in page at /session/events.
 	mux.Handle("GET /session/events", a.m.WatchHandler())
 	mux.HandleFunc("GET /session/ended", a.sessionEnded)
 	mux.HandleFunc("GET /clock", a.clock)

@@ -9,7 +9,11 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,4 +157,116 @@ func liveFlow(t *testing.T, sh *shots, one, two string) {
 	assert.Contains(t, sam.text("#ended"), "An operator signed you out.")
 	assert.Equal(t, "", sam.user())
 	sam.shot("admin-signed-out")
+}
+
+// streamCounter serves the application it holds (which a test may swap,
+// as a restart would) and counts the streams open at each path.
+type streamCounter struct {
+	mu   sync.Mutex
+	h    http.Handler
+	open map[string]int
+}
+
+func (s *streamCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	h := s.h
+	stream := streamPaths[r.URL.Path]
+	if stream {
+		s.open[r.URL.Path]++
+	}
+	s.mu.Unlock()
+	if stream {
+		defer func() {
+			s.mu.Lock()
+			s.open[r.URL.Path]--
+			s.mu.Unlock()
+		}()
+	}
+	h.ServeHTTP(w, r)
+}
+
+// waitOpen waits until the streams open at /clock and /session/events are
+// clock and events.
+func (s *streamCounter) waitOpen(t *testing.T, what string, clock, events int) {
+	t.Helper()
+	var got [2]int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		s.mu.Lock()
+		got = [2]int{s.open["/clock"], s.open["/session/events"]}
+		s.mu.Unlock()
+		if got == [2]int{clock, events} {
+			return
+		}
+	}
+	assert.Equal(t, [2]int{clock, events}, got, "%s: the streams open at /clock and /session/events", what)
+}
+
+// A tab holds one stream: the home page its clock, another page the
+// events. A page that was about to be left but stayed (its beforeunload
+// fired, no navigation followed) still shows its ending, a little later;
+// the operators' page too. After a restart that forgot every session (a
+// memory store), the home page (its clock answers 401) and "Your sessions"
+// (the events answer 204) say that the browser was signed out.
+func TestE2ELiveOneStreamATab(t *testing.T) {
+	chromium(t)
+	sh := newShots(t)
+	newHandler := func() http.Handler {
+		logs := &syncBuffer{}
+		h, release, err := newApp(context.Background(), flagsConfig(t, logs))
+		require.NoError(t, err)
+		t.Cleanup(release)
+		return h
+	}
+	sc := &streamCounter{h: newHandler(), open: map[string]int{}}
+	srv := httptest.NewServer(sc)
+	t.Cleanup(srv.Close)
+
+	alice := newBrowser(t, "alice", sh)
+	alice.signIn(srv.URL, "alice", "alice")
+	alice.waitUntil("the clock ticks", `/UTC$/.test(document.getElementById("clock-time").textContent)`, 5*time.Second)
+	sc.waitOpen(t, "the home page", 1, 0)
+	alice.load("open Your sessions", chromedp.Click(chromedp.ID("sessions-link")))
+	sc.waitOpen(t, "Your sessions", 0, 1)
+	sam := newBrowser(t, "sam", sh)
+	sam.signIn(srv.URL, "sam", "sam")
+	sam.openAdmin(srv.URL)
+	sc.waitOpen(t, "Your sessions and the operators' page", 0, 2)
+
+	// Both pages are "being left", and stay: their endings come late, not
+	// never.
+	for _, b := range []*browser{alice, sam} {
+		b.do("fire beforeunload", chromedp.Evaluate[chromedp.Void](`window.dispatchEvent(new Event("beforeunload"))`))
+		b.mark()
+	}
+	newClient(t, "alice elsewhere", srv.URL).login("alice")
+	tess := newClient(t, "tess", srv.URL)
+	tess.login("tess")
+	res, _ := tess.do("POST", "/admin/sessions/logout", url.Values{"action": {"logout_all"}, "user": {"sam"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	alice.waitUntil("the notice, after the wait", hasJS(`#ended[data-reason="login"]`), 3*time.Second+2*liveWithin)
+	assert.True(t, alice.marked(), "alice's tab was not navigated")
+	sam.waitUntil("the login page, after the wait", `location.pathname === "/login" && `+hasJS(`#ended[data-reason="admin"]`), 3*time.Second+2*liveWithin)
+
+	// A restart forgets every session.
+	alice.signIn(srv.URL, "alice", "alice")
+	alice.waitUntil("the clock ticks", `/UTC$/.test(document.getElementById("clock-time").textContent)`, 5*time.Second)
+	bob := newBrowser(t, "bob", sh)
+	bob.signIn(srv.URL, "bob", "bob")
+	bob.load("open Your sessions", chromedp.Click(chromedp.ID("sessions-link")))
+	sc.waitOpen(t, "a home page and Your sessions", 1, 1)
+	alice.mark()
+	bob.mark()
+	fresh := newHandler()
+	sc.mu.Lock()
+	sc.h = fresh
+	sc.mu.Unlock()
+	srv.CloseClientConnections()
+	// EventSource reconnects after its retry time (Chromium: a few seconds).
+	for _, b := range []*browser{alice, bob} {
+		b.waitUntil("the notice after the restart", hasJS(`#ended[data-reason=""]`), 15*time.Second)
+		assert.True(t, b.marked(), "%s: the tab was not navigated", b.name)
+		assert.Contains(t, b.text("#ended"), "This browser was signed out.")
+		assert.Equal(t, "", b.user())
+	}
+	assert.Equal(t, "Stopped: this browser is not signed in.", alice.text("#clock"))
 }

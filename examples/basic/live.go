@@ -10,14 +10,16 @@ import (
 	"github.com/go-singlesession/singlesession"
 )
 
-// Live endings. Every signed-in page listens at GET /session/events
+// Live endings. Every signed-in page holds one stream that says when its
+// session ends: the home page its clock, GET /clock (Manager.SessionContext),
+// whose last event "ended" says why; every other page GET /session/events
 // (Manager.WatchHandler, which lifts the server's WriteTimeout for its
-// stream itself). When its event "ended" comes, static/app.js fetches GET
+// stream itself). One a tab, since a browser opens at most 6 HTTP/1.1
+// connections to a host. When "ended" comes, static/app.js fetches GET
 // /session/ended, the page below, and puts its header and content in place
 // of the open page's: the tab shows why it was signed out, in the login
 // page's words, without a reload. "Your sessions" reloads its list on the
-// event "sessions". The home page's clock streams from GET /clock, which
-// stops the moment the session ends (Manager.SessionContext).
+// event "sessions".
 
 // liveReloadHeader marks the request of static/app.js that loads "Your
 // sessions" again to update its list: it takes no one-time message.
@@ -43,13 +45,24 @@ func (a *app) sessionEnded(w http.ResponseWriter, r *http.Request) {
 // clockTick is how often GET /clock says the time.
 const clockTick = time.Second
 
+// clockWriteTimeout bounds each write of GET /clock.
+const clockWriteTimeout = 30 * time.Second
+
 // clock streams the server's time as Server-Sent Events, one event a
 // second (data: "15:04:05 UTC"), for as long as the request's session
 // lives: SessionContext ends the stream the moment the session ends, on any
 // instance, and its last event, "ended", says why
 // ({"reason":"login","text":"..."}). It answers 401 to a browser that is not
-// signed in, which EventSource does not retry. The stream writes nothing
-// to the session and does not keep it alive.
+// signed in, which EventSource does not retry.
+//
+// The stream writes nothing to the session and does not keep it alive: its
+// load is a request like any other, but SessionContext, called before the
+// response headers go out, makes it read-only, so the Middleware neither
+// saves it nor refreshes a stale LastSeen (TestLiveStreamsKeepNothingAlive).
+//
+// Each write must finish within clockWriteTimeout: a client that stops
+// reading ends the stream then, rather than holding the handler for as
+// long as the session lives.
 func (a *app) clock(w http.ResponseWriter, r *http.Request) {
 	if a.m.UserID(r.Context()) == "" {
 		w.Header().Set("Cache-Control", "no-store")
@@ -67,9 +80,21 @@ func (a *app) clock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	// The stream outlives the server's WriteTimeout (30 s).
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
-		a.logger.WarnContext(r.Context(), "clock: the server's write timeout stands", "err", err)
+	// The stream outlives the server's WriteTimeout (30 s): each write
+	// pushes the deadline ahead.
+	deadlines := true
+	write := func(b []byte) error {
+		if deadlines {
+			if err := rc.SetWriteDeadline(time.Now().Add(clockWriteTimeout)); err != nil {
+				deadlines = false
+				a.logger.WarnContext(r.Context(), "clock: the server's write timeout stands", "err", err)
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		_ = rc.Flush()
+		return nil
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -79,18 +104,16 @@ func (a *app) clock(w http.ResponseWriter, r *http.Request) {
 	tick := time.NewTicker(clockTick)
 	defer tick.Stop()
 	for now := time.Now(); ; {
-		if _, err := w.Write([]byte("data: " + now.UTC().Format("15:04:05") + " UTC\n\n")); err != nil {
+		if err := write([]byte("data: " + now.UTC().Format("15:04:05") + " UTC\n\n")); err != nil {
 			return
 		}
-		_ = rc.Flush()
 		select {
 		case <-ctx.Done():
 			if !errors.As(context.Cause(ctx), &ended) {
 				return // the browser went away
 			}
 			data, _ := json.Marshal(clockEnded{Reason: ended.Ending.Reason, Text: clockStopped(ended.Ending.Reason)})
-			_, _ = w.Write(append(append([]byte("event: ended\ndata: "), data...), "\n\n"...))
-			_ = rc.Flush()
+			_ = write(append(append([]byte("event: ended\ndata: "), data...), "\n\n"...))
 			return
 		case now = <-tick.C:
 		}

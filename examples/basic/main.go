@@ -10,11 +10,12 @@
 // application. See README.md for the demo accounts.
 //
 // Besides its pages (/, /login, /sessions, /admin/sessions) it serves the
-// live endings of docs/live-endings.md: GET /session/events, the library's
-// WatchHandler, which every signed-in page listens to so that it says at
-// once that its session ended (turning into GET /session/ended, the login
-// page's notice); and GET /clock, the home page's clock, a stream that stops
-// the moment the session ends (SessionContext; 401 when not signed in).
+// live endings of docs/live-endings.md, one stream a tab, so that a page
+// says at once that its session ended (turning into GET /session/ended, the
+// login page's notice): GET /clock, the home page's clock, a stream that
+// stops the moment the session ends, saying why (SessionContext; 401 when
+// not signed in); and GET /session/events, the library's WatchHandler, which
+// every other signed-in page listens to.
 package main
 
 import (
@@ -42,26 +43,10 @@ func main() {
 }
 
 // parseFlags reads the command line; getenv supplies DATABASE_URL, the
-// default of -dsn.
+// default of -dsn, and REDIS_URL, the default of -redis.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{}
-	fs := flag.NewFlagSet("basic", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: basic [flags]\n\nThe singlesession demo application.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen on this `address`")
-	fs.StringVar(&cfg.DSN, "dsn", getenv("DATABASE_URL"), "PostgreSQL `URL` (default $DATABASE_URL); empty keeps sessions in memory")
-	fs.StringVar(&cfg.Redis, "redis", getenv("REDIS_URL"), "Redis `URL` (default $REDIS_URL), e.g. redis://127.0.0.1:6379/0; keeps sessions in Redis (-redis beats -dsn; an explicit -dsn beats $REDIS_URL)")
-	single := fs.Bool("single-session", true, "false: no limit on sessions per user, as -max-sessions 0")
-	fs.IntVar(&cfg.MaxSessions, "max-sessions", 1, "how many sessions a user may hold at once (`N`); 0: no limit")
-	fs.BoolVar(&cfg.RejectNew, "reject-new", false, "when a user holds -max-sessions sessions, refuse a new login (409) instead of ending the least recently used session")
-	fs.DurationVar(&cfg.LastSeenInterval, "last-seen-interval", time.Minute, "how stale a session's \"last seen\" may get")
-	fs.BoolVar(&cfg.LogoutAllSessions, "logout-all-sessions", true, "signing out ends every session of the user")
-	fs.IntVar(&cfg.BcryptCost, "bcrypt-cost", bcrypt.DefaultCost, "bcrypt `cost` of the demo password hashes, made at start-up")
-	fs.DurationVar(&cfg.CleanupInterval, "cleanup-interval", 5*time.Minute, "how often expired sessions are deleted (PostgreSQL)")
-	fs.BoolVar(&cfg.Metrics, "metrics", false, "serve GET /metrics: the sessions' events and store calls, in the Prometheus text format")
+	fs, single := newFlagSet(&cfg, getenv, stderr)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -81,6 +66,29 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 		return config{}, fmt.Errorf("-last-seen-interval must be positive, not %v", cfg.LastSeenInterval)
 	}
 	return cfg, nil
+}
+
+// newFlagSet returns the command line's flags, which set cfg, and
+// -single-session's value, which parseFlags settles with -max-sessions.
+func newFlagSet(cfg *config, getenv func(string) string, stderr io.Writer) (fs *flag.FlagSet, single *bool) {
+	fs = flag.NewFlagSet("basic", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: basic [flags]\n\nThe singlesession demo application.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen on this `address`")
+	fs.StringVar(&cfg.DSN, "dsn", getenv("DATABASE_URL"), "PostgreSQL `URL` (default $DATABASE_URL); empty keeps sessions in memory")
+	fs.StringVar(&cfg.Redis, "redis", getenv("REDIS_URL"), "Redis `URL` (default $REDIS_URL), e.g. redis://127.0.0.1:6379/0; keeps sessions in Redis (-redis beats -dsn; an explicit -dsn beats $REDIS_URL)")
+	single = fs.Bool("single-session", true, "false: no limit on sessions per user, as -max-sessions 0")
+	fs.IntVar(&cfg.MaxSessions, "max-sessions", 1, "how many sessions a user may hold at once (`N`); 0: no limit")
+	fs.BoolVar(&cfg.RejectNew, "reject-new", false, "when a user holds -max-sessions sessions, refuse a new login (409) instead of ending the least recently used session")
+	fs.DurationVar(&cfg.LastSeenInterval, "last-seen-interval", time.Minute, "how stale a session's \"last seen\" may get")
+	fs.BoolVar(&cfg.LogoutAllSessions, "logout-all-sessions", true, "signing out ends every session of the user")
+	fs.IntVar(&cfg.BcryptCost, "bcrypt-cost", bcrypt.DefaultCost, "bcrypt `cost` of the demo password hashes, made at start-up")
+	fs.DurationVar(&cfg.CleanupInterval, "cleanup-interval", 5*time.Minute, "how often expired sessions are deleted (PostgreSQL)")
+	fs.BoolVar(&cfg.Metrics, "metrics", false, "serve GET /metrics: the sessions' events and store calls, in the Prometheus text format")
+	return fs, single
 }
 
 // resolveLimit settles -max-sessions with -single-session and -reject-new,
@@ -123,8 +131,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 }
 
 // newServer returns the server of handler. Its WriteTimeout bounds
-// ordinary responses; the long-lived streams (GET /session/events, GET
-// /clock) lift it for themselves.
+// ordinary responses; the long-lived streams lift it for themselves (GET
+// /session/events) or push it 30 s ahead before each write (GET /clock).
 func newServer(handler http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           handler,
@@ -136,8 +144,27 @@ func newServer(handler http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
+// streamPaths are the routes whose response lasts as long as its session:
+// GET /session/events and GET /clock.
+var streamPaths = map[string]bool{"/session/events": true, "/clock": true}
+
+// endStreamsWith returns next, in which a request to one of streamPaths
+// also ends when ctx does; other requests are left to finish.
+func endStreamsWith(ctx context.Context, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !streamPaths[r.URL.Path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		defer context.AfterFunc(ctx, cancel)()
+		next.ServeHTTP(w, r.WithContext(rctx))
+	})
+}
+
 // serve builds the application, listens on cfg.Addr, and serves until ctx
-// ends, then lets the requests in flight finish.
+// ends, then lets the requests in flight finish and ends the open streams.
 func serve(ctx context.Context, cfg config) error {
 	logger := cfg.Logger
 	// Listen first: a busy port fails at once, before the slow start-up.
@@ -151,7 +178,14 @@ func serve(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer release()
-	srv := newServer(handler, logger)
+	// srv.Shutdown waits for the requests in flight but cancels none: the
+	// streams, which last as long as their session, would hold it for its
+	// whole timeout, and their watches the PostgreSQL pool's LISTEN
+	// connection, which release then waits for. Shutting down ends them.
+	streams, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
+	srv := newServer(endStreamsWith(streams, handler), logger)
+	srv.RegisterOnShutdown(stopStreams)
 	store := "memory"
 	if cfg.DSN != "" {
 		store = "postgres"

@@ -168,6 +168,55 @@ func TestRunShutdown(t *testing.T) {
 	}
 }
 
+// TestRunShutdownWithStreams ends the application while a signed-in browser
+// holds both streams open (a home page's clock, another tab's events): run
+// ends them and returns 0 at once, instead of waiting for the shutdown's
+// timeout and then for the PostgreSQL pool's LISTEN connection.
+func TestRunShutdownWithStreams(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args func(t *testing.T) []string
+	}{
+		{"memory", func(*testing.T) []string { return []string{"-dsn="} }},
+		{"postgres", func(t *testing.T) []string { return []string{"-dsn", schemaDSN(t)} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			logs := &syncBuffer{}
+			exited := make(chan struct{})
+			status := -1
+			go func() {
+				defer close(exited)
+				status = run(ctx, append([]string{"-addr", "127.0.0.1:0", "-bcrypt-cost=4"}, tc.args(t)...), noEnv, logs)
+			}()
+			base := waitListening(t, logs, exited)
+
+			a := newClient(t, "A", base)
+			a.login("alice")
+			clock := a.openStream("/clock", http.StatusOK)
+			clock.next(t, 5*time.Second, comment)
+			events := a.openStream("/session/events", http.StatusOK)
+			require.Equal(t, sseEvent{Name: ":", Data: "watching"}, dropAt(events.next(t, 5*time.Second, nothing)))
+
+			start := time.Now()
+			cancel()
+			select {
+			case <-exited:
+				t.Logf("run returned %v after its context ended", time.Since(start).Round(time.Millisecond))
+			case <-time.After(3 * time.Second):
+				t.Fatalf("run did not return 3s after its context ended, with two streams open:\n%s", logs.String())
+			}
+			assert.Equal(t, 0, status, logs.String())
+			assert.Contains(t, logs.String(), "msg=stopped")
+			clock.ends(t, time.Second)
+			events.ends(t, time.Second)
+		})
+	}
+}
+
 // TestSignals runs the application as a process and stops it with SIGTERM
 // and with SIGINT: it exits with status 0.
 func TestSignals(t *testing.T) {
