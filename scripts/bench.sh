@@ -7,6 +7,7 @@
 # BenchmarkRequest and BenchmarkRequestMemory (plain scs against
 # singlesession, on PostgreSQL and in memory), BenchmarkRequestRedis (scs's
 # goredisstore against redisstore, on Redis and on a Redis Cluster),
+# BenchmarkRequestPaired (all of these, interleaved request by request),
 # BenchmarkLogin and BenchmarkLogoutUsers; then pgxstore's
 # BenchmarkLoginEnding1000 and every store's BenchmarkEndingDelay (how soon a
 # watch learns that its session ended). PostgreSQL is DATABASE_URL (default
@@ -61,8 +62,8 @@ benchstat -h >/dev/null 2>&1 || { echo "benchstat does not resolve: go run golan
 	echo "# $(go version)"
 } >"$out"
 for i in $(seq "$count"); do
-	echo "==> BenchmarkRequest, BenchmarkRequestMemory, BenchmarkRequestRedis, run $i of $count" >&2
-	"$tmp/bench.test" -test.run '^$' -test.bench '^BenchmarkRequest(Memory|Redis)?$' -test.count 1 -test.benchmem \
+	echo "==> BenchmarkRequest, BenchmarkRequestMemory, BenchmarkRequestRedis, BenchmarkRequestPaired, run $i of $count" >&2
+	"$tmp/bench.test" -test.run '^$' -test.bench '^BenchmarkRequest(Memory|Redis|Paired)?$' -test.count 1 -test.benchmem \
 		-bench.swap="$([ $((i % 2)) = 0 ] && echo true || echo false)" | tee -a "$out"
 done
 echo "==> BenchmarkLogin, BenchmarkLogoutUsers (-count $count, tables of $rows rows)" >&2
@@ -112,6 +113,22 @@ benchstat -filter '.name:RequestRedis' -col /impl "$out"
 echo
 echo "Paired ratios singlesession/scs:"
 pairs RequestRedis
+echo
+echo "## Requests interleaved one by one (BenchmarkRequestPaired): the ratio singlesession/scs"
+awk '
+	index($1, "BenchmarkRequestPaired/") == 1 {
+		name = $1; sub(/-[0-9]+$/, "", name)
+		for (i = 2; i <= NF; i++) if ($i == "ratio") { n = ++count[name]; v[name, n] = $(i - 1) }
+	}
+	END {
+		for (k in count) {
+			m = count[k]
+			for (i = 1; i <= m; i++) r[i] = v[k, i]
+			for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+			med = m % 2 ? r[(m + 1) / 2] : (r[m / 2] + r[m / 2 + 1]) / 2
+			printf "%-60s median %.3f  (min %.3f, max %.3f, %d runs)\n", k, med, r[1], r[m], m
+		}
+	}' "$out" | sort
 echo
 echo "## Login latency against the user's existing sessions"
 benchstat -filter '.name:Login' -col /existing "$out"
