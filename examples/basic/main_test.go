@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -127,7 +128,11 @@ func TestRunExitStatus(t *testing.T) {
 }
 
 // TestRunShutdown runs the application in-process and ends it by cancelling
-// its context, as the signals do.
+// its context, as the signals do: run returns 0 and the server is closed.
+// With a signed-in browser holding both streams open (a home page's clock,
+// another tab's events) it ends them and returns at once, instead of
+// waiting for the shutdown's timeout and then for the PostgreSQL pool's
+// LISTEN connection.
 func TestRunShutdown(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -137,83 +142,51 @@ func TestRunShutdown(t *testing.T) {
 		{"memory", func(*testing.T) []string { return []string{"-dsn="} }},
 		{"postgres", func(t *testing.T) []string { return []string{"-dsn", schemaDSN(t)} }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			logs := &syncBuffer{}
-			exited := make(chan struct{})
-			status := -1
-			go func() {
-				defer close(exited)
-				status = run(ctx, append([]string{"-addr", "127.0.0.1:0", "-bcrypt-cost=4"}, tc.args(t)...), noEnv, logs)
-			}()
-			base := waitListening(t, logs, exited)
+		for _, streams := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/streams=%v", tc.name, streams), func(t *testing.T) {
+				t.Parallel()
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				logs := &syncBuffer{}
+				exited := make(chan struct{})
+				status := -1
+				go func() {
+					defer close(exited)
+					status = run(ctx, append([]string{"-addr", "127.0.0.1:0", "-bcrypt-cost=4"}, tc.args(t)...), noEnv, logs)
+				}()
+				base := waitListening(t, logs, exited)
 
-			a := newClient(t, "A", base)
-			a.login("alice")
-			assert.Equal(t, "alice", a.whoami())
+				a := newClient(t, "A", base)
+				a.login("alice")
+				assert.Equal(t, "alice", a.whoami())
+				var clock, events *stream
+				wait := 30 * time.Second
+				if streams {
+					clock = a.openStream("/clock", http.StatusOK)
+					clock.next(t, 5*time.Second, comment)
+					events = a.openStream("/session/events", http.StatusOK)
+					require.Equal(t, sseEvent{Name: ":", Data: "watching"}, dropAt(events.next(t, 5*time.Second, nothing)))
+					wait = 3 * time.Second
+				}
 
-			cancel()
-			select {
-			case <-exited:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("run did not return 30s after its context ended:\n%s", logs.String())
-			}
-			assert.Equal(t, 0, status, logs.String())
-			assert.Contains(t, logs.String(), "msg=stopped")
-			_, err := http.Get(base + "/whoami")
-			assert.Error(t, err, "the server is closed")
-		})
-	}
-}
-
-// TestRunShutdownWithStreams ends the application while a signed-in browser
-// holds both streams open (a home page's clock, another tab's events): run
-// ends them and returns 0 at once, instead of waiting for the shutdown's
-// timeout and then for the PostgreSQL pool's LISTEN connection.
-func TestRunShutdownWithStreams(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		args func(t *testing.T) []string
-	}{
-		{"memory", func(*testing.T) []string { return []string{"-dsn="} }},
-		{"postgres", func(t *testing.T) []string { return []string{"-dsn", schemaDSN(t)} }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			logs := &syncBuffer{}
-			exited := make(chan struct{})
-			status := -1
-			go func() {
-				defer close(exited)
-				status = run(ctx, append([]string{"-addr", "127.0.0.1:0", "-bcrypt-cost=4"}, tc.args(t)...), noEnv, logs)
-			}()
-			base := waitListening(t, logs, exited)
-
-			a := newClient(t, "A", base)
-			a.login("alice")
-			clock := a.openStream("/clock", http.StatusOK)
-			clock.next(t, 5*time.Second, comment)
-			events := a.openStream("/session/events", http.StatusOK)
-			require.Equal(t, sseEvent{Name: ":", Data: "watching"}, dropAt(events.next(t, 5*time.Second, nothing)))
-
-			start := time.Now()
-			cancel()
-			select {
-			case <-exited:
-				t.Logf("run returned %v after its context ended", time.Since(start).Round(time.Millisecond))
-			case <-time.After(3 * time.Second):
-				t.Fatalf("run did not return 3s after its context ended, with two streams open:\n%s", logs.String())
-			}
-			assert.Equal(t, 0, status, logs.String())
-			assert.Contains(t, logs.String(), "msg=stopped")
-			clock.ends(t, time.Second)
-			events.ends(t, time.Second)
-		})
+				start := time.Now()
+				cancel()
+				select {
+				case <-exited:
+					t.Logf("run returned %v after its context ended", time.Since(start).Round(time.Millisecond))
+				case <-time.After(wait):
+					t.Fatalf("run did not return %v after its context ended:\n%s", wait, logs.String())
+				}
+				assert.Equal(t, 0, status, logs.String())
+				assert.Contains(t, logs.String(), "msg=stopped")
+				_, err := http.Get(base + "/whoami")
+				assert.Error(t, err, "the server is closed")
+				if streams {
+					clock.ends(t, time.Second)
+					events.ends(t, time.Second)
+				}
+			})
+		}
 	}
 }
 
