@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/go-singlesession/singlesession"
 )
@@ -70,14 +69,7 @@ func BenchmarkRequestPaired(b *testing.B) {
 
 	for _, topology := range []string{"single", "cluster"} {
 		b.Run("store=redis-"+topology, func(b *testing.B) {
-			var newClient func() redis.UniversalClient
-			if topology == "single" {
-				c := redisClient(b)
-				newClient = func() redis.UniversalClient { return redis.NewClient(c.Options()) }
-			} else {
-				c := redisCluster(b)
-				newClient = func() redis.UniversalClient { return redis.NewClusterClient(c.Options()) }
-			}
+			newClient := redisClients(b, topology)
 			for _, op := range []string{"read", "write", "login"} {
 				b.Run("case="+op, func(b *testing.B) {
 					var sides [2]side

@@ -171,6 +171,18 @@ func newRedisBenchApp(b *testing.B, c redis.UniversalClient, plain bool) *benchA
 	return a
 }
 
+// redisClients returns a function that makes a new client of the Redis
+// (REDIS_URL) or the Redis Cluster (REDIS_CLUSTER_ADDRS) of topology
+// ("single" or "cluster"), each request side having its own.
+func redisClients(b *testing.B, topology string) func() redis.UniversalClient {
+	if topology == "single" {
+		c := redisClient(b)
+		return func() redis.UniversalClient { return redis.NewClient(c.Options()) }
+	}
+	c := redisCluster(b)
+	return func() redis.UniversalClient { return redis.NewClusterClient(c.Options()) }
+}
+
 // BenchmarkRequestRedis compares plain scs over its goredisstore with
 // singlesession over redisstore, on the same Redis (REDIS_URL), and on a
 // Redis Cluster (REDIS_CLUSTER_ADDRS) plain scs over goredisstore's
@@ -187,14 +199,7 @@ func BenchmarkRequestRedis(b *testing.B) {
 	}
 	for _, topology := range []string{"single", "cluster"} {
 		b.Run("topology="+topology, func(b *testing.B) {
-			var newClient func() redis.UniversalClient
-			if topology == "single" {
-				c := redisClient(b)
-				newClient = func() redis.UniversalClient { return redis.NewClient(c.Options()) }
-			} else {
-				c := redisCluster(b)
-				newClient = func() redis.UniversalClient { return redis.NewClusterClient(c.Options()) }
-			}
+			newClient := redisClients(b, topology)
 			for _, op := range []string{"read", "write", "login"} {
 				for _, impl := range impls {
 					b.Run(fmt.Sprintf("case=%s/impl=%s", op, impl), func(b *testing.B) {
