@@ -1,6 +1,7 @@
 package main
 
-// Every page as a new user meets it, on a phone (390 px) and on a laptop
+// Every page as a new user meets it, on the narrowest phones (360 px), a
+// common phone (390 px) and a laptop
 // (1280 px): home, login (with its errors, the reason notice and the 409 of
 // -reject-new), the notice an open page shows the moment its session ends,
 // "Your sessions", the operators' page with a user's sessions
@@ -26,7 +27,7 @@ const uaAndroid = "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (
 
 func TestE2EPagesFit(t *testing.T) {
 	chromium(t)
-	for _, width := range []int64{390, 1280} {
+	for _, width := range []int64{360, 390, 1280} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
 			pagesAtWidth(t, width)
 		})
