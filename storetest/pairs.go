@@ -217,6 +217,14 @@ func newArena(t *testing.T, b *Backend, apps []*app) *arena {
 			res, body := loginAs(br, user, 0, false)
 			require.Equal(t, http.StatusNoContent, res.StatusCode, body)
 			r.browsers[user] = append(r.browsers[user], br)
+			// Each instance loads the session once before the round, as a
+			// browser's second request does: a store that remembers what it
+			// loaded (redisstore's pointers, pgxstore's links) races the
+			// changes on that path, not only on a first load.
+			twin := apps[(i+1)%2].Browser(fmt.Sprintf("%s %d, twin", user, i))
+			twin.SetCookie(br.Cookie())
+			require.Equal(t, user, twin.WhoAmI())
+			require.Equal(t, user, br.WhoAmI())
 		}
 	}
 	for _, br := range r.browsers["alice"] {
