@@ -303,16 +303,17 @@ end
 -- ended. A session is served only when it is of its user's current
 -- generation and in both its indexes: anything else an eviction left is
 -- ended (fail closed). It is every signed-in request's read, so it does
--- only that: no clock (a session's hash expires with it, and the caller
--- compares its last seen with its own clock), no user table. Replies {0},
--- {1, data, p, last seen (µs), expiry (ms)} or {2, reason, at, user agent}.
+-- only that: no user table, and one reading of the clock, Redis's, which
+-- stamped the last seen: the caller compares the age with its staleAfter,
+-- whatever its own clock says. Replies {0}, {1, data, p, age of the last
+-- seen (µs), expiry (ms)} or {2, reason, at, user agent}.
 local function find_user(p, id, tok)
 	local b = P .. 'u:{' .. p .. '}'
 	local f = redis.call('HMGET', b .. ':s:' .. id, 'd', 't', 'x', 'l', 'g')
 	if f[1] and f[2] == tok then
 		local g = redis.call('HGET', b .. ':m', 'g')
 		if f[5] == g and redis.call('ZSCORE', b .. ':x:' .. g, id) and redis.call('ZSCORE', b .. ':l:' .. g, id) then
-			return {1, f[1], p, f[4], f[3]}
+			return {1, f[1], p, num(now_us() - tonumber(f[4] or 0)), f[3]}
 		end
 		if f[5] ~= g then return ended_reply({b = b}, id, f[5]) end
 		return {0}

@@ -79,8 +79,8 @@ func (s *Store) find(ctx context.Context, token string, staleAfter time.Duration
 }
 
 // findReply reads the reply of the find scripts. A signed-in session is
-// stale when its last seen (Redis's clock) is at least staleAfter before
-// this process's clock.
+// stale when its last seen is at least staleAfter old by Redis's clock,
+// which stamped it: this process's clock may differ.
 func findReply(v any, err error, staleAfter time.Duration) (singlesession.FindResult, error) {
 	if err != nil {
 		return singlesession.FindResult{}, err
@@ -97,7 +97,7 @@ func findReply(v any, err error, staleAfter time.Duration) (singlesession.FindRe
 		f := singlesession.FindResult{Found: true, Data: []byte(asString(a[1])), UserID: unescape(asString(a[2])),
 			Expiry: time.UnixMilli(asInt(a[4]))}
 		if f.UserID != "" {
-			f.Stale = !time.UnixMicro(asInt(a[3])).Add(staleAfter).After(time.Now())
+			f.Stale = time.Duration(asInt(a[3]))*time.Microsecond >= staleAfter
 		}
 		return f, nil
 	case 2:
