@@ -468,7 +468,7 @@ func (s *Store) pipeline(ctx context.Context, ops ...op) []result {
 	out := make([]result, len(ops))
 	for i, cmd := range cmds {
 		v, err := cmd.Result()
-		if err != nil && ops[i].script != nil && noScript(err) {
+		if err != nil && ops[i].script != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			v, err = ops[i].script.Run(ctx, s.client, ops[i].keys, ops[i].args...).Result()
 		}
 		if errors.Is(err, redis.Nil) {
@@ -556,9 +556,3 @@ func globEscape(s string) string {
 	return r.Replace(s)
 }
 
-// noScript reports whether err is Redis's NOSCRIPT: the script is not
-// loaded on that node (yet), and did not run.
-func noScript(err error) bool {
-	var rerr redis.Error
-	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "NOSCRIPT")
-}

@@ -98,7 +98,7 @@ func (s *Store) runWaited(ctx context.Context, node *redis.Client, ops []op) ([]
 		moved := false
 		for i, cmd := range cmds {
 			v, err := cmd.Result()
-			if err != nil && noScript(err) {
+			if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 				// Not loaded on that node yet: it did not run; run it
 				// with its source, on the same connection.
 				v, err = ops[i].script.Eval(ctx, conn, ops[i].keys, ops[i].args...).Result()
