@@ -112,6 +112,9 @@ const (
 	// store that is not a NotifyingStore.
 	pollInterval = 2 * time.Second
 
+	// checkTimeout bounds each check of a watched session.
+	checkTimeout = 2 * time.Second
+
 	// recentFor is how long the hub remembers notices, for a watch whose
 	// request loaded its session before a notice came and registers after.
 	recentFor = 30 * time.Second
@@ -382,11 +385,20 @@ func (h *hub) notice(n Notice) {
 	}
 }
 
+// find loads the watched session, within checkTimeout: a store that hangs
+// fails the check (which is tried again) instead of holding the checker,
+// and with it every other watch's check.
+func (h *hub) find(w *watcher) (FindResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	return h.m.store.Find(ctx, w.token, h.m.staleAfter)
+}
+
 // check looks the watched session up, and ends the watch when it is gone,
 // with why it ended (the store's record, else why, else ""). It reports
 // whether the session is still live.
 func (h *hub) check(w *watcher, why Ending) (live bool) {
-	f, err := h.m.store.Find(context.Background(), w.token, h.m.staleAfter)
+	f, err := h.find(w)
 	if err != nil {
 		h.m.logger.Warn("singlesession: checking a watched session failed", "session", w.id, "err", err)
 		return true
@@ -416,7 +428,7 @@ func (h *hub) check(w *watcher, why Ending) (live bool) {
 // expired checks w at its session's expiry: a session that another request
 // kept alive (IdleTimeout) is watched until its new expiry.
 func (h *hub) expired(w *watcher) {
-	f, err := h.m.store.Find(context.Background(), w.token, h.m.staleAfter)
+	f, err := h.find(w)
 	switch {
 	case err != nil:
 		h.m.logger.Warn("singlesession: checking a watched session failed", "session", w.id, "err", err)

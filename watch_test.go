@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -339,4 +340,38 @@ func TestWatchHandlerOutlivesWriteTimeout(t *testing.T) {
 		got = append(got, l)
 	}
 	assert.Contains(t, got, "event: ended", "the ending still comes: %q", got)
+}
+
+// hangingStore is a Store whose Find, while hang is set, waits for its
+// context to end (a store that stopped answering); it hides the optional
+// interfaces, so the Manager polls it.
+type hangingStore struct {
+	singlesession.Store
+	hang atomic.Bool
+}
+
+func (s *hangingStore) Find(ctx context.Context, token string, staleAfter time.Duration) (singlesession.FindResult, error) {
+	if s.hang.Load() {
+		<-ctx.Done()
+		return singlesession.FindResult{}, ctx.Err()
+	}
+	return s.Store.Find(ctx, token, staleAfter)
+}
+
+// A check of a watched session that hangs gives up within its own deadline:
+// once the store answers again, the next check sees the ending. A check
+// without a deadline would hold the checker, and every watch, forever.
+func TestSessionContextCheckThatHangs(t *testing.T) {
+	store := &hangingStore{Store: singlesession.NewMemoryStore()}
+	a := newApp(t, store)
+	A := a.Browser("A")
+	A.MustLogin("alice")
+	w := A.Watch()
+	store.hang.Store(true)
+	time.Sleep(2500 * time.Millisecond) // a poll has begun, and hangs
+	store.hang.Store(false)
+	a.Browser("B").MustLogin("alice")
+	l, ok := w.Next(8 * time.Second)
+	require.True(t, ok, "the watch learns of the ending once the store answers")
+	assert.Equal(t, "ended login testapp/B", l.Text)
 }
