@@ -138,31 +138,37 @@ type hub struct {
 	n       int
 	stop    context.CancelFunc // the listener's, while it runs
 	readyAt time.Time          // when the subscription became ready; zero while it is not
-	readyC  chan struct{}      // closed when the subscription is ready (see listening)
+	readyC  chan struct{}      // closed while the hub hears every ending (see listening); nil exactly while stop is
 	recent  []heard            // the notices of the last recentFor, oldest first
 }
 
 // listening returns a channel that is closed once the hub hears every
 // ending committed from then on: its subscription is ready (or, over a
-// store without notices, it polls).
+// store without notices, it polls). It is nil while the hub has no watch
+// (a receive then waits for the caller's other cases).
 func (h *hub) listening() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.readyC == nil {
-		h.readyC = make(chan struct{})
-	}
 	return h.readyC
 }
 
-// markReady closes readyC, under h.mu.
+// markReady closes readyC, under h.mu, while the hub runs.
 func (h *hub) markReady() {
-	if h.readyC == nil {
-		h.readyC = make(chan struct{})
-	}
 	select {
 	case <-h.readyC:
 	default:
 		close(h.readyC)
+	}
+}
+
+// markNotReady, under h.mu, while the hub runs, records that it no longer
+// hears every ending: readyAt zero, readyC open again.
+func (h *hub) markNotReady() {
+	h.readyAt = time.Time{}
+	select {
+	case <-h.readyC:
+		h.readyC = make(chan struct{})
+	default:
 	}
 }
 
@@ -272,12 +278,7 @@ func (h *hub) run(ctx context.Context) {
 		err := ns.Listen(ctx, func() { h.ready(ctx); backoff = 100 * time.Millisecond }, h.notice)
 		h.mu.Lock()
 		if h.stop != nil && ctx.Err() == nil {
-			h.readyAt = time.Time{}
-			select {
-			case <-h.readyC: // heard no more until it is ready again
-				h.readyC = make(chan struct{})
-			default:
-			}
+			h.markNotReady() // heard no more until it is ready again
 		}
 		h.mu.Unlock()
 		if ctx.Err() != nil {
