@@ -173,7 +173,8 @@ func unlinkPrefix(ctx context.Context, c redis.UniversalClient, prefix string) (
 // goredisstore does not take (it wants a *redis.Client): the same three
 // commands, GET, SET with PX and DEL, of one key each. It is plain scs's
 // side of the comparison on Cluster. It is a copy of compat's clusterStore
-// (compat/redis_bench_test.go), which a test file cannot share.
+// (compat/redis_bench_test.go): sharing it would make one unreleased module
+// require the other.
 type clusterStore struct {
 	client redis.UniversalClient
 	prefix string
