@@ -16,6 +16,19 @@ const (
 	keyUnrecorded = `NOT EXISTS (SELECT 1 FROM singlesession_endings r WHERE r.key = e.key)`
 )
 
+// recordEndings is a CTE named reasons that records why the sessions of the
+// query from ended (columns token, expiry) ended, those still live at
+// t.now: reason and userAgent are SQL expressions. A statement must
+// reference t.
+func recordEndings(reason, userAgent, from string) string {
+	return `reasons AS (
+	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
+	SELECT key, ` + reason + `, t.now, ` + userAgent + `, expiry FROM (
+		SELECT ` + keyOpen + `token` + keyClose + ` AS key, expiry FROM ` + from + `) e, t
+	WHERE expiry > t.now AND ` + keyUnrecorded + `
+)`
+}
+
 // notifyOpen + rows + notifyClose is a CTE named notified that sends, with
 // pg_notify on the store's channel (see sqlChannel), a notice of the ended
 // sessions that the query rows returns (columns user_id, id, reason,
@@ -40,7 +53,7 @@ const (
 	sqlChannel = `SELECT 'singlesession_' || substr(md5(current_schema()), 1, 16)`
 )
 
-const (
+var (
 	// sqlFind reads the session and its link in one query: the whole load of
 	// a live session, barely dearer than scs's own. Only when it finds no
 	// live session does sqlFindEnding look for why it ended, so a browser
@@ -145,12 +158,7 @@ SELECT count(*) FROM u`
 	DELETE FROM sessions s USING doomed d
 	WHERE s.token = d.token AND (SELECT ok FROM verdict)
 	RETURNING s.token, s.expiry, d.kind, d.id
-), reasons AS (
-	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
-	SELECT key, 'login', t.now, $9, expiry FROM (
-		SELECT ` + keyOpen + `token` + keyClose + ` AS key, expiry FROM ended WHERE kind = 'k') e, t
-	WHERE ` + keyUnrecorded + `
-), ` + notifyOpen + `SELECT $1::text AS user_id, id, 'login' AS reason, $9::text AS user_agent, t.now AS at
+), ` + recordEndings(`'login'`, `$9`, `ended WHERE kind = 'k'`) + `, ` + notifyOpen + `SELECT $1::text AS user_id, id, 'login' AS reason, $9::text AS user_agent, t.now AS at
 	FROM ended, t WHERE kind = 'k' AND expiry > t.now
 	UNION ALL
 	SELECT l.user_id, l.id, '', '', t.now
@@ -180,12 +188,7 @@ FROM (SELECT count(*) FROM notified) n`
 	WHERE l.token = s.token AND l.user_id = $1 AND s.token <> ALL($2::text[])
 	  AND ($3 OR EXISTS (SELECT 1 FROM current JOIN singlesession_links cl ON cl.token = current.token WHERE cl.user_id = $1))
 	RETURNING s.token, s.expiry, l.id
-), reasons AS (
-	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
-	SELECT key, 'logout', t.now, $4, expiry FROM (
-		SELECT ` + keyOpen + `token` + keyClose + ` AS key, expiry FROM others) e, t
-	WHERE expiry > t.now AND ` + keyUnrecorded + `
-), ` + notifyOpen + `SELECT cl.user_id, cl.id, '' AS reason, '' AS user_agent, t.now AS at
+), ` + recordEndings(`'logout'`, `$4`, `others`) + `, ` + notifyOpen + `SELECT cl.user_id, cl.id, '' AS reason, '' AS user_agent, t.now AS at
 	FROM current c JOIN singlesession_links cl ON cl.token = c.token, t WHERE c.expiry > t.now
 	UNION ALL
 	SELECT $1, id, 'logout', $4, t.now FROM others, t WHERE expiry > t.now` + notifyClose + `
@@ -213,12 +216,7 @@ SELECT (SELECT count(*) FROM d), (SELECT now FROM t) FROM (SELECT count(*) FROM 
 	DELETE FROM sessions s USING singlesession_links l
 	WHERE l.token = s.token AND l.user_id = ANY($1::text[])
 	RETURNING l.user_id, l.id, s.token, s.expiry
-), reasons AS (
-	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
-	SELECT key, $2, t.now, $3, expiry FROM (
-		SELECT ` + keyOpen + `token` + keyClose + ` AS key, expiry FROM ended WHERE $2 <> '') e, t
-	WHERE expiry > t.now AND ` + keyUnrecorded + `
-), ` + notifyOpen + `SELECT user_id, id, $2::text AS reason, $3::text AS user_agent, t.now AS at FROM ended, t WHERE expiry > t.now` + notifyClose + `
+), ` + recordEndings(`$2`, `$3`, `ended WHERE $2 <> ''`) + `, ` + notifyOpen + `SELECT user_id, id, $2::text AS reason, $3::text AS user_agent, t.now AS at FROM ended, t WHERE expiry > t.now` + notifyClose + `
 SELECT user_id, count(*), min(t.now) FROM ended, t, (SELECT count(*) FROM notified) n WHERE expiry > t.now GROUP BY user_id`
 
 	// sqlEndSessions ends the sessions of one user with the IDs $2, or, when
@@ -238,12 +236,7 @@ SELECT user_id, count(*), min(t.now) FROM ended, t, (SELECT count(*) FROM notifi
 	WHERE l.token = s.token AND l.user_id = $1 AND (SELECT ok FROM by)
 	  AND CASE WHEN $2::text[] IS NULL THEN s.token <> $3 ELSE l.id = ANY($2::text[]) END
 	RETURNING s.token, s.expiry, l.id
-), reasons AS (
-	INSERT INTO singlesession_endings (key, reason, at, user_agent, expiry)
-	SELECT key, $4, t.now, $5, expiry FROM (
-		SELECT ` + keyOpen + `token` + keyClose + ` AS key, expiry FROM ended WHERE $4 <> '') e, t
-	WHERE expiry > t.now AND ` + keyUnrecorded + `
-), ` + notifyOpen + `SELECT $1::text AS user_id, id, $4::text AS reason, $5::text AS user_agent, t.now AS at FROM ended, t WHERE expiry > t.now` + notifyClose + `
+), ` + recordEndings(`$4`, `$5`, `ended WHERE $4 <> ''`) + `, ` + notifyOpen + `SELECT $1::text AS user_id, id, $4::text AS reason, $5::text AS user_agent, t.now AS at FROM ended, t WHERE expiry > t.now` + notifyClose + `
 SELECT (SELECT ok FROM by), (SELECT count(*) FROM ended, t WHERE expiry > t.now), (SELECT now FROM t)
 FROM (SELECT count(*) FROM notified) n`
 
@@ -283,5 +276,8 @@ GROUP BY l.user_id`
 	SELECT token FROM sessions WHERE expiry <= now() LIMIT 5000 FOR UPDATE SKIP LOCKED)`
 	sqlDeleteExpiredEndings = `DELETE FROM singlesession_endings WHERE key IN (
 	SELECT key FROM singlesession_endings WHERE expiry <= now() LIMIT 5000 FOR UPDATE SKIP LOCKED)`
-	deleteExpiredBatch = 5000
 )
+
+// deleteExpiredBatch is the LIMIT of sqlDeleteExpired and
+// sqlDeleteExpiredEndings: a batch shorter than it is the last.
+const deleteExpiredBatch = 5000
